@@ -1,0 +1,1 @@
+"""Exporting trained checkpoints to ONNX for digitcam's server (needs the `train` extra)."""

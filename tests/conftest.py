@@ -1,0 +1,36 @@
+"""Shared fixtures: paths to the shared data (skipping clearly where absent) and the model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def _shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: this test needs the shared data beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The four MNIST idx files in ../shared/data/mnist (skips where absent)."""
+    return _shared_path("data", "mnist")
+
+
+@pytest.fixture(scope="session")
+def real_dev_dir() -> Path:
+    """The real photos and drawings in ../shared/data/real-dev (skips where absent)."""
+    return _shared_path("data", "real-dev")
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    """The shipped model, loaded once for the whole test session (CPU, one thread)."""
+    from webapp.recognizer import Recognizer
+
+    return Recognizer(provider="cpu", threads=1)

@@ -1,0 +1,1 @@
+"""Training a compact ResNet on MNIST for digitcam (needs the `train` extra: torch)."""

@@ -1,0 +1,216 @@
+"""`digitcam train`: train the ResNet on MNIST with real-input augmentation.
+
+One epoch = one pass over the (augmented) training set, then a test-set evaluation, a checkpoint
+(`last.pt`, with model arguments, optimiser and schedule, so `--resume` continues exactly) and an
+updated `metrics.json`. Plots are drawn at the end. The test set is never used to pick a model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from train import data as mnist
+from train.augment import augment
+from train.model import DigitResNet, count_parameters
+
+log = logging.getLogger(__name__)
+
+MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics; baked into the ONNX graph on export
+
+
+class AugmentedDigits(Dataset):
+    """MNIST training digits, freshly augmented each epoch from a seed (reproducible)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, enabled: bool = True):
+        self.images, self.labels, self.seed, self.enabled = images, labels, seed, enabled
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        if self.enabled:
+            rng = np.random.default_rng((self.seed, self.epoch, i))
+            img = augment(self.images[i], rng)
+        else:
+            img = self.images[i].astype(np.float32) / 255.0
+        return torch.from_numpy(img)[None], int(self.labels[i])
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    return (x - MEAN) / STD
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was asked for, but this torch has no CUDA device")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: np.ndarray, device: torch.device, batch: int = 1000) -> np.ndarray:
+    """Class probabilities [N, 10] for uint8 images [N, 28, 28]."""
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch):
+        x = torch.from_numpy(images[start : start + batch].astype(np.float32) / 255.0)[:, None]
+        out.append(torch.softmax(model(normalise(x.to(device))), 1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+
+def train_epoch(model, loader, optimiser, scheduler, device, dry_run: bool, desc: str) -> tuple[float, float]:
+    model.train()
+    loss_fn = nn.CrossEntropyLoss()
+    total_loss, correct, seen = 0.0, 0, 0
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+    for x, y in bar:
+        x, y = x.to(device), y.to(device)
+        logits = model(normalise(x))  # [B, 10]
+        loss = loss_fn(logits, y)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        scheduler.step()
+        total_loss += loss.item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        seen += len(y)
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}")
+        if dry_run:
+            break
+    return total_loss / max(seen, 1), correct / max(seen, 1)
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = parser or argparse.ArgumentParser(prog="digitcam train", description=__doc__)
+    p.add_argument("--data", type=Path, default=None,
+                   help="folder with the four MNIST idx files, .gz or raw (default: $DIGITCAM_DATA, "
+                        "else ../shared/data/mnist when present)")
+    p.add_argument("--download", action="store_true",
+                   help="fetch missing MNIST files into --data from public mirrors (SHA256-checked)")
+    p.add_argument("--out", type=Path, default=Path("runs/latest"),
+                   help="run folder for checkpoints, metrics.json and plots (default: runs/latest)")
+    p.add_argument("--epochs", type=int, default=15, help="passes over the training set (default: 15)")
+    p.add_argument("--batch-size", type=int, default=128, help="digits per step (default: 128)")
+    p.add_argument("--lr", type=float, default=0.1, help="peak SGD learning rate of the one-cycle schedule (default: 0.1)")
+    p.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay (default: 5e-4)")
+    p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128],
+                   help="channels of each ResNet stage (default: 32 64 128)")
+    p.add_argument("--blocks", type=int, nargs="+", default=[1, 1, 1],
+                   help="residual blocks per stage (default: 1 1 1)")
+    p.add_argument("--stem-stride", type=int, default=2, choices=[1, 2],
+                   help="stride of the first convolution; 2 is about 3x faster at inference (default: 2)")
+    p.add_argument("--no-augment", action="store_true", help="train on plain MNIST digits")
+    p.add_argument("--limit", type=int, default=0,
+                   help="use only the first N training and N test digits (0 = all; for quick trials)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for weights, order and augmentation (default: 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto uses CUDA when torch has it, else the CPU (default: auto)")
+    p.add_argument("--workers", type=int, default=1, help="data-loader processes for augmentation (default: 1)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: 0 = torch's choice)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--dry-run", action="store_true", help="one batch per epoch, to check the loop quickly")
+    p.add_argument("--no-plots", action="store_true", help="skip the plots at the end")
+    return p
+
+
+def _load_data(args) -> tuple[Path, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    data_dir = args.data or mnist.default_data_dir()
+    if data_dir is None:
+        raise SystemExit("no MNIST folder: pass --data DIR (add --download to fetch the files)")
+    if args.download:
+        mnist.download(data_dir)
+    train_set, test_set = mnist.load_split(data_dir, "train"), mnist.load_split(data_dir, "test")
+    if args.limit:
+        train_set = (train_set[0][: args.limit], train_set[1][: args.limit])
+        test_set = (test_set[0][: args.limit], test_set[1][: args.limit])
+    return data_dir, train_set, test_set
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train as the arguments say; return the final metrics (also written to OUT/metrics.json)."""
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    data_dir, (x_train, y_train), (x_test, y_test) = _load_data(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    model = DigitResNet(tuple(args.widths), tuple(args.blocks), args.stem_stride).to(device)
+    dataset = AugmentedDigits(x_train, y_train, args.seed, enabled=not args.no_augment)
+    gen = torch.Generator().manual_seed(args.seed)
+    loader = DataLoader(dataset, args.batch_size, shuffle=True, generator=gen,
+                        num_workers=args.workers, drop_last=len(dataset) > args.batch_size)
+    optimiser = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
+                                weight_decay=args.weight_decay)
+    steps = args.epochs * (1 if args.dry_run else len(loader))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=max(steps, 1),
+                                                    pct_start=0.2, div_factor=10)
+    state = {"epoch": 0, "history": [], "train_seconds": 0.0}
+    ckpt_path = args.out / "last.pt"
+    if args.resume:
+        if not ckpt_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        optimiser.load_state_dict(ckpt["optimiser"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        state = ckpt["state"]
+        gen.set_state(ckpt["loader_generator"])
+    log.info("model %s, %d parameters, device %s", model.config, count_parameters(model), device)
+    data_sha = mnist.checksum(data_dir)
+    for epoch in range(state["epoch"], args.epochs):
+        dataset.epoch = epoch
+        started = time.perf_counter()
+        loss, acc = train_epoch(model, loader, optimiser, scheduler, device, args.dry_run,
+                                f"epoch {epoch + 1}/{args.epochs}")
+        state["train_seconds"] += time.perf_counter() - started
+        probs = predict(model, x_test, device)
+        test_acc = float((probs.argmax(1) == y_test).mean()) if len(y_test) else 0.0
+        state["history"].append({"epoch": epoch + 1, "train_loss": loss, "train_acc": acc,
+                                 "test_acc": test_acc, "lr": scheduler.get_last_lr()[0],
+                                 "seconds": state["train_seconds"]})
+        state["epoch"] = epoch + 1
+        log.info("epoch %d: train loss %.4f acc %.4f, test acc %.4f, %.0f s so far",
+                 epoch + 1, loss, acc, test_acc, state["train_seconds"])
+        torch.save({"model": model.state_dict(), "model_config": model.config,
+                    "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+                    "state": state, "loader_generator": gen.get_state(), "args": vars(args),
+                    "data_sha256": data_sha, "test_acc": test_acc,
+                    "normalisation": {"mean": MEAN, "std": STD}}, ckpt_path)
+    metrics = _write_metrics(args, model, state, data_sha)
+    if not args.no_plots:
+        from train.plots import write_plots
+
+        probs = predict(model, x_test, device)
+        write_plots(args.out, state["history"], x_test, y_test, probs)
+    return metrics
+
+
+def _write_metrics(args, model: nn.Module, state: dict, data_sha: str) -> dict:
+    last = state["history"][-1] if state["history"] else {}
+    metrics = {"test_acc": last.get("test_acc"), "epochs": state["epoch"],
+               "train_seconds": round(state["train_seconds"], 1),
+               "parameters": count_parameters(model), "model_config": model.config,
+               "data_sha256": data_sha, "seed": args.seed, "history": state["history"]}
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The `digitcam` command: one entry point, one module per subcommand.
+
+Each subcommand's module is imported only when it runs, so `digitcam serve` never pays for
+(or needs) torch. A module provides `build_parser(parser)` and `run(args) -> int | None`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# name -> (module, one-line help). Modules under train/ and export/ need the `train` extra.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("train.train", "train the ResNet on MNIST (needs the 'train' extra)"),
+    "export": ("export.onnx_export", "export a training checkpoint to ONNX, checked against PyTorch"),
+    "eval": ("train.evaluate", "MNIST test accuracy and speed of an ONNX model (no torch needed)"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    listing = "\n".join(f"  {name:<12} {text}" for name, (_, text) in COMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="digitcam",
+        description="Read handwritten digits live from a webcam or a drawing canvas.",
+        epilog=f"commands:\n{listing}\n\nRun 'digitcam COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=COMMANDS, metavar="COMMAND", help="what to do (see below)")
+    parser.add_argument("--version", action="version", version=_version())
+    return parser
+
+
+def _version() -> str:
+    from webapp import __version__
+
+    return f"digitcam {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    top = _top_parser()
+    if not argv or argv[0].startswith("-"):
+        top.parse_args(argv or ["--help"])
+        return 0
+    command = top.parse_args(argv[:1]).command
+    module_name, text = COMMANDS[command]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top.exit(2, f"digitcam {command}: needs {exc.name!r}; install it with: pip install 'digitcam[train]'\n")
+    parser = argparse.ArgumentParser(prog=f"digitcam {command}", description=module.__doc__ or text,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.build_parser(parser)
+    args = parser.parse_args(argv[1:])
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result = module.run(args)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The digit classifier: one onnxruntime session, its constants read from the model file."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "digits.onnx"
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+class ModelError(Exception):
+    """The model file is missing, unreadable or lacks the metadata digitcam needs."""
+
+
+def choose_providers(provider: str) -> list[str]:
+    """Map --provider auto|cpu|cuda to onnxruntime providers, in order of preference."""
+    available = ort.get_available_providers()
+    if provider == "cpu":
+        return [PROVIDERS["cpu"]]
+    if provider == "cuda":
+        if PROVIDERS["cuda"] not in available:
+            raise ModelError(
+                "--provider cuda: this onnxruntime has no CUDA provider "
+                f"(available: {', '.join(available)}); install onnxruntime-gpu or use cpu"
+            )
+        return [PROVIDERS["cuda"], PROVIDERS["cpu"]]
+    if provider != "auto":
+        raise ModelError(f"unknown provider {provider!r}: use auto, cpu or cuda")
+    if PROVIDERS["cuda"] in available:
+        return [PROVIDERS["cuda"], PROVIDERS["cpu"]]
+    log.warning("no CUDA provider in onnxruntime; running the model on the CPU")
+    return [PROVIDERS["cpu"]]
+
+
+class Recognizer:
+    """Classifies batches of MNIST-style digits [N, 1, S, S] in [0, 1], white on black.
+
+    Input size, labels and polarity come from the file's metadata, so a retrained model with
+    other constants needs no code change here.
+    """
+
+    def __init__(self, path: str | Path | None = None, provider: str = "auto", threads: int = 1):
+        self.path = Path(path) if path else DEFAULT_MODEL
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, threads)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=choose_providers(provider))
+        except ModelError:
+            raise
+        except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
+            raise ModelError(f"cannot load model {self.path}: {exc}") from exc
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.input_name = self.session.get_inputs()[0].name
+        try:
+            self.input_size = int(self.metadata["input_size"])
+            self.labels = json.loads(self.metadata["labels"])
+        except (KeyError, ValueError) as exc:
+            raise ModelError(f"{self.path}: metadata lacks input_size/labels ({exc})") from exc
+        self.polarity = self.metadata.get("polarity", "white-on-black")
+
+    @property
+    def providers(self) -> list[str]:
+        return self.session.get_providers()
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """Return probabilities [N, len(labels)] for a float32 batch [N, 1, S, S]."""
+        size = self.input_size
+        if batch.ndim != 4 or batch.shape[1:] != (1, size, size):
+            raise ValueError(f"expected a batch [N, 1, {size}, {size}], got {batch.shape}")
+        if len(batch) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        return self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})[0]
