@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train.train", "train the ResNet on MNIST (needs the 'train' extra)"),
     "export": ("export.onnx_export", "export a training checkpoint to ONNX, checked against PyTorch"),
     "eval": ("train.evaluate", "MNIST test accuracy and speed of an ONNX model (no torch needed)"),
+    "serve": ("webapp.serve_cli", "serve the live page (webcam, canvas, classroom); --lan for phones"),
+    "bench": ("webapp.bench", "load-test a server with N Socket.IO clients on loopback"),
 }
 
 

@@ -1,0 +1,120 @@
+"""Socket.IO handlers: check a `frame` message, hand it to the frame slots, reply to that client.
+
+Protocol (README "Protocol"): the client emits `frame` {"id": int, "image": bytes, "mode":
+"camera"|"canvas"|"auto", "debug": bool}; the server answers that client alone with `result`
+{"id", "digits", "lines", "rejected", "annotated": JPEG bytes, "timings_ms", "dropped"} or
+`error` {"id", "message"}. A bad message costs the client one `error`, never the connection.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_socketio import emit
+
+from webapp.frames import Frame, Processor
+from webapp.server import add_decode_time, socketio, state
+
+log = logging.getLogger(__name__)
+
+MODES = ("camera", "canvas", "auto")
+# A client that does not read its results would make its outgoing queue grow; past this many
+# queued Engine.IO packets (a result is two) its frames are dropped instead of read.
+MAX_OUTGOING_PACKETS = 4
+
+
+class FrameError(ValueError):
+    """A `frame` message the server cannot use; the message is shown to the user."""
+
+    def __init__(self, message: str, frame_id: int | None = None):
+        super().__init__(message)
+        self.frame_id = frame_id
+
+
+def parse_frame(payload: Any, max_bytes: int) -> Frame:
+    """Check a `frame` message's shape and size (not its image: the workers decode that)."""
+    if not isinstance(payload, dict):
+        raise FrameError(f"a frame must be an object {{id, image, mode, debug}}, not {type(payload).__name__}")
+    frame_id = payload.get("id")
+    if type(frame_id) is not int:  # bool is an int subclass, and not an id
+        raise FrameError("frame id must be an integer")
+    image, mode, debug = payload.get("image"), payload.get("mode", "auto"), payload.get("debug", False)
+    if image is None:
+        raise FrameError("frame has no image", frame_id)
+    if not isinstance(image, bytes):
+        raise FrameError(f"image must be binary (JPEG, PNG or WebP bytes), not {type(image).__name__}", frame_id)
+    if not image:
+        raise FrameError("image is empty", frame_id)
+    if len(image) > max_bytes:
+        raise FrameError(f"image is {len(image)} bytes; the limit is {max_bytes}", frame_id)
+    if mode not in MODES:
+        raise FrameError(f"mode must be one of {', '.join(MODES)}", frame_id)
+    if not isinstance(debug, bool):
+        raise FrameError("debug must be true or false", frame_id)
+    return Frame(frame_id, image, mode, debug)
+
+
+@socketio.on("frame")
+def on_frame(*args: Any) -> None:
+    payload = args[0] if len(args) == 1 else args  # several arguments: refused as "not an object"
+    try:
+        frame = parse_frame(payload, current_app.config["MAX_FRAME_BYTES"])
+    except FrameError as exc:
+        emit("error", {"id": exc.frame_id, "message": str(exc)})
+        return
+    state().scheduler.submit(request.sid, frame)
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> None:
+    state().scheduler.forget(request.sid)
+
+
+def process_frame(app: Flask) -> Processor:
+    """The workers' job for one frame: read it and emit `result` or `error` to its client."""
+
+    def process(client: str, frame: Frame, dropped: int) -> bool:
+        with app.app_context():
+            if _outgoing_backlog(client) > MAX_OUTGOING_PACKETS:
+                return False
+            event, reply = read_reply(frame, dropped)
+            socketio.emit(event, reply, to=client)
+            return True
+
+    return process
+
+
+def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
+    """("result", {...}) for a readable frame, ("error", {...}) for one that is not."""
+    from webapp.annotate import encode_jpeg
+    from webapp.decode import ImageError, decode_image
+    from webapp.pipeline import read_frame
+
+    cfg, st = current_app.config, state()
+    try:
+        started = time.perf_counter()
+        image = decode_image(frame.image, max_bytes=cfg["MAX_FRAME_BYTES"], max_pixels=cfg["MAX_FRAME_PIXELS"])
+        decode_ms = (time.perf_counter() - started) * 1000
+        reading = read_frame(image, st.recognizer, mode=frame.mode, annotate=True, debug=frame.debug)
+        annotated = encode_jpeg(reading.annotated, cfg["JPEG_QUALITY"]) if reading.annotated is not None else None
+    except ImageError as exc:
+        return "error", {"id": frame.id, "message": str(exc)}
+    except Exception:
+        log.exception("reading frame %s failed", frame.id)
+        return "error", {"id": frame.id, "message": "the server failed to read this frame"}
+    reply = reading.to_dict()
+    add_decode_time(reply["timings_ms"], decode_ms)
+    reply.update(id=frame.id, annotated=annotated, dropped=dropped)
+    return "result", reply
+
+
+def _outgoing_backlog(client: str) -> int:
+    """Packets queued for this client but not yet sent (0 where the server does not say)."""
+    try:
+        eio_sid = socketio.server.manager.eio_sid_from_sid(client, "/")
+        sock = socketio.server.eio.sockets.get(eio_sid)
+        return sock.queue.qsize() if sock is not None else 0
+    except AttributeError:  # another python-socketio layout; the guard is then off
+        return 0

@@ -1,0 +1,77 @@
+"""Serve the live page: webcam, drawing canvas and classroom modes, on this machine or the LAN.
+
+Starts with the shipped model and no argument: digitcam serve, then open http://127.0.0.1:5000.
+With --lan it listens on every interface over HTTPS (a self-signed certificate is made on first
+start) and prints the address phones in the room should open.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+
+from werkzeug.serving import WSGIRequestHandler
+
+log = logging.getLogger(__name__)
+
+
+class NoDelayHandler(WSGIRequestHandler):
+    """Sends small packets at once: Socket.IO writes a binary event as two websocket frames, and
+    with Nagle's algorithm the second waits for the peer's delayed ACK, ~40 ms per frame."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    parser.add_argument("--model", help="ONNX model file (default: the shipped webapp/models/digits.onnx)")
+    parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="onnxruntime provider (default: auto, CUDA when available)")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per frame (default: 1)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="frames read at once across all clients (default: CPU count, at most 4)")
+    parser.add_argument("--lan", action="store_true",
+                        help="listen on all interfaces over HTTPS with a self-signed certificate, for phones")
+
+
+def run(args: argparse.Namespace) -> int:
+    from webapp.recognizer import ModelError
+    from webapp.server import create_app, socketio
+
+    host, ssl_context, join_url = args.host, None, None
+    if args.lan:
+        from webapp.lan import ensure_certificate, lan_addresses
+
+        addresses = lan_addresses()
+        host = "0.0.0.0" if args.host == "127.0.0.1" else args.host
+        ssl_context = tuple(str(p) for p in ensure_certificate(addresses))
+        join_url = f"https://{addresses[0] if addresses else 'localhost'}:{args.port}/"
+        if not addresses:
+            log.warning("no LAN address found: only this machine can open the page")
+    config = {"MODEL_PATH": args.model, "PROVIDER": args.provider, "THREADS": args.threads,
+              "JOIN_URL": join_url, "LAN": args.lan}
+    if args.workers:
+        config["WORKERS"] = args.workers
+    try:
+        app = create_app(config)
+    except ModelError as exc:
+        log.error("%s", exc)
+        return 2
+    scheme = "https" if ssl_context else "http"
+    urls = [join_url] if join_url else [f"{scheme}://{_display_host(host)}:{args.port}/"]
+    if args.lan:
+        urls += [f"https://{a}:{args.port}/" for a in addresses[1:]] + [f"https://localhost:{args.port}/"]
+    print("digitcam is serving on " + "  ".join(urls), flush=True)
+    if args.lan:
+        print("Phones will warn about the self-signed certificate once; accept it to continue.", flush=True)
+    socketio.run(app, host=host, port=args.port, allow_unsafe_werkzeug=True,
+                 request_handler=NoDelayHandler, ssl_context=ssl_context, log_output=False)
+    return 0
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0") else host if ":" not in host else f"[{host}]"
+

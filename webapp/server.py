@@ -1,0 +1,188 @@
+"""The web app: one Socket.IO object, one factory, the HTTP routes.
+
+`create_app(config)` starts from DEFAULTS, overlays `config`, loads the model once and starts the
+frame workers. Socket.IO handlers live in webapp/events.py; the per-client frame slots and the
+worker pool in webapp/frames.py. Nothing here imports torch.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+import webapp
+from webapp.frames import FrameScheduler
+from webapp.recognizer import Recognizer
+
+log = logging.getLogger(__name__)
+
+socketio = SocketIO()
+
+DEFAULTS: dict[str, Any] = {
+    "MODEL_PATH": None,  # None: the shipped webapp/models/digits.onnx
+    "PROVIDER": "auto",  # auto | cpu | cuda
+    "THREADS": 1,  # onnxruntime threads per inference; the workers give the parallelism
+    "WORKERS": max(1, min(4, os.cpu_count() or 1)),  # frames processed at once, all clients together
+    # Live frames: browsers send downscaled 640-1280 px JPEGs of 50-300 kB; a canvas PNG stays < 1 MB.
+    "MAX_FRAME_BYTES": 2_000_000,
+    "MAX_FRAME_PIXELS": 4_000_000,  # caps the time one hostile frame can hold a worker
+    # POST /api/read takes whole photos.
+    "MAX_CONTENT_LENGTH": 16_000_000,  # Flask's own limit on request bodies -> 413
+    "MAX_PIXELS": 25_000_000,
+    "JPEG_QUALITY": 80,
+    "CORS_ORIGINS": None,  # None: same origin only (python-socketio's check against the Host header)
+    "JOIN_URL": None,  # the URL phones should open (set by `digitcam serve --lan`); None: this host
+    "LAN": False,
+}
+
+
+@dataclass
+class AppState:
+    """What the handlers need, kept on the app (app.extensions["digitcam"]), not in globals."""
+
+    recognizer: Recognizer
+    scheduler: FrameScheduler
+    http_slots: threading.BoundedSemaphore
+    started: float = field(default_factory=time.monotonic)
+
+
+def state() -> AppState:
+    return current_app.extensions["digitcam"]
+
+
+def _asset_dir(name: str) -> Path:
+    """Inside a wheel the page's files sit in the package; in a checkout at the repo top."""
+    packaged = Path(webapp.__file__).resolve().parent / name
+    return packaged if packaged.is_dir() else Path(webapp.__file__).resolve().parent.parent / name
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; raises recognizer.ModelError when the model cannot be loaded."""
+    app = Flask(__name__, template_folder=str(_asset_dir("templates")),
+                static_folder=str(_asset_dir("static")))
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    cfg = app.config
+    recognizer = Recognizer(cfg["MODEL_PATH"], provider=cfg["PROVIDER"], threads=cfg["THREADS"])
+    log.info("model %s on %s", recognizer.path, ", ".join(recognizer.providers))
+
+    from webapp import events  # registers the Socket.IO handlers on `socketio`
+
+    # A message over max_http_buffer_size is dropped by Engine.IO together with the connection,
+    # so leave room above MAX_FRAME_BYTES: frames a little too big get a readable `error` instead.
+    socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * cfg["MAX_FRAME_BYTES"],
+                      cors_allowed_origins=cfg["CORS_ORIGINS"], async_handlers=False)
+    scheduler = FrameScheduler(events.process_frame(app), workers=cfg["WORKERS"])
+    scheduler.start(socketio.start_background_task)
+    app.extensions["digitcam"] = AppState(recognizer, scheduler,
+                                          threading.BoundedSemaphore(cfg["WORKERS"]))
+    _register_routes(app)
+    return app
+
+
+def _register_routes(app: Flask) -> None:
+    app.add_url_rule("/", "index", lambda: render_template("index.html"))
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/api/info", "info", info)
+    app.add_url_rule("/api/qr.svg", "qr", qr_svg)
+    app.add_url_rule("/api/read", "read", read_upload, methods=["POST"])
+    app.register_error_handler(HTTPException, _json_http_error)
+
+
+def _json_http_error(exc: HTTPException):
+    """API callers get JSON errors; the page's routes keep Flask's HTML ones."""
+    if request.path.startswith("/api/"):
+        message = exc.description if exc.code != 413 else (
+            f"request body too large: the limit is {current_app.config['MAX_CONTENT_LENGTH']} bytes")
+        return jsonify(error=message), exc.code
+    return exc
+
+
+def healthz():
+    st = state()
+    return jsonify(status="ok", version=webapp.__version__, model=st.recognizer.path.name,
+                   providers=st.recognizer.providers, uptime_s=round(time.monotonic() - st.started, 1),
+                   clients=st.scheduler.client_count(), workers=current_app.config["WORKERS"],
+                   rss_mb=_rss_mb())
+
+
+def _rss_mb() -> float | None:
+    """Resident memory of this process (Linux /proc), for `digitcam bench`'s flat-memory check."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def join_url() -> str:
+    return current_app.config["JOIN_URL"] or request.host_url
+
+
+def info():
+    cfg = current_app.config
+    return jsonify(join_url=join_url(), lan=bool(cfg["LAN"]), max_frame_bytes=cfg["MAX_FRAME_BYTES"],
+                   max_frame_pixels=cfg["MAX_FRAME_PIXELS"], version=webapp.__version__)
+
+
+def qr_svg():
+    """The join URL as a QR code, drawn here so the page needs no QR library."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(join_url(), error="m").save(buffer, kind="svg", scale=8, border=2, xmldecl=False)
+    return current_app.response_class(buffer.getvalue(), mimetype="image/svg+xml",
+                                      headers={"Cache-Control": "no-store"})
+
+
+def read_upload():
+    """POST /api/read: raw image bytes, or a multipart field `image`; ?mode=auto|camera|canvas."""
+    from webapp.decode import ImageError, decode_image
+    from webapp.pipeline import read_frame
+
+    cfg = current_app.config
+    mode = request.args.get("mode", "auto")
+    if mode not in ("auto", "camera", "canvas"):
+        return jsonify(error=f"mode must be auto, camera or canvas, not {mode[:20]!r}"), 400
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            return jsonify(error="multipart body has no file field named 'image'"), 400
+        data = upload.read()
+    else:
+        data = request.get_data(cache=False)
+    st = state()
+    if not st.http_slots.acquire(timeout=30):
+        return jsonify(error="server busy, try again"), 503
+    try:
+        started = time.perf_counter()
+        image = decode_image(data, max_bytes=cfg["MAX_CONTENT_LENGTH"], max_pixels=cfg["MAX_PIXELS"])
+        decode_ms = (time.perf_counter() - started) * 1000
+        reading = read_frame(image, st.recognizer, mode=mode, annotate=False)
+    except ImageError as exc:
+        return jsonify(error=str(exc)), 400
+    finally:
+        st.http_slots.release()
+    result = reading.to_dict()
+    add_decode_time(result["timings_ms"], decode_ms)
+    return jsonify(result)
+
+
+def add_decode_time(timings: dict[str, float], decode_ms: float) -> None:
+    """read_frame times the stages after decoding; the decode happened here."""
+    timings["decode"] = round(decode_ms, 2)
+    if "total" in timings:
+        timings["total"] = round(timings["total"] + decode_ms, 2)
