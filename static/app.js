@@ -1,0 +1,294 @@
+// digitcam page: modes, the live loop, and what is always on screen (connection, RTT, fps).
+//
+// The loop keeps one frame in flight: capture, send, wait for the result, draw, repeat.
+
+import { Link, DEFAULT_MAX_FRAME_BYTES } from "./link.js";
+import { Camera, JPEG_QUALITY, SEND_WIDTH, cameraErrorMessage } from "./camera.js";
+import { Pad } from "./pad.js";
+import { drawJpeg, showBars, showReadout, showTimings, summary } from "./view.js";
+
+const $ = (id) => document.getElementById(id);
+const MODES = ["camera", "canvas", "classroom"];
+const PAD_DEBOUNCE_MS = 200;   // read the drawing this long after the pen stops
+const STATE_TEXT = { connecting: "Connecting…", connected: "Connected",
+  reconnecting: "Reconnecting…", offline: "Offline" };
+
+const link = new Link();
+const camera = new Camera($("preview"));
+const pad = new Pad($("pad"), $("pad-overlay"));
+const ui = { mode: "camera", teach: false, mirror: null, quality: JPEG_QUALITY,
+  padDirty: false, padTimer: 0, padSentWidth: 1, pumping: false, cameraWanted: true };
+
+// ---- messages -------------------------------------------------------------------------------
+
+function notify(text, kind = "error") {
+  $("notice-text").textContent = text;
+  $("notice").dataset.kind = kind;
+  $("notice").hidden = false;
+}
+function clearNotice() { $("notice").hidden = true; }
+$("notice-close").addEventListener("click", clearNotice);
+
+// ---- connection, RTT, fps -------------------------------------------------------------------
+
+link.addEventListener("state", ({ detail }) => {
+  const { state, attempt, everConnected } = detail;
+  $("conn").dataset.state = state;
+  let text = STATE_TEXT[state];
+  if (state === "offline") text = everConnected ? "Offline · server gone, retrying" : "Offline · retrying";
+  if (state !== "connected" && attempt > 0) text += ` (${attempt})`;
+  $("conn-text").textContent = text;
+  if (state === "connected") pump();
+});
+
+function showStats() {
+  const rtt = link.rttMs();
+  $("rtt").textContent = rtt === null ? "–" : String(Math.round(rtt));
+  const fps = link.fps();
+  $("fps").textContent = link.connected && fps > 0 ? fps.toFixed(1) : "0";
+}
+setInterval(showStats, 500);
+
+link.addEventListener("toolarge", ({ detail }) => {
+  const mb = (n) => (n / 1e6).toFixed(2);
+  notify(`A frame of ${mb(detail.size)} MB is over the ${mb(detail.limit)} MB the server accepts; ` +
+    "it was not sent." + (isCameraMode() ? " Lowering the JPEG quality." : ""));
+  if (isCameraMode()) ui.quality = Math.max(0.3, ui.quality - 0.15);
+  setTimeout(pump, 500);
+});
+link.addEventListener("timeout", ({ detail }) => {
+  notify(`No reply from the server within ${detail.after / 1000} s; sending a new frame.`, "warn");
+});
+link.addEventListener("error", ({ detail }) => notify(`Server: ${detail.msg.message}`));
+link.addEventListener("result", ({ detail }) => {
+  const sentFrom = detail.mode === "camera" ? isCameraMode() : ui.mode === "canvas";
+  if (sentFrom) onResult(detail.msg);  // else the user switched modes while it was in flight
+});
+link.addEventListener("idle", () => pump());
+
+async function onResult(msg) {
+  if ($("notice").dataset.kind === "warn") clearNotice();
+  $("dropped").textContent = msg.dropped ? `${msg.dropped} stale frames dropped by the server` : "";
+  if (ui.teach) showTimings($("timings"), msg.timings_ms);
+  if (ui.mode === "canvas") {
+    if (pad.empty) return;  // cleared while this frame was being read
+    showReadout($("readout"), msg.lines || []);
+    $("readout-meta").textContent = summary(msg);
+    showBars($("bars"), msg.digits || []);
+    pad.showBoxes(msg.digits || [], ui.padSentWidth);
+    if (ui.teach) await drawJpeg($("stages"), msg.annotated);
+    return;
+  }
+  showReadout($("readout"), msg.lines || []);
+  $("readout-meta").textContent = summary(msg);
+  if (camera.running && await drawJpeg($("annotated"), msg.annotated)) {
+    $("stage").querySelector(".camera-view").classList.add("live");
+  }
+}
+
+// ---- the loop -------------------------------------------------------------------------------
+
+const isCameraMode = () => ui.mode === "camera" || ui.mode === "classroom";
+
+/** Send the next frame if nothing is in flight. Called whenever the link becomes idle. */
+function pump() {
+  if (isCameraMode()) pumpCamera();
+  else if (ui.padDirty && !ui.padTimer) sendPad();
+}
+
+async function pumpCamera() {
+  if (ui.pumping || link.busy || !link.connected || !camera.running || document.hidden) return;
+  ui.pumping = true;
+  try {
+    await camera.nextFrame();
+    const blob = await camera.capture(SEND_WIDTH, ui.quality);
+    if (!blob) { setTimeout(pump, 100); return; }  // the video has no frame yet
+    if (isCameraMode()) await link.send(blob, "camera", ui.teach);
+  } finally {
+    ui.pumping = false;
+  }
+}
+
+async function sendPad() {
+  ui.padTimer = 0;
+  if (!ui.padDirty || link.busy || !link.connected) return;  // "idle" calls again
+  ui.padDirty = false;
+  if (pad.empty) return;
+  const { blob, width } = await pad.export();
+  ui.padSentWidth = width;
+  if (!(await link.send(blob, "canvas", ui.teach)) && !link.connected) ui.padDirty = true;  // resend on connect
+}
+
+pad.addEventListener("change", ({ detail }) => {
+  $("pad-hint").hidden = !detail.empty;
+  if (detail.empty) {
+    ui.padDirty = false;
+    showReadout($("readout"), []);
+    $("readout-meta").textContent = "";
+    showBars($("bars"), []);
+    return;
+  }
+  ui.padDirty = true;
+  clearTimeout(ui.padTimer);
+  ui.padTimer = setTimeout(sendPad, PAD_DEBOUNCE_MS);
+});
+
+// ---- camera ---------------------------------------------------------------------------------
+
+async function startCamera(deviceId = $("camera-select").value) {
+  ui.cameraWanted = true;
+  $("camera-placeholder-text").textContent = "Starting the camera…";
+  $("camera-start").hidden = true;
+  try {
+    await camera.start(deviceId);
+  } catch (err) {
+    camera.stop();
+    showCameraStopped(cameraErrorMessage(err));
+    notify(cameraErrorMessage(err));
+    return;
+  }
+  clearNotice();
+  const { facingMode, deviceId: active } = camera.settings();
+  setMirror(ui.mirror ?? facingMode !== "environment", false);
+  await fillCameraPicker(active);
+  $("stage").querySelector(".camera-view").classList.add("running");
+  $("camera-toggle").textContent = "Stop camera";
+  pump();
+}
+
+function stopCamera(message = "Camera stopped.") {
+  camera.stop();
+  showCameraStopped(message);
+}
+
+function showCameraStopped(message) {
+  const view = $("stage").querySelector(".camera-view");
+  view.classList.remove("running", "live");
+  $("camera-placeholder-text").textContent = message;
+  $("camera-start").hidden = false;
+  $("camera-toggle").textContent = "Start camera";
+}
+
+async function fillCameraPicker(activeId) {
+  const select = $("camera-select");
+  const cams = await camera.devices();
+  select.replaceChildren(...cams.map((d, i) => {
+    const opt = new Option(d.label || `Camera ${i + 1}`, d.deviceId);
+    opt.selected = d.deviceId === activeId;
+    return opt;
+  }));
+  select.disabled = cams.length < 2;
+}
+
+function setMirror(on, explicit = true) {
+  if (explicit) ui.mirror = on;
+  $("preview").classList.toggle("mirrored", on);
+  $("mirror").setAttribute("aria-pressed", String(on));
+}
+
+$("camera-start").addEventListener("click", () => startCamera());
+$("camera-toggle").addEventListener("click", () => {
+  if (camera.running) { ui.cameraWanted = false; stopCamera(); } else startCamera();
+});
+$("camera-select").addEventListener("change", (e) => startCamera(e.target.value));
+$("mirror").addEventListener("click", () => setMirror($("mirror").getAttribute("aria-pressed") !== "true"));
+document.addEventListener("visibilitychange", () => pump());
+
+// ---- drawing tools --------------------------------------------------------------------------
+
+$("pen").addEventListener("input", (e) => {
+  pad.penPx = Number(e.target.value);
+  $("pen-out").textContent = e.target.value;
+});
+$("undo").addEventListener("click", () => pad.undo());
+$("clear").addEventListener("click", () => pad.clear());
+$("ink").addEventListener("click", () => {
+  const on = $("ink").getAttribute("aria-pressed") !== "true";
+  $("ink").setAttribute("aria-pressed", String(on));
+  pad.setLightOnDark(on);
+  $("pad").closest(".pad-wrap").classList.toggle("dark", on);
+});
+document.addEventListener("keydown", (e) => {
+  if (ui.mode === "canvas" && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
+    e.preventDefault();
+    pad.undo();
+  }
+});
+
+// ---- teaching view, fullscreen, classroom join ----------------------------------------------
+
+$("teach").addEventListener("click", () => {
+  ui.teach = $("teach").getAttribute("aria-pressed") !== "true";
+  $("teach").setAttribute("aria-pressed", String(ui.teach));
+  $("teaching").hidden = !ui.teach;
+  if (ui.mode === "canvas") { ui.padDirty = !pad.empty; pump(); }
+});
+
+const fsButton = $("fullscreen");
+fsButton.hidden = !document.fullscreenEnabled;
+fsButton.addEventListener("click", () => {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else document.documentElement.requestFullscreen().catch((err) => notify(`Fullscreen refused: ${err.message}`));
+});
+document.addEventListener("fullscreenchange", () => {
+  fsButton.textContent = document.fullscreenElement ? "Exit fullscreen" : "Fullscreen";
+});
+
+async function loadInfo() {
+  try {
+    const res = await fetch("api/info", { cache: "no-store" });
+    if (!res.ok) return;
+    const info = await res.json();
+    if (Number.isFinite(info.max_frame_bytes)) link.maxFrameBytes = info.max_frame_bytes;
+    if (info.lan && info.join_url) {
+      $("join-url").textContent = info.join_url;
+      $("join-url").href = info.join_url;
+      $("join-qr").src = "api/qr.svg";
+      $("join").hidden = false;
+    }
+  } catch {
+    link.maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;  // an older server: keep the safe default
+  }
+}
+
+// ---- modes ----------------------------------------------------------------------------------
+
+function setMode(mode) {
+  if (!MODES.includes(mode)) mode = "camera";
+  const wasCamera = isCameraMode();
+  ui.mode = mode;
+  document.body.dataset.mode = mode;
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    const on = tab.dataset.mode === mode;
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    if (on) $("stage").setAttribute("aria-labelledby", tab.id);
+  }
+  if (history.replaceState) history.replaceState(null, "", `#${mode}`);
+  showReadout($("readout"), []);
+  $("readout-meta").textContent = "";
+  if (isCameraMode()) {
+    if (!wasCamera || !camera.running) { if (ui.cameraWanted) startCamera(); }
+    else pump();
+  } else {
+    if (wasCamera) stopCamera("Camera stopped while drawing.");
+    pad.resize();
+    ui.padDirty = !pad.empty;
+    pump();
+  }
+}
+
+for (const tab of document.querySelectorAll('[role="tab"]')) {
+  tab.addEventListener("click", () => setMode(tab.dataset.mode));
+  tab.addEventListener("keydown", (e) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+    if (!step) return;
+    const next = MODES[(MODES.indexOf(ui.mode) + step + MODES.length) % MODES.length];
+    setMode(next);
+    document.querySelector(`[role="tab"][data-mode="${next}"]`).focus();
+  });
+}
+window.addEventListener("hashchange", () => setMode(location.hash.slice(1)));
+
+loadInfo();
+setMode(location.hash.slice(1) || "camera");

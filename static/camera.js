@@ -1,0 +1,95 @@
+// The camera: open a stream, list the cameras, grab downscaled JPEG frames.
+//
+// The frame sent is always taken from the raw video (never mirrored); only the on-screen
+// <video> preview may be mirrored, by CSS.
+
+export const SEND_WIDTH = 640;       // wide enough for ten digits on a page, small enough to be quick
+export const JPEG_QUALITY = 0.8;
+
+/** A user-facing sentence for a getUserMedia failure. */
+export function cameraErrorMessage(err) {
+  switch (err && err.name) {
+    case "NotAllowedError":
+      return "Camera permission was denied. Allow the camera for this site in the browser's " +
+        "settings (the icon beside the address), then press Start camera, or use Draw mode.";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "No camera was found. Connect a camera and press Start camera, or use Draw mode.";
+    case "NotReadableError":
+    case "AbortError":
+      return "The camera is busy or failed to start. Close other apps that use it, then try again.";
+    case "SecurityError":
+    case "InsecureContext":
+      return "The browser allows cameras only on HTTPS or localhost. Start the server with --lan " +
+        "for HTTPS, or open it on this machine.";
+    default:
+      return `The camera could not start (${(err && (err.message || err.name)) || "unknown error"}).`;
+  }
+}
+
+export class Camera {
+  constructor(video) {
+    this.video = video;
+    this.stream = null;
+    this.grab = document.createElement("canvas");
+  }
+
+  get running() { return this.stream !== null; }
+
+  /** Open a camera (the chosen one, else the rear one on phones); throws on failure. */
+  async start(deviceId = "") {
+    this.stop();
+    if (!navigator.mediaDevices?.getUserMedia) {
+      const err = new Error("no mediaDevices");
+      err.name = window.isSecureContext ? "NotFoundError" : "InsecureContext";
+      throw err;
+    }
+    const video = deviceId
+      ? { deviceId: { exact: deviceId } }
+      : { facingMode: { ideal: "environment" } };
+    video.width = { ideal: 1280 };
+    video.height = { ideal: 720 };
+    this.stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
+    this.video.srcObject = this.stream;
+    await this.video.play().catch(() => {});  // autoplay of a muted inline video is allowed
+  }
+
+  stop() {
+    if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+    this.stream = null;
+    this.video.srcObject = null;
+  }
+
+  /** The id and facing of the open camera's track ("user", "environment" or ""). */
+  settings() {
+    const track = this.stream?.getVideoTracks()[0];
+    const s = track?.getSettings ? track.getSettings() : {};
+    return { deviceId: s.deviceId || "", facingMode: s.facingMode || "" };
+  }
+
+  /** The video inputs; labels are only filled in once permission was granted. */
+  async devices() {
+    if (!navigator.mediaDevices?.enumerateDevices) return [];
+    const all = await navigator.mediaDevices.enumerateDevices();
+    return all.filter((d) => d.kind === "videoinput");
+  }
+
+  /** Resolve on the next new video frame (or the next paint where that cannot be observed). */
+  nextFrame() {
+    return new Promise((resolve) => {
+      if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(() => resolve());
+      else requestAnimationFrame(() => resolve());
+    });
+  }
+
+  /** The current frame, at most `width` px wide, as a JPEG Blob; null before video arrives. */
+  capture(width = SEND_WIDTH, quality = JPEG_QUALITY) {
+    const v = this.video;
+    if (!this.stream || !v.videoWidth || !v.videoHeight) return Promise.resolve(null);
+    const scale = Math.min(1, width / v.videoWidth);
+    this.grab.width = Math.round(v.videoWidth * scale);
+    this.grab.height = Math.round(v.videoHeight * scale);
+    this.grab.getContext("2d").drawImage(v, 0, 0, this.grab.width, this.grab.height);
+    return new Promise((resolve) => this.grab.toBlob(resolve, "image/jpeg", quality));
+  }
+}

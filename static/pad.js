@@ -1,0 +1,170 @@
+// The drawing pad: pointer strokes (mouse, touch, stylus), undo, clear, export as JPEG.
+//
+// Strokes are kept as points in units of the pad's width, so the drawing survives a resize or a
+// phone rotation and can be re-rendered at any size. The exported image is always black ink on
+// white, whatever the pad shows, so the server sees one kind of drawing.
+
+export const EXPORT_WIDTH = 640;
+const INK = { dark: "#111318", light: "#f4f1ea" };
+const PAPER = { dark: "#ffffff", light: "#161a24" };
+
+export class Pad extends EventTarget {
+  constructor(canvas, overlay) {
+    super();
+    this.canvas = canvas;
+    this.overlay = overlay;
+    this.strokes = [];       // [{w, pts: [[x, y], ...]}], all in units of the pad's width
+    this.penPx = 14;
+    this.lightOnDark = false;
+    this.active = null;      // {pointerId, stroke}
+    this._listen();
+    new ResizeObserver(() => this.resize()).observe(canvas);
+  }
+
+  get empty() { return this.strokes.length === 0; }
+
+  undo() {
+    if (!this.strokes.length) return;
+    this.strokes.pop();
+    this.redraw();
+    this._changed(true);
+  }
+
+  clear() {
+    if (!this.strokes.length) return;
+    this.strokes = [];
+    this.redraw();
+    this._changed(true);
+  }
+
+  setLightOnDark(on) {
+    this.lightOnDark = on;
+    this.redraw();
+  }
+
+  /** Match the backing store to the on-screen size (sharp on high-DPI screens), then redraw. */
+  resize() {
+    const dpr = window.devicePixelRatio || 1;
+    const { width, height } = this.canvas.getBoundingClientRect();
+    if (!width || !height) return;
+    for (const c of [this.canvas, this.overlay]) {
+      c.width = Math.round(width * dpr);
+      c.height = Math.round(height * dpr);
+    }
+    this.redraw();
+  }
+
+  redraw() {
+    const ctx = this.canvas.getContext("2d");
+    this._paint(ctx, this.canvas.width, this.canvas.height, this.lightOnDark);
+    this.showBoxes([], 1);
+  }
+
+  /** The drawing as black-on-white JPEG, EXPORT_WIDTH px wide: {blob, width, height}. */
+  async export(quality = 0.85) {
+    const rect = this.canvas.getBoundingClientRect();
+    const width = EXPORT_WIDTH;
+    const height = Math.round(EXPORT_WIDTH * (rect.height / rect.width || 0.75));
+    const out = document.createElement("canvas");
+    out.width = width;
+    out.height = height;
+    this._paint(out.getContext("2d"), width, height, false);
+    const blob = await new Promise((resolve) => out.toBlob(resolve, "image/jpeg", quality));
+    return { blob, width, height };
+  }
+
+  /** Outline each digit read, given boxes in the exported image's pixels. */
+  showBoxes(digits, exportWidth) {
+    const ctx = this.overlay.getContext("2d");
+    const k = this.overlay.width / exportWidth;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    ctx.lineWidth = 2 * dpr;
+    ctx.font = `700 ${Math.round(16 * dpr)}px system-ui, sans-serif`;
+    ctx.textBaseline = "bottom";
+    for (const d of digits) {
+      const [x, y, w, h] = d.box.map((v) => v * k);
+      const sure = d.confidence >= 0.8;
+      ctx.strokeStyle = sure ? "#1fb978" : "#f0a020";
+      ctx.strokeRect(x, y, w, h);
+      const tag = String(d.label);
+      const tw = ctx.measureText(tag).width + 8 * dpr;
+      const th = 20 * dpr;
+      const ty = y >= th ? y - th : y + h;
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.fillRect(x - dpr, ty, tw, th);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(tag, x + 3 * dpr, ty + th - 2 * dpr);
+    }
+  }
+
+  _paint(ctx, width, height, lightOnDark) {
+    const scheme = lightOnDark ? "light" : "dark";
+    ctx.fillStyle = PAPER[scheme];
+    ctx.fillRect(0, 0, width, height);
+    ctx.strokeStyle = ctx.fillStyle = INK[scheme];
+    ctx.lineCap = ctx.lineJoin = "round";
+    for (const s of this.strokes) this._stroke(ctx, s, width, 0);
+  }
+
+  /** Draw a stroke from point `from` on (all of it with from = 0). */
+  _stroke(ctx, stroke, width, from) {
+    const pts = stroke.pts;
+    ctx.lineWidth = stroke.w * width;
+    if (pts.length === 1) {
+      ctx.beginPath();
+      ctx.arc(pts[0][0] * width, pts[0][1] * width, ctx.lineWidth / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      return;
+    }
+    ctx.beginPath();
+    const start = Math.max(0, from - 1);
+    ctx.moveTo(pts[start][0] * width, pts[start][1] * width);
+    for (let i = start + 1; i < pts.length; i++) ctx.lineTo(pts[i][0] * width, pts[i][1] * width);
+    ctx.stroke();
+  }
+
+  _listen() {
+    const c = this.canvas;
+    c.addEventListener("pointerdown", (e) => {
+      if (this.active || (e.pointerType === "mouse" && e.button !== 0)) return;
+      e.preventDefault();
+      c.setPointerCapture(e.pointerId);
+      const rect = c.getBoundingClientRect();
+      const stroke = { w: this.penPx / rect.width, pts: [] };
+      this.strokes.push(stroke);
+      this.active = { pointerId: e.pointerId, stroke };
+      this._add([e], rect);
+    });
+    c.addEventListener("pointermove", (e) => {
+      if (this.active?.pointerId !== e.pointerId) return;
+      e.preventDefault();
+      const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+      this._add(events.length ? events : [e], c.getBoundingClientRect());
+    });
+    const end = (e) => {
+      if (this.active?.pointerId !== e.pointerId) return;
+      this.active = null;
+      this._changed(true);
+    };
+    c.addEventListener("pointerup", end);
+    c.addEventListener("pointercancel", end);
+  }
+
+  _add(events, rect) {
+    const stroke = this.active.stroke;
+    const from = stroke.pts.length;
+    for (const e of events) {
+      stroke.pts.push([(e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.width]);
+    }
+    const ctx = this.canvas.getContext("2d");
+    ctx.strokeStyle = ctx.fillStyle = INK[this.lightOnDark ? "light" : "dark"];
+    ctx.lineCap = ctx.lineJoin = "round";
+    this._stroke(ctx, stroke, this.canvas.width, from);
+    this._changed(false);
+  }
+
+  _changed(strokeEnded) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { strokeEnded, empty: this.empty } }));
+  }
+}

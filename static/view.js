@@ -1,0 +1,78 @@
+// Rendering a reading on the page: the numbers, the bar charts, the timings, the server's image.
+
+const el = (tag, cls, text) => {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
+
+/** The numbers read, one line each, in large type; rewritten only when they change. */
+export function showReadout(box, lines) {
+  const key = JSON.stringify(lines);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.replaceChildren(...(lines.length
+    ? lines.map((line) => el("div", "line", line))
+    : [el("span", "empty", "–")]));
+}
+
+/** One small card per digit: its label and a ten-bar chart of the class probabilities. */
+export function showBars(box, digits) {
+  box.replaceChildren(...digits.map((d) => {
+    const card = el("figure", "bar-card");
+    const pct = Math.round(d.confidence * 100);
+    card.setAttribute("aria-label", `Read ${d.label}, ${pct} percent sure`);
+    card.append(el("figcaption", "bar-label", String(d.label)));
+    const chart = el("div", "bar-chart");
+    chart.setAttribute("aria-hidden", "true");
+    (d.probs || []).forEach((p, cls) => {
+      const col = el("div", cls === d.label ? "bar top" : "bar");
+      const fill = el("span", "bar-fill");
+      fill.style.height = `${Math.max(2, Math.round(p * 100))}%`;
+      col.append(fill, el("span", "bar-class", String(cls)));
+      col.title = `${cls}: ${(p * 100).toFixed(1)}%`;
+      chart.append(col);
+    });
+    card.append(chart, el("span", "bar-pct", `${pct}%`));
+    return card;
+  }));
+}
+
+/** The server's time per pipeline stage, as a two-column table. */
+export function showTimings(table, timings) {
+  const rows = Object.entries(timings || {}).map(([stage, ms]) => {
+    const tr = el("tr", stage === "total" ? "total" : "");
+    tr.append(el("th", "", stage), el("td", "", `${Number(ms).toFixed(1)} ms`));
+    return tr;
+  });
+  table.replaceChildren(...rows);
+}
+
+/** Draw JPEG bytes (ArrayBuffer or Blob) onto a canvas, resizing it to the image. */
+export async function drawJpeg(canvas, bytes) {
+  if (!bytes) return false;
+  const blob = bytes instanceof Blob ? bytes : new Blob([bytes], { type: "image/jpeg" });
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob);
+  } catch {
+    return false;  // a damaged image: keep the last good one on screen
+  }
+  if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+  }
+  canvas.getContext("2d").drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return true;
+}
+
+/** "3 digits · 1 rejected · server 12 ms" under the readout. */
+export function summary(msg) {
+  const n = msg.digits?.length || 0;
+  const parts = [n === 1 ? "1 digit" : `${n} digits`];
+  if (msg.rejected) parts.push(`${msg.rejected} rejected`);
+  if (msg.timings_ms?.total !== undefined) parts.push(`server ${Math.round(msg.timings_ms.total)} ms`);
+  return parts.join(" · ");
+}
