@@ -86,6 +86,11 @@ class FrameScheduler:
         with self._cond:
             return len(self._slots)
 
+    def idle(self) -> bool:
+        """No frame waiting or in work, for anyone (all replies so far have been emitted)."""
+        with self._cond:
+            return not any(slot.busy or slot.pending is not None for slot in self._slots.values())
+
     def take(self, timeout: float = 0.0) -> tuple[str, Frame, int] | None:
         """Next (client, frame, dropped) in turn, marking the client busy; None if none came."""
         with self._cond:

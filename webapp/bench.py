@@ -1,0 +1,207 @@
+"""Load-test the live server with real Socket.IO clients on this machine (loopback only).
+
+Each client sends 640x480 JPEG pages of about ten digits over the websocket transport, one frame
+in flight at a time, at --fps frames per second (or as fast as results come back with --fps 0),
+for --seconds. Prints answered frames/s, round-trip p50/p95, drops, errors and the server's
+resident memory at the start and end. Without --url it starts `digitcam serve` on a free
+loopback port and stops it afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REPLY_TIMEOUT_S = 5.0  # a reply later than this counts as lost
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=int, default=1, help="simultaneous clients (default: 1)")
+    parser.add_argument("--fps", type=float, default=5.0,
+                        help="frames per second per client; 0 = next frame as soon as the reply comes (default: 5)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to send (default: 20)")
+    parser.add_argument("--url", help="a running server on loopback (default: start one on a free port)")
+    parser.add_argument("--workers", type=int, help="--workers of the server started here (default: its own)")
+    parser.add_argument("--model", help="--model of the server started here (default: the shipped model)")
+
+
+def make_frames(count: int = 8, seed: int = 0) -> list[bytes]:
+    """640x480 JPEGs of a page with two lines of numbers (ten digits), shifted a little each time."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(count):
+        page = np.full((480, 640, 3), 235, np.uint8)
+        for row, text in enumerate(("4711 23", "8059")):
+            x, y = 60 + int(rng.integers(-20, 20)), 170 + 150 * row + int(rng.integers(-15, 15))
+            cv2.putText(page, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 3.2, (40, 40, 40), 9, cv2.LINE_AA)
+        ok, jpeg = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        frames.append(jpeg.tobytes())
+    return frames
+
+
+@dataclass
+class ClientStats:
+    rtt_ms: list[float] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    lost: int = 0
+    dropped: int = 0
+    failed: str | None = None
+
+
+def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: ClientStats) -> None:
+    """One client: send a frame, wait for its reply, keep the pace, until the deadline."""
+    import socketio
+
+    sio = socketio.Client(reconnection=False)
+    replied = threading.Event()
+    current = {"id": -1}
+
+    def on_reply(kind: str, message: dict) -> None:
+        if message.get("id") != current["id"]:
+            return  # the reply to a frame already counted as lost
+        if kind == "result":
+            stats.server_ms.append(float(message["timings_ms"].get("total", 0.0)))
+            stats.dropped = max(stats.dropped, int(message["dropped"]))
+        else:
+            stats.errors += 1
+        replied.set()
+
+    sio.on("result", lambda m: on_reply("result", m))
+    sio.on("error", lambda m: on_reply("error", m))
+    try:
+        sio.connect(url, transports=["websocket"], wait_timeout=10)
+    except Exception as exc:  # the client library raises its own ConnectionError types
+        stats.failed = f"connect: {exc}"
+        return
+    try:
+        next_send, frame_id = time.perf_counter(), 0
+        while time.perf_counter() < until:
+            frame_id += 1
+            current["id"] = frame_id
+            replied.clear()
+            sent = time.perf_counter()
+            sio.emit("frame", {"id": frame_id, "image": frames[frame_id % len(frames)],
+                               "mode": "camera", "debug": False})
+            if replied.wait(REPLY_TIMEOUT_S):
+                stats.rtt_ms.append((time.perf_counter() - sent) * 1000)
+            else:
+                stats.lost += 1
+            if fps > 0:  # keep the pace, but never send a burst to catch up
+                next_send = max(next_send + 1 / fps, time.perf_counter())
+                time.sleep(max(0.0, next_send - time.perf_counter()))
+    finally:
+        sio.disconnect()
+
+
+def _health(url: str) -> dict:
+    with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=5) as response:
+        return json.load(response)
+
+
+def _require_loopback(url: str) -> None:
+    host = urlparse(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise SystemExit(f"digitcam bench: {url} is not on loopback; the benchmark only targets this machine")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str, object]:
+    """`digitcam serve` on a free loopback port; returns (process, url, its log file) once healthy."""
+    port = _free_port()
+    command = [sys.executable, "-m", "webapp.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    if args.model:
+        command += ["--model", args.model]
+    server_log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, stdout=server_log, stderr=server_log, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            _health(url)
+            return process, url, server_log
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    server_log.seek(0)
+    raise SystemExit("digitcam bench: the server did not start:\n" + server_log.read().decode(errors="replace"))
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("socketio").setLevel(logging.WARNING)
+    logging.getLogger("engineio").setLevel(logging.WARNING)
+    process = None
+    if args.url:
+        _require_loopback(args.url)
+        url = args.url
+    else:
+        process, url, _ = start_server(args)
+    try:
+        return _bench(url, args)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _bench(url: str, args: argparse.Namespace) -> int:
+    frames = make_frames()
+    rss = [_health(url).get("rss_mb")]
+    stats = [ClientStats() for _ in range(args.clients)]
+    started = time.perf_counter()
+    until = started + args.seconds
+    threads = [threading.Thread(target=client_loop, args=(url, frames, args.fps, until, s), daemon=True)
+               for s in stats]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        for thread in threads:
+            thread.join(timeout=10)
+        rss.append(_health(url).get("rss_mb"))
+    elapsed = time.perf_counter() - started
+    report(args, stats, elapsed, rss, len(frames[0]))
+    return 1 if any(s.failed or s.lost or s.errors for s in stats) else 0
+
+
+def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, rss: list, frame_bytes: int) -> None:
+    rtt = np.array([r for s in stats for r in s.rtt_ms]) if any(s.rtt_ms for s in stats) else np.zeros(1)
+    server = np.array([r for s in stats for r in s.server_ms] or [0.0])
+    answered = sum(len(s.rtt_ms) for s in stats)
+    pace = f"{args.fps:g} fps each" if args.fps > 0 else "as fast as replies come"
+    print(f"{args.clients} client(s), {pace}, {elapsed:.1f} s, 640x480 JPEG frames of ~{frame_bytes // 1000} kB")
+    print(f"  answered     {answered} frames, {answered / elapsed:.1f} frames/s")
+    print(f"  round trip   p50 {np.percentile(rtt, 50):.1f} ms   p95 {np.percentile(rtt, 95):.1f} ms"
+          f"   max {rtt.max():.1f} ms")
+    print(f"  server time  p50 {np.percentile(server, 50):.1f} ms   p95 {np.percentile(server, 95):.1f} ms"
+          " (decode to annotated frame)")
+    print(f"  dropped {sum(s.dropped for s in stats)}   errors {sum(s.errors for s in stats)}"
+          f"   lost (> {REPLY_TIMEOUT_S:g} s) {sum(s.lost for s in stats)}")
+    print("  server RSS   " + " -> ".join(f"{r} MB" for r in rss if r is not None))
+    for failure in {s.failed for s in stats if s.failed}:
+        print(f"  client failure: {failure}")
