@@ -1,0 +1,97 @@
+"""The synthetic scene generator: deterministic, and its ground truth describes what is drawn."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from webapp.scenes import KINDS, DigitSource, make_scene, make_scenes
+
+COUNT = 8  # scenes of each kind checked by the property tests
+
+
+@pytest.fixture(scope="module")
+def source(mnist_dir):
+    return DigitSource.from_dir(mnist_dir)
+
+
+@pytest.fixture(scope="module")
+def scenes(source):
+    return {kind: make_scenes(source, kind, COUNT, seed=11) for kind in KINDS}
+
+
+def all_scenes(scenes):
+    return [s for kind in KINDS for s in scenes[kind]]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_seed_and_index_always_give_the_same_scene(source, kind):
+    a, b = make_scene(source, kind, 3, seed=5), make_scene(source, kind, 3, seed=5)
+    assert np.array_equal(a.image, b.image)
+    assert (a.boxes, a.labels, a.lines, a.traits) == (b.boxes, b.labels, b.lines, b.traits)
+    assert not np.array_equal(a.image, make_scene(source, kind, 3, seed=6).image)
+
+
+def test_a_scene_does_not_depend_on_how_many_were_asked_for(source, scenes):
+    alone = make_scene(source, "pages", COUNT - 1, seed=11)
+    assert np.array_equal(alone.image, scenes["pages"][-1].image)
+
+
+def test_boxes_lie_inside_the_image(scenes):
+    for s in all_scenes(scenes):
+        h, w = s.image.shape[:2]
+        assert s.boxes and len(s.boxes) == len(s.labels)
+        for x, y, bw, bh in s.boxes:
+            assert 0 <= x and 0 <= y and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
+
+
+def test_boxes_cover_the_digits_ink(scenes):
+    for s in all_scenes(scenes):
+        covered = np.zeros_like(s.ink)
+        for x, y, w, h in s.boxes:
+            covered[y : y + h, x : x + w] = True
+            assert s.ink[y : y + h, x : x + w].sum() >= 0.05 * w * h, f"{s.kind} {s.index}: box without ink"
+        assert (s.ink & ~covered).sum() <= 0.005 * s.ink.sum(), f"{s.kind} {s.index}: ink outside boxes"
+
+
+def test_the_ink_is_visible_where_the_truth_says(scenes):
+    """Inside each box the ink pixels differ clearly from the paper or canvas around them."""
+    for s in all_scenes(scenes):
+        gray = cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        for x, y, w, h in s.boxes:
+            ink = s.ink[y : y + h, x : x + w]
+            inside, around = gray[y : y + h, x : x + w][ink], gray[y : y + h, x : x + w][~ink]
+            if around.size < 10:
+                continue
+            assert abs(np.median(inside) - np.median(around)) > 20, f"{s.kind} {s.index} {s.traits}"
+
+
+def test_the_lines_spell_the_digits_placed_in_reading_order(scenes):
+    for s in all_scenes(scenes):
+        assert "".join(s.lines).replace(" ", "") == "".join(map(str, s.labels))
+        assert all(line and line == " ".join(line.split()) for line in s.lines)
+        centres, start = [], 0
+        for line in s.lines:
+            n = len(line.replace(" ", ""))
+            boxes = s.boxes[start : start + n]
+            start += n
+            xs = [b[0] for b in boxes]
+            assert xs == sorted(xs), f"{s.kind} {s.index}: a line is not left to right"
+            centres.append(np.mean([b[1] + b[3] / 2 for b in boxes]))
+        assert centres == sorted(centres), f"{s.kind} {s.index}: lines are not top to bottom"
+
+
+def test_size_and_digit_count_can_be_fixed_for_benchmarks(source):
+    s = make_scene(source, "pages", 0, size=(640, 480), n_digits=10)
+    assert s.image.shape == (480, 640, 3)
+    assert 6 <= len(s.labels) <= 10
+
+
+def test_both_canvas_polarities_are_drawn(source):
+    traits = {t for s in make_scenes(source, "drawings", 12) for t in s.traits}
+    assert {"light-on-dark", "dark-on-light"} <= traits
+
+
+def test_unknown_kind_is_refused(source):
+    with pytest.raises(ValueError, match="unknown scene kind"):
+        make_scene(source, "posters", 0)
