@@ -25,7 +25,7 @@ class NoDelayHandler(WSGIRequestHandler):
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1; 0.0.0.0 with --lan)")
     parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
     parser.add_argument("--model", help="ONNX model file (default: the shipped webapp/models/digits.onnx)")
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto",
@@ -41,12 +41,12 @@ def run(args: argparse.Namespace) -> int:
     from webapp.recognizer import ModelError
     from webapp.server import create_app, socketio
 
-    host, ssl_context, join_url = args.host, None, None
+    host, ssl_context, join_url = args.host or "127.0.0.1", None, None
     if args.lan:
         from webapp.lan import ensure_certificate, lan_addresses
 
         addresses = lan_addresses()
-        host = "0.0.0.0" if args.host == "127.0.0.1" else args.host
+        host = args.host or "0.0.0.0"
         ssl_context = tuple(str(p) for p in ensure_certificate(addresses))
         join_url = f"https://{addresses[0] if addresses else 'localhost'}:{args.port}/"
         if not addresses:
