@@ -1,0 +1,89 @@
+"""`digitcam bench-pipeline`: how long one frame takes, stage by stage, on one thread.
+
+Frames are generated pages (640x480, about ten digits, JPEG quality 80, as a browser sends them).
+Two loops over the same frames: JPEG bytes -> result (`read_bytes`, no drawing), and the server's
+full job, JPEG bytes -> result -> annotated frame -> JPEG bytes. Prints medians and 95th percentiles.
+Run it on an idle machine: other busy processes inflate every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from webapp.recognizer import Recognizer
+from webapp.scenes import DigitSource, make_scene
+
+WARMUP = 5  # first calls allocate buffers and load kernels; not counted
+
+
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+    parser.add_argument("--frames", type=int, default=20, help="distinct generated frames (default: 20)")
+    parser.add_argument("--repeats", type=int, default=10, help="passes over the frames (default: 10)")
+    parser.add_argument("--kind", choices=["pages", "drawings"], default="pages", help="frame kind (default: pages)")
+    parser.add_argument("--digits", type=int, default=10, help="digits per frame (default: 10)")
+    parser.add_argument("--seed", type=int, default=1, help="scene seed (default: 1)")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return parser
+
+
+def frames(source: DigitSource, kind: str, count: int, digits: int, seed: int) -> list[bytes]:
+    """Generated 640x480 scenes, JPEG-encoded at quality 80."""
+    out = []
+    for i in range(count):
+        scene = make_scene(source, kind, i, seed, size=(640, 480), n_digits=digits)
+        ok, buf = cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        out.append(buf.tobytes())
+    return out
+
+
+def measure(data: list[bytes], recognizer: Recognizer, repeats: int) -> dict[str, list[float]]:
+    """Per-stage times (ms) of read_bytes, plus wall times with and without annotation+encoding."""
+    from webapp.annotate import encode_jpeg
+    from webapp.pipeline import read_bytes
+
+    for blob in data[:WARMUP]:
+        encode_jpeg(read_bytes(blob, recognizer, annotate=True).annotated)
+    times: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for blob in data:
+            start = time.perf_counter()
+            reading = read_bytes(blob, recognizer, annotate=False)
+            times.setdefault("wall: bytes -> result", []).append(1000 * (time.perf_counter() - start))
+            for stage, ms in reading.timings_ms.items():
+                times.setdefault(stage, []).append(ms)
+            start = time.perf_counter()
+            reading = read_bytes(blob, recognizer, annotate=True)
+            encoded = encode_jpeg(reading.annotated)
+            times.setdefault("wall: + annotate + JPEG", []).append(1000 * (time.perf_counter() - start))
+            times.setdefault("(annotated JPEG kB)", []).append(len(encoded) / 1000)
+    return times
+
+
+def run(args: argparse.Namespace) -> int:
+    from train import data as mnist  # torch-free idx reader
+
+    data_dir = args.data or mnist.default_data_dir()
+    if data_dir is None:
+        raise SystemExit("no MNIST folder found: pass --data DIR")
+    cv2.setNumThreads(1)  # one thread for OpenCV too, as a server worker would run
+    recognizer = Recognizer(args.model, provider="cpu", threads=1)
+    data = frames(DigitSource.from_dir(data_dir), args.kind, args.frames, args.digits, args.seed)
+    times = measure(data, recognizer, args.repeats)
+    stats = {k: {"median": round(float(np.median(v)), 3), "p95": round(float(np.percentile(v, 95)), 3)}
+             for k, v in times.items()}
+    if args.json:
+        print(json.dumps({"frames": len(data), "runs": len(data) * args.repeats, "ms": stats}))
+        return 0
+    print(f"{len(data)} frames 640x480 (~{args.digits} digits, JPEG q80) x {args.repeats} passes, one thread")
+    print(f"{'stage (ms)':<28}{'median':>9}{'p95':>9}")
+    for k, s in stats.items():
+        print(f"{k:<28}{s['median']:>9.2f}{s['p95']:>9.2f}")
+    return 0

@@ -1,0 +1,102 @@
+"""`digitcam eval-real`: character error rate and share read exactly on the real-dev photos.
+
+Each image's lines are compared digit by digit (spaces ignored) with what a careful reader saw
+(manifest.jsonl). Images without digits count every digit read as an error. This set is for
+development: look at every failure, but never tune a constant to one image.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+
+from webapp import evaluation
+from webapp.recognizer import Recognizer
+
+
+
+def default_dir() -> Path:
+    """../shared/data/real-dev beside the working directory, else beside the checkout."""
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (base.parent / "shared" / "data" / "real-dev").is_dir():
+            return base.parent / "shared" / "data" / "real-dev"
+    return Path("../shared/data/real-dev")
+
+
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="folder with manifest.jsonl and the images (default: ../shared/data/real-dev)")
+    parser.add_argument("--baseline", action="store_true", help="also score the textbook baseline")
+    parser.add_argument("--auto-mode", action="store_true",
+                        help="let the pipeline guess camera/canvas (default: from the manifest's kind)")
+    parser.add_argument("--show-failures", action="store_true",
+                        help="list only misread images, with the manifest's note on each")
+    parser.add_argument("--annotate", type=Path, default=None, metavar="OUT_DIR",
+                        help="write the pipeline's annotated image for every photo")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return parser
+
+
+def evaluate(folder: Path, reader_fns: dict[str, evaluation.Reader]) -> dict[str, list[evaluation.RealScore]]:
+    from webapp.decode import load_image
+
+    scores: dict[str, list[evaluation.RealScore]] = {r: [] for r in reader_fns}
+    for item in evaluation.load_manifest(folder):
+        image = load_image(folder / item.name)
+        for name, read in reader_fns.items():
+            scores[name].append(evaluation.score_real(item, read(image, evaluation.MODES.get(item.kind, "camera"))))
+    return scores
+
+
+def _report(scores: dict[str, list[evaluation.RealScore]], failures_only: bool) -> None:
+    names = list(scores)
+    print(f"{'image':<9}{'kind':<8}{'truth':<14}" + "".join(f"{n + ' read':<26}" for n in names))
+    for row in zip(*scores.values()):
+        item = row[0].item
+        if failures_only and row[0].exact:
+            continue
+        cells = "".join(f"{('ok ' if s.exact else 'XX ') + (' '.join(s.lines) or '-'):<26}" for s in row)
+        print(f"{item.name:<9}{item.kind:<8}{(' '.join(item.lines) or '-'):<14}{cells}")
+        if failures_only and item.note:
+            print(f"{'':<31}note: {item.note}")
+    print()
+    for name, per in scores.items():
+        s = evaluation.real_summary(per)
+        kinds = sorted({x.item.kind for x in per})
+        by_kind = ", ".join(f"{k} {evaluation.real_summary(x for x in per if x.item.kind == k)['cer']:.3f}" for k in kinds)
+        print(f"{name:<9} CER {s['cer']:.4f} ({s['edits']} edits / {s['chars']} digits), "
+              f"read exactly {s['exact']:.3f} of {s['images']} images; CER by kind: {by_kind}")
+
+
+def _annotate(folder: Path, out_dir: Path, recognizer: Recognizer, auto_mode: bool) -> None:
+    from webapp import pipeline
+    from webapp.decode import load_image
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for item in evaluation.load_manifest(folder):
+        mode = "auto" if auto_mode else evaluation.MODES.get(item.kind, "camera")
+        reading = pipeline.read_frame(load_image(folder / item.name), recognizer, mode=mode, annotate=True)
+        if reading.annotated is not None:
+            cv2.imwrite(str(out_dir / (Path(item.name).stem + ".jpg")), reading.annotated)
+
+
+def run(args: argparse.Namespace) -> int:
+    args.dir = args.dir or default_dir()
+    if not (args.dir / "manifest.jsonl").is_file():
+        raise SystemExit(f"{args.dir}: no manifest.jsonl here (pass --dir to the real-dev folder)")
+    recognizer = Recognizer(args.model, provider="cpu", threads=1)
+    scores = evaluate(args.dir, evaluation.readers(recognizer, args.baseline, args.auto_mode))
+    if args.json:
+        print(json.dumps({
+            "summary": {r: evaluation.real_summary(v) for r, v in scores.items()},
+            "images": [{"image": row[0].item.name, "truth": row[0].item.lines,
+                        **{r: s.lines for r, s in zip(scores, row)}} for row in zip(*scores.values())],
+        }))
+    else:
+        _report(scores, args.show_failures)
+    if args.annotate:
+        _annotate(args.dir, args.annotate, recognizer, args.auto_mode)
+    return 0

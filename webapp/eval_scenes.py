@@ -1,0 +1,118 @@
+"""`digitcam eval-scenes`: box precision/recall/F1 and exact lines on generated scenes with known truth.
+
+Scenes are drawn from MNIST *test* digits (see webapp/scenes.py) with a fixed seed, so two runs of
+the same command score the same images. With --baseline the textbook reader is scored beside the
+pipeline on the very same images.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+
+from webapp import evaluation
+from webapp.recognizer import Recognizer
+from webapp.scenes import KINDS, DigitSource, Scene, make_scene
+
+HEADLINE = ("precision", "recall", "f1", "lines_exact", "digits_exact")
+
+
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+    parser.add_argument("--count", type=int, default=100, help="scenes of each kind (default: 100)")
+    parser.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
+    parser.add_argument("--kind", choices=["pages", "drawings", "all"], default="all", help="which scenes (default: all)")
+    parser.add_argument("--baseline", action="store_true", help="also score the textbook baseline on the same scenes")
+    parser.add_argument("--auto-mode", action="store_true",
+                        help="let the pipeline guess camera/canvas (default: pass the scene's own mode)")
+    parser.add_argument("--traits", action="store_true", help="also print scores per scene trait (ruled, shadow, ...)")
+    parser.add_argument("--failures", type=int, default=0, metavar="N",
+                        help="list the N worst scenes of each kind with truth and reading (default: 0)")
+    parser.add_argument("--annotate", type=Path, default=None, metavar="OUT_DIR",
+                        help="write every scene the pipeline misreads, truth in green, reading in red")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    return parser
+
+
+def evaluate(source: DigitSource, kinds: list[str], count: int, seed: int,
+             reader_fns: dict[str, evaluation.Reader]) -> dict[str, dict[str, list[evaluation.SceneScore]]]:
+    """scores[reader][kind] for the first `count` scenes of each kind (each scene built once)."""
+    scores: dict[str, dict[str, list[evaluation.SceneScore]]] = {r: {k: [] for k in kinds} for r in reader_fns}
+    for kind in kinds:
+        for i in range(count):
+            scene = make_scene(source, kind, i, seed)
+            for name, read in reader_fns.items():
+                scores[name][kind].append(evaluation.score_scene(scene, read(scene.image, scene.mode)))
+    return scores
+
+
+def _table(rows: dict[str, dict[str, float]], title: str) -> str:
+    head = f"{title:<26}" + "".join(f"{h:>13}" for h in ("images",) + HEADLINE)
+    lines = [head]
+    for name, s in rows.items():
+        lines.append(f"{name:<26}{s['images']:>13}" + "".join(f"{s[h]:>13.4f}" for h in HEADLINE))
+    return "\n".join(lines)
+
+
+def _worst(scores: list[evaluation.SceneScore], n: int) -> list[str]:
+    bad = sorted((s for s in scores if not s.exact), key=lambda s: s.counts.f1)[:n]
+    return [f"  {s.scene.kind} #{s.scene.index} F1 {s.counts.f1:.2f} {','.join(s.scene.traits)}\n"
+            f"      truth {s.scene.lines}\n      read  {s.lines}" for s in bad]
+
+
+def _draw(scene: Scene, reading) -> "cv2.typing.MatLike":
+    img = scene.image.copy()
+    for x, y, w, h in scene.boxes:
+        cv2.rectangle(img, (x - 1, y - 1), (x + w, y + h), (0, 170, 0), 1)
+    for d in reading.digits:
+        x, y, w, h = d.box
+        cv2.rectangle(img, (x, y), (x + w - 1, y + h - 1), (0, 0, 230), 1)
+        cv2.putText(img, str(d.label), (x, max(12, y - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 230), 1, cv2.LINE_AA)
+    return img
+
+
+def _annotate(out_dir: Path, scores: list[evaluation.SceneScore], read: evaluation.Reader) -> int:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for s in scores:
+        if not s.exact:
+            reading = read(s.scene.image, s.scene.mode)
+            cv2.imwrite(str(out_dir / f"{s.scene.kind}-{s.scene.index:04d}.png"), _draw(s.scene, reading))
+            written += 1
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    from train import data as mnist  # torch-free idx reader
+
+    data_dir = args.data or mnist.default_data_dir()
+    if data_dir is None:
+        raise SystemExit("no MNIST folder found: pass --data DIR")
+    kinds = list(KINDS) if args.kind == "all" else [args.kind]
+    recognizer = Recognizer(args.model, provider="cpu", threads=1)
+    reader_fns = evaluation.readers(recognizer, args.baseline, args.auto_mode)
+    scores = evaluate(DigitSource.from_dir(data_dir), kinds, args.count, args.seed, reader_fns)
+    result = {"seed": args.seed, "count": args.count,
+              "readers": {r: {k: evaluation.summary(v) for k, v in per.items()} for r, per in scores.items()}}
+    if args.traits:
+        result["traits"] = {r: {k: evaluation.by_trait(v) for k, v in per.items()} for r, per in scores.items()}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for kind in kinds:
+            print(_table({r: result["readers"][r][kind] for r in scores}, f"{kind} (seed {args.seed})"))
+            if args.traits:
+                for r in scores:
+                    print(_table(result["traits"][r][kind], f"  {r} by trait"))
+            for line in _worst(scores["pipeline"][kind], args.failures):
+                print(line)
+            print()
+    if args.annotate:
+        n = sum(_annotate(args.annotate, scores["pipeline"][k], reader_fns["pipeline"]) for k in kinds)
+        if not args.json:
+            print(f"wrote {n} misread scenes to {args.annotate}")
+    return 0

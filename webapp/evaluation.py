@@ -1,0 +1,117 @@
+"""Run a reader over synthetic scenes or real photos and add up the scores.
+
+A reader is any function (BGR image, mode) -> Reading-like object; `readers()` builds the real
+pipeline's and the textbook baseline's around one recognizer, so both are scored identically.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from webapp import scoring
+from webapp.recognizer import Recognizer
+from webapp.scenes import Scene
+
+Reader = Callable[[np.ndarray, str], object]
+MODES = {"photo": "camera", "scan": "camera", "canvas": "canvas"}  # manifest kind -> read_frame mode
+
+
+def readers(recognizer: Recognizer, baseline: bool, auto_mode: bool = False) -> dict[str, Reader]:
+    """{"pipeline": reader, ["baseline": reader]}; with auto_mode the pipeline guesses the mode itself."""
+    from webapp import pipeline
+
+    def read(image: np.ndarray, mode: str):
+        return pipeline.read_frame(image, recognizer, mode="auto" if auto_mode else mode, annotate=False)
+
+    out: dict[str, Reader] = {"pipeline": read}
+    if baseline:
+        from webapp import baseline as textbook
+
+        out["baseline"] = lambda image, mode: textbook.read_frame(image, recognizer)
+    return out
+
+
+@dataclass
+class SceneScore:
+    scene: Scene
+    counts: scoring.Counts
+    lines: list[str]  # what the reader said
+    exact: bool  # lines identical, number splits included
+    digits_exact: bool  # same digits on the same lines, spaces ignored
+
+
+def score_scene(scene: Scene, reading) -> SceneScore:
+    truth = list(zip(scene.boxes, scene.labels))
+    counts = scoring.box_counts(truth, scoring.digits_of(reading))
+    return SceneScore(scene, counts, list(reading.lines), scoring.lines_exact(reading.lines, scene.lines),
+                      scoring.lines_exact(reading.lines, scene.lines, ignore_spaces=True))
+
+
+def summary(scores: list[SceneScore]) -> dict[str, float]:
+    """Micro-averaged box scores and the shares of scenes read exactly."""
+    total = sum((s.counts for s in scores), scoring.Counts())
+    n = len(scores)
+    return {"images": n, "digits": total.tp + total.fn, "precision": round(total.precision, 4),
+            "recall": round(total.recall, 4), "f1": round(total.f1, 4),
+            "lines_exact": round(sum(s.exact for s in scores) / n, 4) if n else 0.0,
+            "digits_exact": round(sum(s.digits_exact for s in scores) / n, 4) if n else 0.0}
+
+
+def by_trait(scores: list[SceneScore]) -> dict[str, dict[str, float]]:
+    """The same summary restricted to the scenes having each trait (to see what the reader fails on)."""
+    groups: dict[str, list[SceneScore]] = defaultdict(list)
+    for s in scores:
+        for trait in s.scene.traits:
+            groups[trait].append(s)
+    return {t: summary(g) for t, g in sorted(groups.items())}
+
+
+@dataclass
+class RealImage:
+    name: str
+    kind: str
+    lines: list[str]
+    note: str
+
+
+def load_manifest(folder: Path) -> list[RealImage]:
+    """The real-dev manifest: one JSON object per line with image, lines, kind and note."""
+    path = folder / "manifest.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no manifest (expected the real-dev folder)")
+    items = []
+    for raw in path.read_text().splitlines():
+        if raw.strip():
+            d = json.loads(raw)
+            items.append(RealImage(Path(d["image"]).name, d.get("kind", "photo"), list(d["lines"]), d.get("note", "")))
+    return items
+
+
+@dataclass
+class RealScore:
+    item: RealImage
+    lines: list[str]
+    edits: int
+    chars: int
+
+    @property
+    def exact(self) -> bool:
+        return scoring.lines_exact(self.lines, self.item.lines, ignore_spaces=True)
+
+
+def score_real(item: RealImage, reading) -> RealScore:
+    edits, chars = scoring.char_errors(reading.lines, item.lines)
+    return RealScore(item, list(reading.lines), edits, chars)
+
+
+def real_summary(scores: Iterable[RealScore]) -> dict[str, float]:
+    scores = list(scores)
+    edits, chars = sum(s.edits for s in scores), sum(s.chars for s in scores)
+    cer = edits / chars if chars else float(edits > 0)
+    exact = sum(s.exact for s in scores) / len(scores) if scores else 0.0
+    return {"images": len(scores), "chars": chars, "edits": edits, "cer": round(cer, 4), "exact": round(exact, 4)}
