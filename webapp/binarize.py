@@ -1,0 +1,163 @@
+"""Grayscale -> ink map -> binary mask, robust to uneven light, shadows and either polarity.
+
+The page's brightness is estimated with a large morphological closing (which wipes out pen
+strokes but keeps vignetting and soft shadows), and each pixel's ink is how much darker it is
+than its local paper. Thresholding that ratio instead of the raw gray level makes a dark corner
+and a bright centre look alike. Light-on-dark drawings are inverted first.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+BG_SMALL_SIDE = 96  # the background is estimated on an image this long: it is smooth anyway
+BG_KERNEL_FRACTION = 1 / 8  # closing kernel, as a fraction of the long side: wider than any stroke
+DARK_PAPER_FLOOR = 0.5  # contrast is measured against at least half the bright paper's level,
+#                         so noise in dark surroundings is not amplified into "ink"
+INK_STRONG_QUANTILE = 0.998  # the darkest 0.2% of pixels stand for "real ink" in this frame
+HIGH_FRACTION = 0.5  # a stroke must reach half the strong ink level somewhere ...
+LOW_FRACTION = 0.25  # ... and extends to pixels with a quarter of it (hysteresis)
+HIGH_MIN = 0.22  # but never seed ink fainter than 22% below the paper (show-through, grain)
+LOW_MIN = 0.12  # nor grow it into pixels fainter than 12%
+LINE_LENGTH_FRACTION = 0.3  # ruled/grid lines run straight for at least 30% of the image's long side ...
+LINE_THICKNESS_FRACTION = 0.012  # ... and are at most 1.2% of the long side thick ...
+LINE_DIGITS = 2.5  # ... and longer than 2.5 typical digit heights (a tall thin 1 is not a rule)
+TAIL_QUANTILE = 0.003  # polarity looks at the darkest and brightest 0.3% of pixels
+POLARITY_MARGIN = 1.5  # the bright tail must reach 1.5x further than the dark one to mean light ink
+MNIST_STROKE = 2.5  # stroke width of an MNIST digit, pixels, when its long side is 20 px
+STROKE_TOLERANCE = 1.35  # leave strokes within this factor of the target alone
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """BGR (or already gray) uint8 -> gray uint8."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _small(gray: np.ndarray) -> np.ndarray:
+    h, w = gray.shape
+    scale = min(1.0, BG_SMALL_SIDE / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
+def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[int]:
+    """Quantiles of uint8 values from a 256-bin histogram (much faster than sorting)."""
+    hist = cv2.calcHist([np.ascontiguousarray(values)], [0], None, [256], [0, 256]).ravel()
+    cum = np.cumsum(hist)
+    return [int(np.searchsorted(cum, q * cum[-1])) for q in qs]
+
+
+def light_on_dark(gray: np.ndarray) -> bool:
+    """True for light ink on a dark background.
+
+    The background is the bulk of the pixels, the ink a tail on one side of it: whichever
+    tail reaches further from the median is taken as ink. Ties (almost no ink) mean paper.
+    """
+    lo, med, hi = _quantiles(gray[::4, ::4], (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
+    return bool(hi - med > POLARITY_MARGIN * max(med - lo, 1))
+
+
+def background(gray: np.ndarray) -> np.ndarray:
+    """Estimate the paper's brightness (uint8, full size) for dark ink on light paper."""
+    small = _small(gray)
+    k = max(3, int(max(small.shape) * BG_KERNEL_FRACTION) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    paper = cv2.blur(paper, (k, k))
+    h, w = gray.shape
+    return cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def ink_map(gray: np.ndarray, light_ink: bool | None = None) -> np.ndarray:
+    """Return ink strength as uint8 (0 = paper, 255 = black on white), whatever the light and polarity."""
+    if light_ink is None:
+        light_ink = light_on_dark(gray)
+    dark_ink = cv2.bitwise_not(gray) if light_ink else gray
+    bg = background(dark_ink)
+    (paper,) = _quantiles(bg[::8, ::8], (0.9,))
+    bg = np.maximum(bg, np.uint8(max(1, DARK_PAPER_FLOOR * paper)))
+    # gray / bg as a fraction of 255, saturating at paper level; ink is what is missing.
+    return cv2.bitwise_not(cv2.divide(dark_ink, bg, scale=255))
+
+
+def threshold_ink(ink: np.ndarray) -> np.ndarray:
+    """Binary mask (uint8 0/255) by hysteresis: faint pixels count only if touching strong ones."""
+    (strong,) = _quantiles(ink[::2, ::2], (INK_STRONG_QUANTILE,))
+    high = max(HIGH_MIN * 255, HIGH_FRACTION * strong)
+    low = max(LOW_MIN * 255, LOW_FRACTION * strong)
+    weak = (ink > low).view(np.uint8)
+    n, labels = cv2.connectedComponents(weak, connectivity=8)
+    keep = np.zeros(n, np.uint8)
+    keep[labels[ink > high]] = 255
+    keep[0] = 0
+    return keep[labels]
+
+
+def _thin_runs(mask: np.ndarray, run: int, thick: int, horizontal: bool) -> np.ndarray:
+    """Pixels on straight runs at least `run` long and at most `thick` across, in one direction."""
+    sums = cv2.reduce(mask, 1 if horizontal else 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    if sums.max() < run * 255:  # no row (column) holds enough ink for a line: skip the opening
+        return np.zeros_like(mask)
+    along = (1, run) if horizontal else (run, 1)  # kernel (rows, cols)
+    across = (thick + 1, 1) if horizontal else (1, thick + 1)
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones(along, np.uint8))
+    # A thick bar (a drawn digit's base) survives an opening across it; a thin rule does not.
+    return cv2.subtract(opened, cv2.morphologyEx(opened, cv2.MORPH_OPEN, np.ones(across, np.uint8)))
+
+
+def remove_lines(mask: np.ndarray, digit_height: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Remove long thin horizontal/vertical runs (ruled and grid paper); return (mask, lines).
+
+    `digit_height` (0 when unknown) keeps strokes of big digits from counting as rules.
+    Strokes crossed by a removed line are bridged again where ink continues on both sides.
+    """
+    h, w = mask.shape
+    thick = max(2, round(LINE_THICKNESS_FRACTION * max(h, w)))
+    run = max(3, int(LINE_LENGTH_FRACTION * max(h, w)), int(LINE_DIGITS * digit_height))
+    lines = _thin_runs(mask, run, thick, horizontal=True)
+    lines |= _thin_runs(mask, run, thick, horizontal=False)
+    if not lines.any():
+        return mask, lines
+    clean = cv2.subtract(mask, lines)
+    bridge = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, np.ones((thick + 3, 1), np.uint8))
+    bridge |= cv2.morphologyEx(clean, cv2.MORPH_CLOSE, np.ones((1, thick + 3), np.uint8))
+    return clean | (bridge & lines), lines
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width in pixels: twice the mean distance to paper along the stroke's ridge."""
+    if not mask.any():
+        return 0.0
+    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 3)
+    ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist > 0)
+    return float(2.0 * np.median(dist[ridge]) - 1.0) if ridge.any() else 1.0
+
+
+def normalize_stroke(ink: np.ndarray, mask: np.ndarray | None = None, target: float = MNIST_STROKE) -> np.ndarray:
+    """Thicken or thin a digit crop's strokes so that, at MNIST's 20 px scale, they are `target` wide.
+
+    `ink` is a crop (ink bright, any float/uint8 scale) holding one digit; `mask` its binary
+    ink (defaults to ink > 0). Thin-pen webcam digits get dilated, marker digits eroded, so
+    the model sees MNIST-like strokes. Training may call this on its own crops too.
+    """
+    if mask is None:
+        mask = (ink > 0).astype(np.uint8) * 255
+    h, w = mask.shape
+    if not mask.any() or max(h, w) < 4:
+        return ink
+    wanted = target * max(h, w) / 20.0  # target width at this crop's scale
+    width = max(stroke_width(mask), 1.0)
+    if wanted / STROKE_TOLERANCE <= width <= wanted * STROKE_TOLERANCE:
+        return ink
+    pad = int(np.ceil(abs(wanted - width) / 2)) + 1
+    big = cv2.copyMakeBorder(ink, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    k = 2 * max(1, round(abs(wanted - width) / 2)) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    if width < wanted:
+        return cv2.dilate(big, kernel)
+    thinner = cv2.erode(big, kernel)
+    # Never erase a digit: keep most of its ink or leave it as it was.
+    return thinner if np.count_nonzero(thinner) > 0.25 * np.count_nonzero(big) else big

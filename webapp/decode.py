@@ -1,0 +1,137 @@
+"""Bytes -> BGR image, with size, pixel and format limits checked before the costly decode.
+
+OpenCV cannot read an image's size without decoding all of it, so the dimensions are read from
+the PNG, JPEG or WebP header here first: a small file that claims 100 megapixels (a
+"decompression bomb") is refused before any memory is spent on it.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MAX_BYTES = 16_000_000  # bigger uploads are refused unread
+MAX_PIXELS = 25_000_000  # about a 6000x4000 phone photo; more is refused before decoding
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) share the range.
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_JPEG_NO_LENGTH = {0x01, *range(0xD0, 0xD8)}  # markers with no length field
+
+
+class ImageError(ValueError):
+    """The input is not an image digitcam will read; the message is fit to show a user."""
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        raise ImageError("truncated PNG: no image header")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise ImageError("damaged JPEG: bad marker before the image header")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _JPEG_NO_LENGTH:
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _JPEG_SOF:
+            if pos + 9 > len(data):
+                break
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        if marker == 0xDA or length < 2:  # start of scan before any frame header
+            break
+        pos += 2 + length
+    raise ImageError("truncated or damaged JPEG: no frame header")
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    raise ImageError("truncated or damaged WebP: no image header")
+
+
+def image_size(data: bytes) -> tuple[str, int, int]:
+    """Return (format, width, height) from the header alone; ImageError if it is not PNG/JPEG/WebP."""
+    if data.startswith(_PNG_SIGNATURE):
+        return ("png", *_png_size(data))
+    if data.startswith(b"\xff\xd8"):
+        return ("jpeg", *_jpeg_size(data))
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ("webp", *_webp_size(data))
+    raise ImageError("not a JPEG, PNG or WebP image")
+
+
+def _to_bgr8(img: np.ndarray) -> np.ndarray:
+    """Convert any decoded layout (gray, gray+alpha, BGRA, 16-bit) to BGR uint8."""
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        raise ImageError(f"unsupported sample type {img.dtype}")
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    channels = img.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
+    if channels == 3:
+        return img
+    if channels in (2, 4):
+        # Transparent pixels become white paper: a canvas PNG with a clear background reads as drawn.
+        colour = img[:, :, :1].repeat(3, axis=2) if channels == 2 else img[:, :, :3]
+        alpha = img[:, :, -1:].astype(np.float32) / 255.0
+        return (colour * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    raise ImageError(f"unsupported image with {channels} channels")
+
+
+def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode PNG, JPEG or WebP bytes to a BGR uint8 image, refusing what breaks the limits."""
+    if not data:
+        raise ImageError("empty file")
+    if len(data) > max_bytes:
+        raise ImageError(f"file is {len(data):,} bytes; the limit is {max_bytes:,}")
+    kind, width, height = image_size(data)
+    if width <= 0 or height <= 0:
+        raise ImageError(f"image header gives an empty size {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"image is {width}x{height} = {width * height / 1e6:.0f} MP; the limit is {max_pixels / 1e6:.0f} MP"
+        )
+    # JPEG never has alpha or 16 bits; IMREAD_COLOR also applies its EXIF orientation.
+    flags = cv2.IMREAD_COLOR if kind == "jpeg" else cv2.IMREAD_UNCHANGED
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if img is None or img.size == 0:
+        raise ImageError(f"cannot decode this {kind.upper()} image (damaged or unsupported)")
+    return _to_bgr8(img)
+
+
+def load_image(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read and decode an image file under the same rules as uploaded bytes."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageError(f"file is {size:,} bytes; the limit is {max_bytes:,}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+    return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)

@@ -1,0 +1,87 @@
+"""Digit boxes -> lines of numbers in reading order, tolerant of slanted writing.
+
+Each digit is linked to the nearest digit on its right when the two choose each other
+(mutual nearest neighbours), as long as the step between them is no steeper than a slanted
+line would be. Chains of links are lines; a line breaks into numbers where the gap between
+two digits is wide for the line's digit size.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+
+LINK_MAX_GAP = 3.0  # neighbours on a line are at most 3 digit heights apart (edge to edge)
+LINK_SLOPE = 1.2  # a line may rise or fall up to ~50 degrees ...
+LINK_LEVEL = 0.6  # ... and any line tolerates a vertical offset of 0.6 digit heights (a raised 3)
+LINK_HEIGHT_RATIO = 2.5  # neighbours differ in height by at most this factor
+NUMBER_GAP = 0.75  # a gap wider than 0.75 digit heights separates two numbers
+
+
+def _pair_geometry(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x, y, w, h = boxes.T.astype(np.float64)
+    cx, cy = x + w / 2, y + h / 2
+    dx = cx[None, :] - cx[:, None]  # [i, j]: from i to j
+    dy = cy[None, :] - cy[:, None]
+    size = np.maximum(h[:, None], h[None, :])
+    # Edge-to-edge gap along the step: centre distance minus the half-extents along it.
+    dist = np.hypot(dx, dy)
+    ux, uy = dx / np.maximum(dist, 1e-9), dy / np.maximum(dist, 1e-9)
+    half_i = (np.abs(ux) * w[:, None] + np.abs(uy) * h[:, None]) / 2
+    half_j = (np.abs(ux) * w[None, :] + np.abs(uy) * h[None, :]) / 2
+    gap = dist - half_i - half_j
+    return dx, dy, size, gap
+
+
+def link_right(boxes: np.ndarray) -> np.ndarray:
+    """For each digit, the index of its right-hand neighbour on the same line, or -1."""
+    n = len(boxes)
+    nxt = np.full(n, -1)
+    if n < 2:
+        return nxt
+    dx, dy, size, gap = _pair_geometry(boxes)
+    h = boxes[:, 3].astype(np.float64)
+    ratio = np.maximum(h[:, None], h[None, :]) / np.maximum(np.minimum(h[:, None], h[None, :]), 1)
+    ok = (dx > 0) & (gap <= LINK_MAX_GAP * size) & (ratio <= LINK_HEIGHT_RATIO)
+    ok &= np.abs(dy) <= np.maximum(LINK_SLOPE * dx, LINK_LEVEL * size)
+    cost = np.where(ok, np.hypot(dx, dy) / size, np.inf)
+    best_right = np.argmin(cost, axis=1)
+    best_left = np.argmin(cost, axis=0)
+    for i in range(n):
+        j = best_right[i]
+        if np.isfinite(cost[i, j]) and best_left[j] == i:
+            nxt[i] = j
+    return nxt
+
+
+def group(boxes: list[Box]) -> list[list[list[int]]]:
+    """Return lines (top to bottom) of numbers (left to right) of digit indices."""
+    if not boxes:
+        return []
+    arr = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    nxt = link_right(arr)
+    has_left = np.zeros(len(arr), bool)
+    has_left[nxt[nxt >= 0]] = True
+    chains = []
+    for start in np.flatnonzero(~has_left):
+        chain = [int(start)]
+        while nxt[chain[-1]] >= 0:
+            chain.append(int(nxt[chain[-1]]))
+        chains.append(chain)
+    centre_y = [np.mean(arr[c, 1] + arr[c, 3] / 2) for c in chains]
+    _, _, _, gap = _pair_geometry(arr)
+    lines = []
+    for chain in (chains[k] for k in np.argsort(centre_y, kind="stable")):
+        digit_h = float(np.median(arr[chain, 3]))
+        numbers = [[chain[0]]]
+        for a, b in zip(chain[:-1], chain[1:]):
+            if gap[a, b] > NUMBER_GAP * digit_h:
+                numbers.append([])
+            numbers[-1].append(b)
+        lines.append(numbers)
+    return lines
+
+
+def line_strings(lines: list[list[list[int]]], labels: list[str]) -> list[str]:
+    """Render grouped indices as text: numbers joined by one space, one string per line."""
+    return [" ".join("".join(labels[i] for i in number) for number in line) for line in lines]

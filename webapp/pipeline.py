@@ -1,0 +1,212 @@
+"""read_frame: one image in, every digit found, read and grouped out. Pure: no sockets, no files.
+
+Stages (each in its own module, each timed): grayscale, binarise (binarize.py), connected
+components and region rules (segment.py), MNIST-style normalisation (binarize.normalize_stroke
++ mnistify), one batched model call, reading-order grouping (grouping.py), drawing (annotate.py).
+Splits of touching digits are decided by the model: every candidate split goes into the same
+single batch as the whole region, and a split wins only if all its pieces read more surely.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from webapp import annotate as draw
+from webapp import binarize, grouping, segment
+from webapp.decode import decode_image
+from webapp.mnistify import mnistify
+from webapp.recognizer import Recognizer
+
+MODES = ("auto", "camera", "canvas")
+WORK_MAX_SIDE = 1280  # bigger frames are shrunk for processing; boxes are mapped back
+MIN_CONFIDENCE = 0.5  # a region the model reads less surely than this is rejected, not guessed
+SPLIT_MARGIN = 0.05  # a split must beat the whole region's confidence by this much
+MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is never read as one digit
+MIN_PIECE_INK = 0.12  # each piece of a split must hold at least 12% of the region's ink
+
+
+@dataclass
+class Digit:
+    label: int
+    confidence: float
+    box: tuple[int, int, int, int]  # x, y, w, h in input pixels
+    probs: list[float]
+
+
+@dataclass
+class Reading:
+    digits: list[Digit]
+    lines: list[str]
+    rejected: int
+    timings_ms: dict[str, float]
+    annotated: np.ndarray | None = None
+    stages: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary (no images)."""
+        return {
+            "digits": [
+                {"label": d.label, "confidence": round(d.confidence, 4), "box": list(d.box), "probs": [round(p, 4) for p in d.probs]}
+                for d in self.digits
+            ],
+            "lines": list(self.lines),
+            "rejected": self.rejected,
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = self._start = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + 1000 * (now - self._last)
+        self._last = now
+
+    def total(self) -> dict[str, float]:
+        self.timings["total"] = sum(v for k, v in self.timings.items() if k != "total")
+        return self.timings
+
+
+@dataclass
+class _Crop:
+    region: int  # index into the regions list
+    box: tuple[int, int, int, int]  # working pixels
+    image: np.ndarray  # 28x28 model input
+
+
+def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    light = False if mode == "camera" else binarize.light_on_dark(gray)
+    ink = binarize.ink_map(gray, light)
+    return ink, binarize.threshold_ink(ink)
+
+
+def digit_input(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """One digit's ink crop and mask -> the model's 28x28 input (stroke width, then MNIST geometry)."""
+    masked = cv2.bitwise_and(ink, mask)
+    return mnistify(binarize.normalize_stroke(masked, mask))
+
+
+def _crops_for(index: int, region: segment.Region, ink: np.ndarray, comps: segment.Components) -> list[list[_Crop]]:
+    """The whole region, then each candidate split: a list of options, each a list of crops."""
+    x, y, w, h = region.box
+    rmask = segment.region_mask(comps, region)
+    rink = ink[y : y + h, x : x + w]
+    options = [[_Crop(index, region.box, digit_input(rink, rmask))]]
+    total = max(int(np.count_nonzero(rmask)), 1)
+    for cuts in region.splits:
+        pieces = []
+        for a, b in cuts:
+            piece = rmask[:, a:b]
+            rows = np.flatnonzero(piece.any(axis=1))
+            if np.count_nonzero(piece) < MIN_PIECE_INK * total or len(rows) == 0:
+                break
+            r0, r1 = rows[0], rows[-1] + 1
+            img = digit_input(rink[r0:r1, a:b], piece[r0:r1])
+            pieces.append(_Crop(index, (x + a, y + int(r0), b - a, int(r1 - r0)), img))
+        else:
+            options.append(pieces)
+    return options
+
+
+def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[int]:
+    """Pick whole vs a split by the least sure crop of each option."""
+    scores = [float(conf[idx].min()) for idx in options]
+    best_split = max(range(1, len(options)), key=lambda k: scores[k], default=None)
+    if best_split is None:
+        return options[0]
+    if aspect > MUST_SPLIT_ASPECT or scores[best_split] > scores[0] + SPLIT_MARGIN:
+        return options[best_split]
+    return options[0]
+
+
+def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    if scale == 1.0:
+        return box
+    x, y, w, h = box
+    return (round(x / scale), round(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
+
+
+def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True, debug: bool = False) -> Reading:
+    """Find, read and group every handwritten digit in a BGR (or gray) frame."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    clock = _Clock()
+    gray = binarize.to_gray(image)
+    scale = min(1.0, WORK_MAX_SIDE / max(gray.shape))
+    if scale < 1.0:
+        gray = cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    clock.lap("gray")
+    ink, mask = _binarize(gray, mode)
+    clock.lap("binarize")
+    comps = segment.components(mask)
+    ruled = np.zeros_like(mask)
+    if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
+        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape))
+        if ruled.any():
+            comps = segment.components(mask)
+    clock.lap("components")
+    regions, comps, _ = segment.find_regions(mask, comps)
+    clock.lap("regions")
+    crops: list[_Crop] = []
+    options: dict[int, list[list[int]]] = {}
+    for i, region in enumerate(regions):
+        if region.reason is None:
+            options[i] = []
+            for option in _crops_for(i, region, ink, comps):
+                options[i].append(list(range(len(crops), len(crops) + len(option))))
+                crops.extend(option)
+    batch = np.stack([c.image for c in crops])[:, None] if crops else np.zeros((0, 1, 28, 28), np.float32)
+    clock.lap("normalize")
+    probs = recognizer.predict(batch) if len(batch) else np.zeros((0, 10), np.float32)
+    conf = probs.max(axis=1) if len(probs) else np.zeros(0)
+    chosen: list[int] = []
+    for i, opts in options.items():
+        chosen.extend(_choose(opts, conf, regions[i].aspect))
+    unsure = [k for k in chosen if conf[k] < MIN_CONFIDENCE]
+    chosen = [k for k in chosen if conf[k] >= MIN_CONFIDENCE]
+    clock.lap("classify")
+    digits = [
+        Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
+        for k in chosen
+    ]
+    lines = grouping.group([d.box for d in digits])
+    order = [i for line in lines for number in line for i in number]
+    digits = [digits[i] for i in order]
+    remap = {old: new for new, old in enumerate(order)}
+    lines = [[[remap[i] for i in number] for number in line] for line in lines]
+    text = grouping.line_strings(lines, [str(d.label) for d in digits])
+    rejected_boxes = [_to_input(r.box, scale) for r in regions if r.reason] + [_to_input(crops[k].box, scale) for k in unsure]
+    clock.lap("group")
+    reading = Reading(digits, text, len(rejected_boxes), {})
+    if annotate or debug:
+        reading.annotated = draw.draw_reading(image, reading.digits, rejected_boxes)
+        if debug:
+            reading.stages = _stages(gray, ink, mask, ruled, comps)
+            captions = [f"{int(np.argmax(probs[k]))} {round(100 * conf[k])}%" for k in range(len(crops))]
+            reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, batch[:, 0], captions)
+        clock.lap("annotate")
+    reading.timings_ms = clock.total()
+    return reading
+
+
+def _stages(gray: np.ndarray, ink: np.ndarray, mask: np.ndarray, ruled: np.ndarray, comps: segment.Components) -> dict[str, np.ndarray]:
+    binary = cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
+    binary[ruled > 0] = draw.RED
+    return {"gray": gray, "ink": ink, "binary": binary, "components": draw.colour_components(comps.labels)}
+
+
+def read_bytes(data: bytes, recognizer: Recognizer, **kw) -> Reading:
+    """decode_image + read_frame; the decode time is reported as timings_ms['decode']."""
+    start = time.perf_counter()
+    image = decode_image(data)
+    decode_ms = 1000 * (time.perf_counter() - start)
+    reading = read_frame(image, recognizer, **kw)
+    reading.timings_ms = {"decode": decode_ms, **reading.timings_ms}
+    reading.timings_ms["total"] += decode_ms
+    return reading

@@ -1,0 +1,199 @@
+"""Binary mask -> digit regions: connected components, size gates, merging, splitting, rejection.
+
+Every size rule is relative to the image or to the frame's typical digit height (the
+ink-weighted median height of its components), so the same constants work for a 100 px canvas
+strip and a 1600 px photo. Each rule that rejects a region names itself in `Region.reason`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from webapp.binarize import stroke_width
+
+# Noise: dropped silently, never reported.
+SPECK_IMAGE_FRACTION = 0.012  # a component whose long side is under 1.2% of the image's short side
+SPECK_DIGIT_FRACTION = 0.2  # or under 20% of the typical digit height, is a speck
+# Merging pieces of one digit (a 5's detached bar, a 7's loose cross-stroke).
+PIECE_HEIGHT = 0.6  # a component shorter than 60% of a digit may be a piece of one
+MERGE_OVERLAP = 0.5  # it must lie at least half within a neighbour's columns ...
+MERGE_GAP = 0.3  # ... no further above/below it than 30% of a digit height ...
+MERGE_MAX_HEIGHT = 1.6  # ... and the merged box must not be taller than 1.6 digits
+# Rejection rules (reported in Reading.rejected).
+EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
+EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow
+LINE_LIKE = 0.3  # components longer than 30% of the image's long side (rules, edges) don't set the digit size
+MAX_HEIGHT = 2.6  # taller than 2.6 typical digits: a drawing, not a digit
+MIN_HEIGHT = 0.4  # shorter than 40% of a typical digit: punctuation, dash, dot
+MAX_ASPECT = 3.2  # wider than 3.2x its height even three digits would not fill: words, lines
+MAX_FILL = 0.62  # more than 62% of a (not narrow) box inked: a smudge or a blot
+NARROW = 0.4  # boxes narrower than 40% of their height may be full (a plain 1)
+MAX_STROKE = 0.3  # "strokes" wider than 30% of the box height are a blot (digits: about 0.1-0.2)
+MAX_HOLES = 2  # an 8 has two loops; more is a scribble or a word
+HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
+# Splitting touching digits.
+SPLIT_ASPECT = 1.05  # a region wider than this (w/h) may be two digits ...
+SPLIT3_ASPECT = 1.7  # ... or three
+SPLIT_WINDOW = 0.35  # cut points are searched within +-35% of a piece's width of the even cut
+
+
+@dataclass
+class Region:
+    """A candidate digit: its box (x, y, w, h) in the mask's pixels and its component labels."""
+
+    box: tuple[int, int, int, int]
+    labels: list[int]
+    reason: str | None = None  # why it was rejected; None while it is a digit candidate
+    splits: list[list[tuple[int, int]]] = field(default_factory=list)  # column ranges of each split tried
+
+    @property
+    def aspect(self) -> float:
+        return self.box[2] / max(self.box[3], 1)
+
+
+@dataclass
+class Components:
+    labels: np.ndarray  # int32 label image
+    stats: np.ndarray  # [n, 5]: x, y, w, h, area (row 0 = background)
+
+
+def components(mask: np.ndarray) -> Components:
+    """Label 8-connected ink; BBDT is several times faster than the default when stats are wanted."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+    return Components(labels, stats)
+
+
+def typical_height(heights: np.ndarray, areas: np.ndarray) -> float:
+    """Ink-weighted median height: many tiny specks cannot drag it down, one big blob cannot lift it."""
+    if len(heights) == 0:
+        return 0.0
+    order = np.argsort(heights)
+    cum = np.cumsum(areas[order])
+    return float(heights[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def _union_boxes(boxes: np.ndarray) -> tuple[int, int, int, int]:
+    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
+    x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[list[int]]:
+    """Group component ids: each small piece joins the neighbour whose columns it shares most."""
+    boxes = stats[ids, :4].astype(np.int64)
+    x, y, w, h = boxes.T
+    groups = {int(i): [int(i)] for i in ids}
+    owner = {int(i): int(i) for i in ids}
+    for k in np.argsort(h):  # smallest pieces first
+        if h[k] >= PIECE_HEIGHT * digit_h:
+            break
+        overlap = np.minimum(x + w, x[k] + w[k]) - np.maximum(x, x[k])
+        gap = np.maximum(y, y[k]) - np.minimum(y + h, y[k] + h[k])
+        top, bottom = np.minimum(y, y[k]), np.maximum(y + h, y[k] + h[k])
+        ok = (overlap >= MERGE_OVERLAP * np.minimum(w, w[k])) & (gap <= MERGE_GAP * digit_h)
+        ok &= (bottom - top) <= MERGE_MAX_HEIGHT * digit_h
+        ok[k] = False
+        if not ok.any():
+            continue
+        target = owner[int(ids[np.flatnonzero(ok)[np.argmax(overlap[ok])]])]
+        mine = owner[int(ids[k])]
+        if target == mine:
+            continue
+        for member in groups.pop(mine):
+            owner[member] = target
+            groups[target].append(member)
+    return list(groups.values())
+
+
+def _count_holes(region_mask: np.ndarray) -> int:
+    """Loops of the ink: background components not touching the crop's border, above a size floor."""
+    padded = cv2.copyMakeBorder(region_mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(padded), connectivity=4)
+    min_area = HOLE_MIN_AREA * region_mask.size
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area)) - 1  # minus the outside
+
+
+def region_mask(comps: Components, region: Region) -> np.ndarray:
+    """uint8 0/255 mask of the region's own components inside its box."""
+    x, y, w, h = region.box
+    crop = comps.labels[y : y + h, x : x + w]
+    return np.isin(crop, region.labels).view(np.uint8) * 255
+
+
+def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | None:
+    """Name the first rejection rule the region breaks, or None."""
+    _, _, w, h = region.box
+    if h > MAX_HEIGHT * digit_h:
+        return "too big"
+    if h < MIN_HEIGHT * digit_h and w < MIN_HEIGHT * digit_h * 2:
+        return "too small"
+    if region.aspect > MAX_ASPECT:
+        return "too wide"
+    if w > NARROW * h and area > MAX_FILL * w * h:
+        return "blot"
+    if stroke_width(mask) > MAX_STROKE * h:
+        return "blot"
+    if _count_holes(mask) > MAX_HOLES:
+        return "scribble"
+    return None
+
+
+def split_candidates(mask: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Column ranges cutting a region into `parts` at the emptiest columns near even cuts."""
+    profile = mask.sum(axis=0, dtype=np.int64)
+    w = len(profile)
+    step = w / parts
+    cuts = [0]
+    for i in range(1, parts):
+        lo = max(cuts[-1] + 1, int(i * step - SPLIT_WINDOW * step))
+        hi = min(w - 1, int(i * step + SPLIT_WINDOW * step))
+        if hi <= lo:
+            return []
+        cuts.append(lo + int(np.argmin(profile[lo:hi])))
+    cuts.append(w)
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def _box_arrays(comps: Components) -> tuple[np.ndarray, ...]:
+    ids = np.arange(1, len(comps.stats))
+    return (ids, *(comps.stats[ids, i] for i in range(5)))
+
+
+def estimate_digit_height(comps: Components, shape: tuple[int, int]) -> float:
+    """Typical digit height of a frame: from components that are neither specks nor rules/edges."""
+    H, W = shape
+    ids, x, y, w, h, area = _box_arrays(comps)
+    long_side = np.maximum(w, h)
+    ok = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
+    inner = ok & (long_side < LINE_LIKE * max(H, W)) & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    use = inner if inner.any() else ok
+    return typical_height(h[use], area[use])
+
+
+def find_regions(mask: np.ndarray, comps: Components | None = None) -> tuple[list[Region], Components, float]:
+    """Return (regions incl. rejected ones, components, typical digit height) for a binary mask."""
+    comps = comps or components(mask)
+    stats = comps.stats
+    H, W = mask.shape
+    ids, x, y, w, h, area = _box_arrays(comps)
+    long_side = np.maximum(w, h)
+    digit_h = estimate_digit_height(comps, (H, W))
+    keep = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
+    touches = (x == 0) | (y == 0) | (x + w == W) | (y + h == H)
+    edge = keep & touches & ((w >= EDGE_FRACTION * W) | (h >= EDGE_FRACTION * H)) & (long_side > EDGE_DIGITS * digit_h)
+    regions = [Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], "edge") for i in np.flatnonzero(edge)]
+    keep &= ~edge
+    keep &= long_side >= SPECK_DIGIT_FRACTION * digit_h
+    if not keep.any():
+        return regions, comps, digit_h
+    for group in _merge_pieces(ids[keep], stats, digit_h):
+        region = Region(_union_boxes(stats[group, :4]), sorted(group))
+        rmask = region_mask(comps, region)
+        region.reason = _gate(region, rmask, int(stats[group, 4].sum()), digit_h)
+        if region.reason is None and region.aspect > SPLIT_ASPECT:
+            parts = (2, 3) if region.aspect > SPLIT3_ASPECT else (2,)
+            region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c]
+        regions.append(region)
+    return regions, comps, digit_h
