@@ -51,6 +51,11 @@ def evaluate(folder: Path, reader_fns: dict[str, evaluation.Reader]) -> dict[str
     return scores
 
 
+def _cell(score: evaluation.RealScore, width: int = 24) -> str:
+    text = ("ok " if score.exact else "XX ") + (" ".join(score.lines) or "-")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _report(scores: dict[str, list[evaluation.RealScore]], failures_only: bool) -> None:
     names = list(scores)
     print(f"{'image':<9}{'kind':<8}{'truth':<14}" + "".join(f"{n + ' read':<26}" for n in names))
@@ -58,7 +63,7 @@ def _report(scores: dict[str, list[evaluation.RealScore]], failures_only: bool) 
         item = row[0].item
         if failures_only and row[0].exact:
             continue
-        cells = "".join(f"{('ok ' if s.exact else 'XX ') + (' '.join(s.lines) or '-'):<26}" for s in row)
+        cells = "".join(f"{_cell(s):<26}" for s in row)
         print(f"{item.name:<9}{item.kind:<8}{(' '.join(item.lines) or '-'):<14}{cells}")
         if failures_only and item.note:
             print(f"{'':<31}note: {item.note}")
