@@ -12,6 +12,7 @@ import json
 import logging
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +62,12 @@ def export_onnx(model: ServingModel, out: Path) -> None:
     which needs no onnxscript and gives a plain, small graph."""
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, 1, 28, 28)
-    torch.onnx.export(model, (dummy,), str(out), input_names=["pixels"], output_names=["probs"],
-                      dynamic_axes={"pixels": {0: "batch"}, "probs": {0: "batch"}},
-                      opset_version=OPSET, dynamo=False)
+    with warnings.catch_warnings():
+        # The TorchScript exporter is chosen on purpose; its deprecation notice is not news.
+        warnings.filterwarnings("ignore", "You are using the legacy TorchScript", DeprecationWarning)
+        torch.onnx.export(model, (dummy,), str(out), input_names=["pixels"], output_names=["probs"],
+                          dynamic_axes={"pixels": {0: "batch"}, "probs": {0: "batch"}},
+                          opset_version=OPSET, dynamo=False)
 
 
 def add_metadata(path: Path, meta: dict[str, str]) -> None:

@@ -119,6 +119,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--workers", type=int, default=1, help="data-loader processes for augmentation (default: 1)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: 0 = torch's choice)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--pause-after", type=int, default=0,
+                   help="stop after this many epochs in this invocation; continue with --resume (0 = never)")
     p.add_argument("--dry-run", action="store_true", help="one batch per epoch, to check the loop quickly")
     p.add_argument("--no-plots", action="store_true", help="skip the plots at the end")
     return p
@@ -165,10 +167,14 @@ def run(args: argparse.Namespace) -> dict:
         optimiser.load_state_dict(ckpt["optimiser"])
         scheduler.load_state_dict(ckpt["scheduler"])
         state = ckpt["state"]
+        if ckpt["args"]["epochs"] != args.epochs:
+            raise SystemExit(f"--resume: the run was planned for {ckpt['args']['epochs']} epochs "
+                             f"(its schedule depends on it); resume with --epochs {ckpt['args']['epochs']}")
         gen.set_state(ckpt["loader_generator"])
     log.info("model %s, %d parameters, device %s", model.config, count_parameters(model), device)
     data_sha = mnist.checksum(data_dir)
-    for epoch in range(state["epoch"], args.epochs):
+    last_epoch = args.epochs if not args.pause_after else min(args.epochs, state["epoch"] + args.pause_after)
+    for epoch in range(state["epoch"], last_epoch):
         dataset.epoch = epoch
         started = time.perf_counter()
         loss, acc = train_epoch(model, loader, optimiser, scheduler, device, args.dry_run,

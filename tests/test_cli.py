@@ -1,0 +1,53 @@
+"""The `digitcam` command explains itself, and its serving side never needs torch."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from webapp.cli import COMMANDS
+
+
+def digitcam(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "webapp.cli", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_top_level_help_lists_every_command():
+    result = digitcam("--help")
+    assert result.returncode == 0
+    for name in COMMANDS:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_command_has_help(command):
+    result = digitcam(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert f"digitcam {command}" in result.stdout and "--" in result.stdout
+
+
+def test_an_unknown_command_is_refused_clearly():
+    result = digitcam("frobnicate")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_importing_the_serving_side_leaves_torch_unloaded():
+    code = ("import sys, webapp, webapp.cli, webapp.recognizer, webapp.mnistify\n"
+            "import importlib, pkgutil\n"
+            "for m in pkgutil.iter_modules(webapp.__path__):\n"
+            "    if m.name not in ('cli',): importlib.import_module('webapp.' + m.name)\n"
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_eval_reports_accuracy_of_the_shipped_model(mnist_dir):
+    result = digitcam("eval", "--data", str(mnist_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["test_digits"] == 10000 and report["accuracy"] > 0.95

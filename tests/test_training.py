@@ -1,0 +1,106 @@
+"""Training and export, end to end on a small real subset of MNIST."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the 'train' extra (torch)")
+
+from export import onnx_export  # noqa: E402
+from train import train as trainer  # noqa: E402
+from train.augment import augment  # noqa: E402
+from train.model import DigitResNet  # noqa: E402
+
+
+@pytest.mark.parametrize("stem_stride", [1, 2])
+def test_the_resnet_maps_a_batch_of_digits_to_ten_logits(stem_stride):
+    model = DigitResNet((8, 16, 32), (1, 2, 1), stem_stride)
+    assert model(torch.zeros(5, 1, 28, 28)).shape == (5, 10)
+
+
+def test_blocks_have_identity_shortcuts_where_shapes_match():
+    model = DigitResNet((8, 16), (2, 1))
+    first_block = model.stages[0]
+    assert isinstance(first_block.shortcut, torch.nn.Identity)
+
+
+def test_augmented_digits_stay_valid_mnist_inputs(mnist_dir):
+    from train.data import load_split
+
+    images, _ = load_split(mnist_dir, "test")
+    rng = np.random.default_rng(0)
+    for img in images[:50]:
+        out = augment(img, rng)
+        assert out.shape == (28, 28) and out.dtype == np.float32
+        assert 0.0 <= out.min() and out.max() <= 1.0 and out.max() > 0.5
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, mnist_dir):
+    """Two of three planned epochs on 3,000 plain digits with a tiny network: seconds, yet far above chance."""
+    out = tmp_path_factory.mktemp("run")
+    args = trainer.build_parser().parse_args(
+        ["--data", str(mnist_dir), "--out", str(out), "--epochs", "3", "--pause-after", "2",
+         "--limit", "3000", "--batch-size", "64",
+         "--widths", "16", "32", "--blocks", "1", "1", "--workers", "0", "--lr", "0.1",
+         "--no-augment"])
+    return out, trainer.run(args)
+
+
+def test_a_short_training_run_clearly_beats_chance(short_run):
+    out, metrics = short_run
+    assert metrics["test_acc"] > 0.6  # chance is 0.1
+    for name in ("last.pt", "metrics.json", "curves.png", "confusion.png", "errors.png"):
+        assert (out / name).stat().st_size > 0
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_resume_finishes_a_paused_run_from_its_checkpoint(short_run, mnist_dir):
+    out, _ = short_run
+    args = trainer.build_parser().parse_args(
+        ["--data", str(mnist_dir), "--out", str(out), "--epochs", "3", "--limit", "3000", "--batch-size", "64",
+         "--widths", "16", "32", "--blocks", "1", "1", "--workers", "0", "--resume", "--no-plots",
+         "--no-augment"])
+    metrics = trainer.run(args)
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3]
+    assert metrics["test_acc"] > 0.6
+
+
+def test_export_matches_pytorch_and_carries_its_metadata(short_run, mnist_dir, tmp_path):
+    out, metrics = short_run
+    onnx_path = tmp_path / "tiny.onnx"
+    args = argparse_for_export(out / "last.pt", onnx_path, mnist_dir)
+    assert onnx_export.run(args) == 0
+    from webapp.recognizer import Recognizer
+
+    rec = Recognizer(onnx_path, provider="cpu")
+    assert rec.input_size == 28 and rec.labels == [str(i) for i in range(10)]
+    meta = rec.metadata
+    assert meta["polarity"] == "white-on-black"
+    assert float(meta["mnist_test_accuracy"]) > 0.6
+    assert len(meta["training_data_sha256"]) == 64 and "torch" in meta["exporter"]
+    card = json.loads(onnx_path.with_suffix(".json").read_text())
+    assert card["export"]["parity_max_abs_diff"] <= 1e-4
+    assert card["training"]["command"].startswith("digitcam train")
+    probs = rec.predict(np.random.default_rng(0).random((7, 1, 28, 28), np.float32))
+    assert probs.shape == (7, 10) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def argparse_for_export(ckpt, out, data):
+    import argparse
+
+    parser = onnx_export.build_parser(argparse.ArgumentParser())
+    return parser.parse_args([str(ckpt), "--out", str(out), "--data", str(data), "--parity-digits", "300"])
+
+
+def test_cli_train_dry_run_completes(tmp_path, mnist_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "train", "--data", str(mnist_dir), "--out", str(tmp_path),
+         "--epochs", "1", "--dry-run", "--limit", "256", "--no-plots", "--workers", "0"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "last.pt").is_file()
