@@ -77,9 +77,9 @@ def ink_map(gray: np.ndarray, light_ink: bool | None = None) -> np.ndarray:
     dark_ink = cv2.bitwise_not(gray) if light_ink else gray
     bg = background(dark_ink)
     (paper,) = _quantiles(bg[::8, ::8], (0.9,))
-    bg = np.maximum(bg, np.uint8(max(1, DARK_PAPER_FLOOR * paper)))
-    # gray / bg as a fraction of 255, saturating at paper level; ink is what is missing.
-    return cv2.bitwise_not(cv2.divide(dark_ink, bg, scale=255))
+    floor = np.uint8(min(255, max(1, DARK_PAPER_FLOOR * paper)))
+    # How much darker than its paper each pixel is, as a fraction (x255) of that paper's level.
+    return cv2.divide(cv2.subtract(bg, dark_ink), np.maximum(bg, floor), scale=255)
 
 
 def threshold_ink(ink: np.ndarray) -> np.ndarray:

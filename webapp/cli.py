@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train.train", "train the ResNet on MNIST (needs the 'train' extra)"),
     "export": ("export.onnx_export", "export a training checkpoint to ONNX, checked against PyTorch"),
     "eval": ("train.evaluate", "MNIST test accuracy and speed of an ONNX model (no torch needed)"),
+    "read": ("webapp.read_cli", "read the handwritten digits in image files (--json, --annotate)"),
     "serve": ("webapp.serve_cli", "serve the live page (webcam, canvas, classroom); --lan for phones"),
     "bench": ("webapp.bench", "load-test a server with N Socket.IO clients on loopback"),
     "eval-scenes": ("webapp.eval_scenes", "box precision/recall/F1 and exact lines on generated scenes"),

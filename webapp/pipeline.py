@@ -151,7 +151,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         if ruled.any():
             comps = segment.components(mask)
     clock.lap("components")
-    regions, comps, _ = segment.find_regions(mask, comps)
+    regions, comps, _ = segment.find_regions(mask, comps, ink)
     clock.lap("regions")
     crops: list[_Crop] = []
     options: dict[int, list[list[int]]] = {}

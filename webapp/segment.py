@@ -24,7 +24,8 @@ MERGE_MAX_HEIGHT = 1.6  # ... and the merged box must not be taller than 1.6 dig
 # Rejection rules (reported in Reading.rejected).
 EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
 EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow
-LINE_LIKE = 0.3  # components longer than 30% of the image's long side (rules, edges) don't set the digit size
+LINE_LIKE = 0.3  # components longer than 30% of the image's long side ...
+RULE_ELONGATION = 4.0  # ... and 4x longer than wide (rules), or touching the border, don't set the digit size
 MAX_HEIGHT = 2.6  # taller than 2.6 typical digits: a drawing, not a digit
 MIN_HEIGHT = 0.4  # shorter than 40% of a typical digit: punctuation, dash, dot
 MAX_ASPECT = 3.2  # wider than 3.2x its height even three digits would not fill: words, lines
@@ -33,6 +34,7 @@ NARROW = 0.4  # boxes narrower than 40% of their height may be full (a plain 1)
 MAX_STROKE = 0.3  # "strokes" wider than 30% of the box height are a blot (digits: about 0.1-0.2)
 MAX_HOLES = 2  # an 8 has two loops; more is a scribble or a word
 HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
+FAINT = 0.5  # ink weaker than half the frame's boldest writing: show-through, wood grain, shadows
 # Splitting touching digits.
 SPLIT_ASPECT = 1.05  # a region wider than this (w/h) may be two digits ...
 SPLIT3_ASPECT = 1.7  # ... or three
@@ -167,13 +169,32 @@ def estimate_digit_height(comps: Components, shape: tuple[int, int]) -> float:
     ids, x, y, w, h, area = _box_arrays(comps)
     long_side = np.maximum(w, h)
     ok = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
-    inner = ok & (long_side < LINE_LIKE * max(H, W)) & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    rule_like = (long_side >= LINE_LIKE * max(H, W)) & (long_side > RULE_ELONGATION * np.minimum(w, h))
+    inner = ok & ~rule_like & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
     use = inner if inner.any() else ok
     return typical_height(h[use], area[use])
 
 
-def find_regions(mask: np.ndarray, comps: Components | None = None) -> tuple[list[Region], Components, float]:
-    """Return (regions incl. rejected ones, components, typical digit height) for a binary mask."""
+def _reject_faint(regions: list[Region], comps: Components, ink: np.ndarray) -> None:
+    """Mark candidates whose ink is much fainter than the boldest candidate's."""
+    live = [r for r in regions if r.reason is None]
+    strength = []
+    for r in live:
+        x, y, w, h = r.box
+        values = ink[y : y + h, x : x + w][region_mask(comps, r) > 0]
+        strength.append(float(np.percentile(values, 90)) if values.size else 0.0)
+    if strength:
+        boldest = max(strength)
+        for r, s in zip(live, strength):
+            if s < FAINT * boldest:
+                r.reason, r.splits = "faint", []
+
+
+def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndarray | None = None) -> tuple[list[Region], Components, float]:
+    """Return (regions incl. rejected ones, components, typical digit height) for a binary mask.
+
+    With the ink map, regions much fainter than the frame's boldest writing are rejected too.
+    """
     comps = comps or components(mask)
     stats = comps.stats
     H, W = mask.shape
@@ -196,4 +217,6 @@ def find_regions(mask: np.ndarray, comps: Components | None = None) -> tuple[lis
             parts = (2, 3) if region.aspect > SPLIT3_ASPECT else (2,)
             region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c]
         regions.append(region)
+    if ink is not None:
+        _reject_faint(regions, comps, ink)
     return regions, comps, digit_h

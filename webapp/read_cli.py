@@ -1,0 +1,83 @@
+"""Read the handwritten digits in image files (PNG, JPEG, WebP) and print what was found.
+
+With --json, one JSON object per image per line; an image that cannot be read gives
+{"image": PATH, "error": MESSAGE} and the others are still read (the exit status is then 1).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import cv2
+
+from webapp.decode import ImageError, load_image
+from webapp.pipeline import MODES, Reading, read_frame
+from webapp.recognizer import ModelError, Recognizer
+
+log = logging.getLogger(__name__)
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per image per line (default: a summary)")
+    parser.add_argument("--annotate", metavar="OUT_DIR", type=Path,
+                        help="write NAME.annotated.png for each image into OUT_DIR (default: none)")
+    parser.add_argument("--teach", action="store_true",
+                        help="with --annotate, also write NAME.stages.png: binary image, components, model crops")
+    parser.add_argument("--mode", choices=MODES, default="auto",
+                        help="camera (paper photo), canvas (screen drawing) or auto (default: auto)")
+    parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="onnxruntime provider; auto uses CUDA when available (default: auto)")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default: 1)")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model file (default: the shipped model)")
+
+
+def _out_name(image_path: Path, index: int, suffix: str) -> str:
+    """A file name derived only from the input's own name (never its directories)."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in image_path.stem) or "image"
+    return f"{index:03d}-{stem}.{suffix}.png" if index else f"{stem}.{suffix}.png"
+
+
+def _summary(path: str, reading: Reading) -> str:
+    lines = reading.lines or ["(no digits)"]
+    text = " | ".join(lines)
+    sure = ", ".join(f"{d.label}:{d.confidence:.2f}" for d in reading.digits)
+    return (f"{path}: {text}   [{len(reading.digits)} digits, {reading.rejected} rejected, "
+            f"{reading.timings_ms['total']:.1f} ms]" + (f"\n    {sure}" if sure else ""))
+
+
+def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading, image, recognizer, mode: str, teach: bool) -> None:
+    cv2.imwrite(str(out_dir / _out_name(path, index, "annotated")), reading.annotated)
+    if teach:
+        composite = read_frame(image, recognizer, mode=mode, debug=True).annotated
+        cv2.imwrite(str(out_dir / _out_name(path, index, "stages")), composite)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)
+    except ModelError as exc:
+        print(f"digitcam read: {exc}", file=sys.stderr)
+        return 2
+    if args.annotate:
+        args.annotate.mkdir(parents=True, exist_ok=True)
+    names = [Path(p).stem for p in args.images]
+    failed = 0
+    for i, name in enumerate(args.images):
+        path = Path(name)
+        # Two inputs with the same file name get numbered outputs instead of overwriting each other.
+        index = i + 1 if names.count(path.stem) > 1 else 0
+        try:
+            image = load_image(path)
+            reading = read_frame(image, recognizer, mode=args.mode, annotate=bool(args.annotate))
+        except ImageError as exc:
+            failed += 1
+            print(json.dumps({"image": name, "error": str(exc)}) if args.json else f"{name}: error: {exc}", flush=True)
+            continue
+        if args.annotate:
+            _write_annotations(args.annotate, path, index, reading, image, recognizer, args.mode, args.teach)
+        print(json.dumps({"image": name, **reading.to_dict()}) if args.json else _summary(name, reading), flush=True)
+    return 1 if failed else 0
