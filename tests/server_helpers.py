@@ -7,18 +7,16 @@ from typing import Any
 import cv2
 import numpy as np
 
+from webapp import strokes
+
 # The numbers on the test page, top line first, as `lines` must report them.
 PAGE_LINES = ["4711 23", "805"]
 REPLY_DEADLINE_S = 60.0  # generous: the machine may be busy; this bounds a hang, it times nothing
 
 
 def render_page(lines: list[str] = PAGE_LINES, *, dark: bool = False, size=(480, 640)) -> np.ndarray:
-    """A BGR page with `lines` written large in a plain font (dark ink on paper, or a dark canvas)."""
-    paper, ink = ((30, 30, 30), (245, 245, 245)) if dark else ((235, 235, 235), (40, 40, 40))
-    page = np.full((*size, 3), paper, np.uint8)
-    for row, text in enumerate(lines):
-        cv2.putText(page, text, (60, 170 + 160 * row), cv2.FONT_HERSHEY_SIMPLEX, 3.0, ink, 9, cv2.LINE_AA)
-    return page
+    """A BGR page with `lines` in pen strokes: dark ink on paper, or light strokes on a dark canvas."""
+    return strokes.render_page(lines, dark=dark, size=size)
 
 
 def jpeg(image: np.ndarray, quality: int = 85) -> bytes:

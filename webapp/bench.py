@@ -41,14 +41,14 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def make_frames(count: int = 8, seed: int = 0) -> list[bytes]:
-    """640x480 JPEGs of a page with two lines of numbers (ten digits), shifted a little each time."""
+    """640x480 JPEGs of a page with two lines of pen-stroke numbers (ten digits), shifted a little each time."""
+    from webapp.strokes import render_page
+
     rng = np.random.default_rng(seed)
     frames = []
     for _ in range(count):
-        page = np.full((480, 640, 3), 235, np.uint8)
-        for row, text in enumerate(("4711 23", "8059")):
-            x, y = 60 + int(rng.integers(-20, 20)), 170 + 150 * row + int(rng.integers(-15, 15))
-            cv2.putText(page, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 3.2, (40, 40, 40), 9, cv2.LINE_AA)
+        origin = (40 + int(rng.integers(0, 30)), 50 + int(rng.integers(0, 30)))
+        page = render_page(["4711 23", "8059"], origin=origin)
         ok, jpeg = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 80])
         frames.append(jpeg.tobytes())
     return frames
