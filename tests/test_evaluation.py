@@ -66,3 +66,12 @@ def test_real_dev_photos_are_scored_image_by_image(real_dev_dir, recognizer):
 def test_eval_real_refuses_a_folder_without_a_manifest(tmp_path):
     with pytest.raises(SystemExit, match="no manifest.jsonl"):
         main(["eval-real", "--dir", str(tmp_path)])
+
+
+def test_bench_pipeline_reports_every_stage_with_median_and_p95(mnist_dir, capsys):
+    assert main(["bench-pipeline", "--data", str(mnist_dir), "--frames", "2", "--repeats", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["runs"] == 2
+    for stage in ("decode", "binarize", "classify", "total", "annotate", "wall: bytes -> result", "wall: + annotate + JPEG"):
+        assert set(result["ms"][stage]) == {"median", "p95"}
+        assert 0 <= result["ms"][stage]["median"] <= result["ms"][stage]["p95"]

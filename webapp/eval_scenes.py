@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from webapp import evaluation
 from webapp.recognizer import Recognizer
@@ -64,7 +65,7 @@ def _worst(scores: list[evaluation.SceneScore], n: int) -> list[str]:
             f"      truth {s.scene.lines}\n      read  {s.lines}" for s in bad]
 
 
-def _draw(scene: Scene, reading) -> "cv2.typing.MatLike":
+def _draw(scene: Scene, reading) -> np.ndarray:
     img = scene.image.copy()
     for x, y, w, h in scene.boxes:
         cv2.rectangle(img, (x - 1, y - 1), (x + w, y + h), (0, 170, 0), 1)
