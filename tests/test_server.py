@@ -234,3 +234,19 @@ def test_lan_addresses_are_this_machines_non_loopback_ipv4():
 
     for address in lan_addresses():
         assert ip_address(address).version == 4 and not ip_address(address).is_loopback
+
+
+@pytest.mark.slow
+def test_bench_reports_throughput_latency_drops_and_memory():
+    pytest.importorskip("websocket", reason="python-socketio's websocket transport needs websocket-client")
+    result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--clients", "2", "--fps", "5",
+                             "--seconds", "2"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for words in ("2 client(s)", "frames/s", "p50", "p95", "dropped 0", "errors 0", "server RSS"):
+        assert words in result.stdout
+
+
+def test_bench_refuses_a_server_off_this_machine():
+    result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--url", "http://192.0.2.7:5000"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "loopback" in result.stderr

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_socketio import emit
+from socketio import server as socketio_server
 
 from webapp.frames import Frame, Processor
 from webapp.server import add_decode_time, socketio, state
@@ -72,15 +73,18 @@ def on_disconnect(reason: Any = None) -> None:
     state().scheduler.forget(request.sid)
 
 
-def process_frame(app: Flask) -> Processor:
-    """The workers' job for one frame: read it and emit `result` or `error` to its client."""
+def process_frame(app: Flask, server: socketio_server.Server) -> Processor:
+    """The workers' job for one frame: read it and emit `result` or `error` to its client.
+
+    `server` is the Socket.IO server of this app: `socketio.server` changes with every init_app.
+    """
 
     def process(client: str, frame: Frame, dropped: int) -> bool:
         with app.app_context():
-            if _outgoing_backlog(client) > MAX_OUTGOING_PACKETS:
+            if _outgoing_backlog(server, client) > MAX_OUTGOING_PACKETS:
                 return False
             event, reply = read_reply(frame, dropped)
-            socketio.emit(event, reply, to=client)
+            server.emit(event, reply, to=client, namespace="/")
             return True
 
     return process
@@ -110,11 +114,11 @@ def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
     return "result", reply
 
 
-def _outgoing_backlog(client: str) -> int:
+def _outgoing_backlog(server: socketio_server.Server, client: str) -> int:
     """Packets queued for this client but not yet sent (0 where the server does not say)."""
     try:
-        eio_sid = socketio.server.manager.eio_sid_from_sid(client, "/")
-        sock = socketio.server.eio.sockets.get(eio_sid)
+        eio_sid = server.manager.eio_sid_from_sid(client, "/")
+        sock = server.eio.sockets.get(eio_sid)
         return sock.queue.qsize() if sock is not None else 0
     except AttributeError:  # another python-socketio layout; the guard is then off
         return 0

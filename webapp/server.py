@@ -80,7 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # so leave room above MAX_FRAME_BYTES: frames a little too big get a readable `error` instead.
     socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * cfg["MAX_FRAME_BYTES"],
                       cors_allowed_origins=cfg["CORS_ORIGINS"], async_handlers=False)
-    scheduler = FrameScheduler(events.process_frame(app), workers=cfg["WORKERS"])
+    scheduler = FrameScheduler(events.process_frame(app, socketio.server), workers=cfg["WORKERS"])
     scheduler.start(socketio.start_background_task)
     app.extensions["digitcam"] = AppState(recognizer, scheduler,
                                           threading.BoundedSemaphore(cfg["WORKERS"]))
