@@ -29,10 +29,10 @@ RULE_ELONGATION = 4.0  # ... and 4x longer than wide (rules), or touching the bo
 MAX_HEIGHT = 2.6  # taller than 2.6 typical digits: a drawing, not a digit
 MIN_HEIGHT = 0.4  # shorter than 40% of a typical digit: punctuation, dash, dot
 MAX_ASPECT = 3.2  # wider than 3.2x its height even three digits would not fill: words, lines
-MAX_FILL = 0.62  # more than 62% of a (not narrow) box inked: a smudge or a blot
+MAX_FILL = 0.75  # more than 75% of a (not narrow) box inked: a smudge or a blot (a bold 8: ~0.65)
 NARROW = 0.4  # boxes narrower than 40% of their height may be full (a plain 1)
 MAX_STROKE = 0.3  # "strokes" wider than 30% of the box height are a blot (digits: about 0.1-0.2)
-MAX_HOLES = 2  # an 8 has two loops; more is a scribble or a word
+MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word
 HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
 FAINT = 0.5  # ink weaker than half the frame's boldest writing: show-through, wood grain, shadows
 # Splitting touching digits.
@@ -137,7 +137,8 @@ def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | 
         return "blot"
     if stroke_width(mask) > MAX_STROKE * h:
         return "blot"
-    if _count_holes(mask) > MAX_HOLES:
+    digits = 1 if region.aspect <= SPLIT_ASPECT else (2 if region.aspect <= SPLIT3_ASPECT else 3)
+    if _count_holes(mask) > MAX_HOLES * digits:  # touching digits may bring their own loops
         return "scribble"
     return None
 

@@ -1,0 +1,89 @@
+"""Binarisation: ink is found the same in light and shadow, either polarity, with rules removed."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tests.pipeline_helpers import page, rule, shadow, write
+from webapp.binarize import (
+    ink_map,
+    light_on_dark,
+    normalize_stroke,
+    remove_lines,
+    stroke_width,
+    threshold_ink,
+    to_gray,
+)
+
+
+def written_page() -> tuple[np.ndarray, np.ndarray]:
+    """A page with '4096' written across it, and the true ink mask."""
+    img = page()
+    write(img, "4096", 40, 160, scale=3.0, thickness=8)
+    truth = to_gray(img) < 128
+    return img, truth
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return np.count_nonzero(a & b) / max(np.count_nonzero(a | b), 1)
+
+
+def test_dark_ink_on_paper_and_light_ink_on_a_dark_canvas_are_told_apart():
+    img, _ = written_page()
+    gray = to_gray(img)
+    assert not light_on_dark(gray)
+    assert light_on_dark(255 - gray)
+
+
+def test_a_shadow_across_the_page_does_not_change_what_is_ink():
+    img, truth = written_page()
+    mask = threshold_ink(ink_map(to_gray(shadow(img, darkest=0.4)))) > 0
+    assert iou(mask, truth) > 0.85
+
+
+def test_paper_in_deep_shadow_is_not_ink():
+    img, truth = written_page()
+    ink = ink_map(to_gray(shadow(img, darkest=0.3)))
+    assert np.percentile(ink[~truth], 99) < 0.1 * 255
+    assert np.median(ink[truth]) > 0.5 * 255
+
+
+def test_light_on_dark_drawing_gives_the_same_mask_as_dark_on_light():
+    img, truth = written_page()
+    inverted = 255 - to_gray(img)
+    assert iou(threshold_ink(ink_map(inverted)) > 0, truth) > 0.85
+
+
+def test_ruled_lines_are_removed_and_the_digits_kept():
+    img, truth = written_page()
+    mask = threshold_ink(ink_map(to_gray(rule(img, vertical=True))))
+    clean, lines = remove_lines(mask, digit_height=60)
+    assert np.count_nonzero(lines) > 0
+    assert iou(clean > 0, truth) > 0.85
+
+
+def test_a_tall_thin_one_is_not_taken_for_a_rule():
+    img = page(300, 300)
+    cv2.line(img, (150, 20), (150, 280), (30, 30, 30), 3)  # a 1, 260 px tall
+    mask = threshold_ink(ink_map(to_gray(img)))
+    clean, lines = remove_lines(mask, digit_height=260)
+    assert not lines.any() and np.array_equal(clean, mask)
+
+
+def test_stroke_width_measures_a_drawn_stroke():
+    for thickness in (3, 7, 15):
+        mask = np.zeros((100, 100), np.uint8)
+        cv2.line(mask, (20, 10), (70, 90), 255, thickness)
+        assert abs(stroke_width(mask) - thickness) <= 1.5
+
+
+def test_thin_strokes_are_thickened_and_thick_ones_thinned_towards_mnist():
+    thin = np.zeros((100, 60), np.uint8)
+    cv2.line(thin, (30, 5), (30, 95), 255, 2)
+    thick = np.zeros((100, 60), np.uint8)
+    cv2.line(thick, (30, 5), (30, 95), 255, 25)
+    target = 2.5 * 100 / 20  # MNIST's stroke at this crop's scale
+    for mask in (thin, thick):
+        before = abs(stroke_width(mask) - target)
+        after = abs(stroke_width(normalize_stroke(mask, mask)) - target)
+        assert after < before

@@ -1,0 +1,122 @@
+"""Decoding uploads and files: every bad input is a clear ImageError, every good layout becomes BGR uint8."""
+from __future__ import annotations
+
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from webapp.decode import ImageError, decode_image, image_size, load_image
+
+
+def encode(img: np.ndarray, ext: str, *params: int) -> bytes:
+    ok, buf = cv2.imencode(ext, img, list(params))
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (30, 50, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    "ext, params",
+    [(".png", ()), (".jpg", ()), (".webp", (cv2.IMWRITE_WEBP_QUALITY, 80)), (".webp", (cv2.IMWRITE_WEBP_QUALITY, 101))],
+    ids=["png", "jpeg", "webp-lossy", "webp-lossless"],
+)
+def test_header_size_matches_the_decoded_image(photo, ext, params):
+    data = encode(photo, ext, *params)
+    _, width, height = image_size(data)
+    assert (width, height) == (50, 30)
+    assert decode_image(data).shape == (30, 50, 3)
+
+
+def test_empty_input_is_refused():
+    with pytest.raises(ImageError, match="empty"):
+        decode_image(b"")
+
+
+def test_undecodable_bytes_are_refused():
+    with pytest.raises(ImageError, match="not a JPEG, PNG or WebP"):
+        decode_image(b"GIF89a this is not one of ours" * 10)
+
+
+def test_a_png_cut_after_its_header_is_refused(photo):
+    data = encode(photo, ".png")
+    with pytest.raises(ImageError):
+        decode_image(data[:60])
+
+
+def test_a_jpeg_without_a_frame_header_is_refused():
+    with pytest.raises(ImageError, match="JPEG"):
+        decode_image(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 7)
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small, valid-looking PNG whose header claims a huge size (a decompression bomb)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk)) + b"\x00" * 64
+
+
+def test_a_huge_png_is_refused_from_its_header_alone():
+    with pytest.raises(ImageError, match="40000x30000 = 1200 MP; the limit is 25 MP"):
+        decode_image(_png_claiming(40000, 30000))
+
+
+def test_a_huge_jpeg_is_refused_from_its_header_alone(photo):
+    data = bytearray(encode(photo, ".jpg"))
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 20000, 20000)  # height, width
+    with pytest.raises(ImageError, match="20000x20000"):
+        decode_image(bytes(data))
+
+
+def test_pixel_and_byte_limits_are_parameters(photo):
+    data = encode(photo, ".png")
+    with pytest.raises(ImageError, match="limit"):
+        decode_image(data, max_pixels=1000)
+    with pytest.raises(ImageError, match="bytes; the limit"):
+        decode_image(data, max_bytes=10)
+
+
+def test_a_one_pixel_image_decodes():
+    assert decode_image(encode(np.zeros((1, 1, 3), np.uint8), ".png")).shape == (1, 1, 3)
+
+
+def test_grayscale_png_becomes_three_channels():
+    gray = np.tile(np.arange(0, 250, 10, dtype=np.uint8), (5, 1))
+    out = decode_image(encode(gray, ".png"))
+    assert out.shape == (5, 25, 3) and out.dtype == np.uint8
+    assert np.array_equal(out[:, :, 0], gray) and np.array_equal(out[:, :, 2], gray)
+
+
+def test_transparent_pixels_of_an_rgba_png_become_white_paper():
+    rgba = np.zeros((10, 10, 4), np.uint8)
+    rgba[2:8, 4:6] = (20, 20, 20, 255)  # an opaque dark stroke on a clear background
+    out = decode_image(encode(rgba, ".png"))
+    assert out.shape == (10, 10, 3)
+    assert (out[0, 0] == 255).all() and (out[5, 5] == 20).all()
+
+
+def test_sixteen_bit_png_is_scaled_to_eight_bits():
+    deep = np.full((4, 4, 3), 65535, np.uint16)
+    deep[0, 0] = (0, 32896, 65535)
+    out = decode_image(encode(deep, ".png"))
+    assert out.dtype == np.uint8
+    assert tuple(out[0, 0]) == (0, 128, 255) and (out[3, 3] == 255).all()
+
+
+def test_load_image_reports_a_missing_file_without_its_directory(tmp_path):
+    with pytest.raises(ImageError, match="cannot read missing.png"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_load_image_reads_a_file(tmp_path, photo):
+    path = tmp_path / "p.jpg"
+    path.write_bytes(encode(photo, ".jpg"))
+    assert load_image(path).shape == (30, 50, 3)

@@ -1,0 +1,61 @@
+"""Reading order: left to right within a line, lines top to bottom, numbers split at wide gaps."""
+from __future__ import annotations
+
+import math
+
+from webapp.grouping import group, line_strings
+
+
+def row(x0: int, y0: int, text: str, h: int = 40, w: int = 24, step: int = 30, slope: float = 0.0) -> tuple[list, list]:
+    """Boxes for `text` written from (x0, y0); spaces leave a gap; slope = dy/dx of the line."""
+    boxes, labels, x = [], [], x0
+    for ch in text:
+        if ch != " ":
+            boxes.append((x, round(y0 + slope * (x - x0)), w, h))
+            labels.append(ch)
+        x += step
+    return boxes, labels
+
+
+def read(boxes, labels) -> list[str]:
+    return line_strings(group(boxes), labels)
+
+
+def test_one_line_reads_left_to_right_whatever_the_input_order():
+    boxes, labels = row(10, 50, "4711")
+    order = [2, 0, 3, 1]
+    assert read([boxes[i] for i in order], [labels[i] for i in order]) == ["4711"]
+
+
+def test_a_wide_gap_separates_two_numbers_on_a_line():
+    boxes, labels = row(10, 50, "4711  23")
+    assert read(boxes, labels) == ["4711 23"]
+
+
+def test_lines_are_listed_top_to_bottom():
+    b1, l1 = row(10, 200, "805")
+    b2, l2 = row(10, 50, "4711")
+    assert read(b1 + b2, l1 + l2) == ["4711", "805"]
+
+
+def test_a_slanted_line_is_one_line_in_writing_order():
+    for degrees in (-35, 30):
+        boxes, labels = row(10, 300, "237845", step=40, slope=math.tan(math.radians(degrees)))
+        assert read(boxes, labels) == ["237845"]
+
+
+def test_a_raised_digit_stays_on_its_line():
+    boxes, labels = row(10, 50, "7123")
+    x, y, w, h = boxes[3]
+    boxes[3] = (x, y - 18, w, h)
+    assert read(boxes, labels) == ["7123"]
+
+
+def test_two_close_slanted_lines_are_not_merged():
+    b1, l1 = row(10, 100, "1234", slope=0.3)
+    b2, l2 = row(10, 180, "5678", slope=0.3)
+    assert read(b1 + b2, l1 + l2) == ["1234", "5678"]
+
+
+def test_nothing_to_group():
+    assert group([]) == [] and line_strings([], []) == []

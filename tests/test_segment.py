@@ -1,0 +1,88 @@
+"""Region rules: specks dropped, pieces merged, wide regions offered splits, non-digits rejected by name."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tests.pipeline_helpers import INK, page, scribble, write
+from webapp.binarize import ink_map, threshold_ink, to_gray
+from webapp.segment import find_regions, typical_height
+
+
+def regions_of(img: np.ndarray):
+    ink = ink_map(to_gray(img))
+    regions, _, digit_h = find_regions(threshold_ink(ink), ink=ink)
+    return regions, digit_h
+
+
+def test_typical_height_follows_the_ink_not_the_number_of_specks():
+    heights = np.array([3] * 50 + [60, 62, 58])
+    areas = np.array([5] * 50 + [600, 640, 580])
+    assert 58 <= typical_height(heights, areas) <= 62
+
+
+def test_a_lone_speck_is_dropped_silently():
+    img = page()
+    write(img, "47", 60, 160)
+    cv2.circle(img, (350, 60), 2, (INK, INK, INK), -1)
+    regions, _ = regions_of(img)
+    assert len(regions) == 2
+    assert all(r.reason is None and r.box[0] < 300 for r in regions)
+
+
+def test_a_five_with_a_detached_bar_is_one_region():
+    img = page()
+    cv2.ellipse(img, (200, 150), (35, 35), 0, -150, 150, (INK,) * 3, 6)  # the belly
+    cv2.line(img, (168, 80), (168, 125), (INK,) * 3, 6)  # the stem
+    cv2.line(img, (178, 68), (235, 68), (INK,) * 3, 6)  # the bar, not touching
+    regions, _ = regions_of(img)
+    assert len(regions) == 1 and regions[0].reason is None
+    assert regions[0].box[1] <= 66  # the bar is inside the region's box
+
+
+def test_digits_side_by_side_stay_separate_regions():
+    img = page()
+    write(img, "71", 60, 160)
+    regions, _ = regions_of(img)
+    assert len(regions) == 2
+
+
+def test_touching_digits_are_one_region_offered_splits():
+    img = page()
+    write(img, "0", 60, 160, thickness=9)
+    write(img, "8", 96, 160, thickness=9)  # overlaps the 0's right side
+    regions, _ = regions_of(img)
+    assert len(regions) == 1 and regions[0].reason is None
+    assert regions[0].splits and all(len(cuts) >= 2 for cuts in regions[0].splits)
+
+
+def test_a_scribble_is_rejected_as_one():
+    img = page()
+    write(img, "3", 40, 160)
+    scribble(img, 250, 80, 100)
+    regions, _ = regions_of(img)
+    assert sorted(r.reason or "" for r in regions) == ["", "scribble"]
+
+
+def test_a_blot_is_rejected():
+    img = page()
+    write(img, "3", 40, 160)
+    cv2.circle(img, (300, 120), 35, (INK,) * 3, -1)
+    regions, _ = regions_of(img)
+    assert sorted(r.reason or "" for r in regions) == ["", "blot"]
+
+
+def test_a_dark_band_at_the_edge_of_the_frame_is_rejected_as_the_paper_edge():
+    img = page()
+    write(img, "25", 150, 150)
+    img[:, :40] = 20  # the desk beyond the sheet
+    regions, _ = regions_of(img)
+    assert sorted(r.reason or "" for r in regions) == ["", "", "edge"]
+
+
+def test_faint_show_through_is_not_a_candidate_beside_bold_writing():
+    img = page()
+    write(img, "8", 40, 160)
+    write(img, "6", 300, 160, colour=(150, 150, 150))  # a mark from the back of the sheet
+    regions, _ = regions_of(img)
+    assert [r.box[0] < 200 for r in regions if r.reason is None] == [True]
