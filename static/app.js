@@ -38,6 +38,8 @@ link.addEventListener("state", ({ detail }) => {
   if (state === "offline") text = everConnected ? "Offline · server gone, retrying" : "Offline · retrying";
   if (state !== "connected" && attempt > 0) text += ` (${attempt})`;
   $("conn-text").textContent = text;
+  // What is on screen was read before the link dropped: say so until fresh results arrive.
+  if (state !== "connected" && state !== "connecting") $("readout").classList.add("stale");
   if (state === "connected") pump();
 });
 
@@ -50,8 +52,8 @@ function showStats() {
 setInterval(showStats, 500);
 
 link.addEventListener("toolarge", ({ detail }) => {
-  const mb = (n) => (n / 1e6).toFixed(2);
-  notify(`A frame of ${mb(detail.size)} MB is over the ${mb(detail.limit)} MB the server accepts; ` +
+  const size = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ceil(n / 1e3)} kB`);
+  notify(`A frame of ${size(detail.size)} is over the ${size(detail.limit)} the server accepts; ` +
     "it was not sent." + (isCameraMode() ? " Lowering the JPEG quality." : ""));
   if (isCameraMode()) ui.quality = Math.max(0.3, ui.quality - 0.15);
   setTimeout(pump, 500);
@@ -67,6 +69,8 @@ link.addEventListener("result", ({ detail }) => {
 link.addEventListener("idle", () => pump());
 
 async function onResult(msg) {
+  $("readout").classList.remove("stale");
+  showStats();
   if ($("notice").dataset.kind === "warn") clearNotice();
   $("dropped").textContent = msg.dropped ? `${msg.dropped} stale frames dropped by the server` : "";
   if (ui.teach) showTimings($("timings"), msg.timings_ms);
@@ -139,12 +143,12 @@ async function startCamera(deviceId = $("camera-select").value) {
   ui.cameraWanted = true;
   $("camera-placeholder-text").textContent = "Starting the camera…";
   $("camera-start").hidden = true;
+  $("stage").querySelector(".camera-view").classList.remove("failed");
   try {
     await camera.start(deviceId);
   } catch (err) {
     camera.stop();
-    showCameraStopped(cameraErrorMessage(err));
-    notify(cameraErrorMessage(err));
+    showCameraStopped(cameraErrorMessage(err), true);
     return;
   }
   clearNotice();
@@ -161,9 +165,10 @@ function stopCamera(message = "Camera stopped.") {
   showCameraStopped(message);
 }
 
-function showCameraStopped(message) {
+function showCameraStopped(message, failed = false) {
   const view = $("stage").querySelector(".camera-view");
   view.classList.remove("running", "live");
+  view.classList.toggle("failed", failed);
   $("camera-placeholder-text").textContent = message;
   $("camera-start").hidden = false;
   $("camera-toggle").textContent = "Start camera";
@@ -187,6 +192,7 @@ function setMirror(on, explicit = true) {
 }
 
 $("camera-start").addEventListener("click", () => startCamera());
+$("draw-instead").addEventListener("click", () => setMode("canvas"));
 $("camera-toggle").addEventListener("click", () => {
   if (camera.running) { ui.cameraWanted = false; stopCamera(); } else startCamera();
 });
@@ -221,6 +227,7 @@ $("teach").addEventListener("click", () => {
   ui.teach = $("teach").getAttribute("aria-pressed") !== "true";
   $("teach").setAttribute("aria-pressed", String(ui.teach));
   $("teaching").hidden = !ui.teach;
+  document.body.classList.toggle("teaching-on", ui.teach);
   if (ui.mode === "canvas") { ui.padDirty = !pad.empty; pump(); }
 });
 

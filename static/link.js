@@ -6,10 +6,9 @@
 
 /* global io */
 
-// The server's Socket.IO message limit is 1 MB unless it tells us otherwise (GET /api/info).
-export const DEFAULT_MAX_FRAME_BYTES = 1_000_000;
-// Room left in a message for the event name, the JSON envelope and the binary placeholder.
-const ENVELOPE_BYTES = 1024;
+// Largest image the server reads; GET /api/info announces the real figure (max_frame_bytes).
+// Until then assume Socket.IO's default message limit (1 MB) less room for the envelope.
+export const DEFAULT_MAX_FRAME_BYTES = 1_000_000 - 4096;
 // A reply that never comes must not stall the loop forever.
 export const REPLY_TIMEOUT_MS = 5000;
 const RTT_WINDOW = 9;        // median of the last few round trips: steady but still live
@@ -37,7 +36,7 @@ export class Link extends EventTarget {
   /** Send one encoded frame; false (and nothing sent) when busy, offline or too large. */
   async send(blob, mode, debug) {
     if (this.busy || !this.connected) return false;
-    const limit = this.maxFrameBytes - ENVELOPE_BYTES;
+    const limit = this.maxFrameBytes;
     if (blob.size > limit) {
       this._emit("toolarge", { size: blob.size, limit });
       return false;
@@ -77,6 +76,8 @@ export class Link extends EventTarget {
     s.on("disconnect", (reason) => {
       this._release();
       this._setState(reason === "io client disconnect" ? "offline" : "reconnecting");
+      // Socket.IO retries by itself after a network loss, but not when the server hung up.
+      if (reason === "io server disconnect") setTimeout(() => s.connect(), 1000);
     });
     s.on("connect_error", () => this._setState("offline"));  // server unreachable; io retries
     s.io.on("reconnect_attempt", (n) => {
@@ -90,7 +91,10 @@ export class Link extends EventTarget {
 
   _reply(kind, msg) {
     const pending = this.inFlight;
-    if (!pending || !msg || msg.id !== pending.id) return;  // late reply to a timed-out frame
+    if (!pending || !msg) return;
+    // An error without an id answers a frame the server could not parse: ours, the one in flight.
+    const ours = msg.id === pending.id || (kind === "error" && msg.id == null);
+    if (!ours) return;  // a late reply to a frame that timed out
     const rtt = performance.now() - pending.sentAt;
     this._release();
     this.rtts.push(rtt);

@@ -39,14 +39,20 @@ export function showBars(box, digits) {
   }));
 }
 
-/** The server's time per pipeline stage, as a two-column table. */
-export function showTimings(table, timings) {
-  const rows = Object.entries(timings || {}).map(([stage, ms]) => {
-    const tr = el("tr", stage === "total" ? "total" : "");
-    tr.append(el("th", "", stage), el("td", "", `${Number(ms).toFixed(1)} ms`));
-    return tr;
+/** The server's time per pipeline stage: decode first, total last, each with a bar to scale. */
+export function showTimings(box, timings) {
+  const entries = Object.entries(timings || {});
+  const total = Number((timings || {}).total) || 1;
+  const rank = ([stage]) => (stage === "decode" ? -1 : stage === "total" ? 1 : 0);
+  const items = entries.sort((a, b) => rank(a) - rank(b)).map(([stage, ms]) => {
+    const item = el("div", stage === "total" ? "timing total" : "timing");
+    item.setAttribute("role", "listitem");
+    const bar = el("span", "timing-bar");
+    bar.style.width = `${Math.min(100, (Number(ms) / total) * 100)}%`;
+    item.append(el("span", "timing-stage", stage), el("b", "", `${Number(ms).toFixed(1)} ms`), bar);
+    return item;
   });
-  table.replaceChildren(...rows);
+  box.replaceChildren(...items);
 }
 
 /** Draw JPEG bytes (ArrayBuffer or Blob) onto a canvas, resizing it to the image. */

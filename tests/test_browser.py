@@ -1,0 +1,203 @@
+"""The page in a real browser: headless Chromium, its fake camera fed a clip of handwritten numbers.
+
+Screenshots go to test-artifacts/ (look at them: a test can pass on a page that looks broken)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from browser_helpers import (ARTIFACTS, CAMERA_LINES, CHROMIUM, CHROMIUM_ARGS, ServerProcess,
+                             ThreadedServer, camera_clip, draw_text, free_port, pick_mnist_digits,
+                             render_digit_page, write_y4m)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+expect = sync_api.expect
+
+READ_TIMEOUT_MS = 20_000  # a generous bound on a hang on a busy machine; nothing here is timed
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def camera_y4m(tmp_path_factory, mnist_dir, recognizer):
+    """A short clip of a page with CAMERA_LINES in MNIST handwriting, checked readable first."""
+    from webapp.pipeline import read_frame
+
+    page = render_digit_page(CAMERA_LINES, pick_mnist_digits(mnist_dir, recognizer))
+    reading = read_frame(page, recognizer, mode="camera", annotate=False)
+    assert reading.lines == CAMERA_LINES, "the pipeline itself misreads the test page"
+    return write_y4m(tmp_path_factory.mktemp("camera") / "page.y4m", camera_clip(page))
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ThreadedServer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(camera_y4m):
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={camera_y4m}"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(url, viewport=DESKTOP, phone=False) -> a fresh page in its own context."""
+    contexts = []
+
+    def open_(url: str, viewport: dict = DESKTOP, phone: bool = False):
+        context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
+                                      device_scale_factor=2 if phone else 1)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(url)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_page):
+    page = open_page(server.url + "#camera")
+    expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    expect(page.locator("#conn-text")).to_have_text("Connected")
+    expect(page.locator("#rtt")).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator("#fps")).to_have_text(re.compile(r"^\d+\.\d$"))
+    expect(page.locator("#annotated")).to_be_visible()
+    # The preview may be mirrored for the user; what was read proves the frames sent were not.
+    facing = page.evaluate("document.getElementById('preview').srcObject"
+                           ".getVideoTracks()[0].getSettings().facingMode || ''")
+    assert page.locator("#preview").evaluate("v => v.classList.contains('mirrored')") == (facing != "environment")
+    page.wait_for_timeout(600)  # let the stats refresh once with several frames answered
+    shot(page, "camera-desktop")
+
+
+def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page):
+    page = open_page(server.url + "#canvas")
+    pad = page.locator("#pad")
+    expect(pad).to_be_visible()
+    draw_text(page, pad.bounding_box(), "714")
+    expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*1\s*4\s*$"), timeout=READ_TIMEOUT_MS)
+    expect(page.locator(".bar-card .bar-label")).to_have_text(["7", "1", "4"])
+    expect(page.locator(".bar-card").first.locator(".bar")).to_have_count(10)
+    shot(page, "canvas-desktop")
+
+    page.get_by_role("button", name="Undo").click()  # the 4 had two strokes: one undo leaves a 1-ish mark
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*1\s*$"), timeout=READ_TIMEOUT_MS)
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#readout")).to_have_text("–")
+    expect(page.locator(".bar-card")).to_have_count(0)
+
+
+@pytest.mark.parametrize("mode", ["camera", "canvas", "classroom"])
+def test_phone_layout_fits_375px_without_sideways_scrolling(server, open_page, mode):
+    page = open_page(server.url + f"#{mode}", viewport=PHONE, phone=True)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
+    if mode != "canvas":
+        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+    else:
+        draw_text(page, page.locator("#pad").bounding_box(), "71")
+        expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*1\s*$"), timeout=READ_TIMEOUT_MS)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    small = page.evaluate("""() => [...document.querySelectorAll('button, select, input, a')]
+        .filter(e => e.offsetParent !== null)
+        .map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
+        .filter(([, r]) => r.height < 44 || r.width < 44)
+        .map(([name, r]) => `${name}: ${Math.round(r.width)}x${Math.round(r.height)}`)""")
+    assert small == [], "touch targets under 44 px"
+    shot(page, f"phone-{mode}")
+
+
+def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(server, open_page, browser):
+    info = {"join_url": "https://192.168.1.20:5000/", "lan": True, "max_frame_bytes": 2_000_000}
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        # The server under test runs without --lan; answer /api/info as a --lan server does.
+        context.route("**/api/info", lambda route: route.fulfill(json=info))
+        page = context.new_page()
+        page.goto(server.url + "#classroom")
+        expect(page.locator("#join-url")).to_have_text(info["join_url"])
+        expect(page.locator("#join-qr")).to_be_visible()
+        page.wait_for_function("() => { const qr = document.getElementById('join-qr');"
+                               " return qr.complete && qr.naturalWidth > 0; }")  # the server's SVG loaded
+        expect(page.get_by_role("button", name="Fullscreen")).to_be_visible()
+        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+        expect(page.locator("#fps")).not_to_have_text("0", timeout=READ_TIMEOUT_MS)
+        shot(page, "classroom-desktop")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("error", "says"), [
+    ("NotAllowedError", "Camera permission was denied"),
+    ("NotFoundError", "No camera was found"),
+])
+def test_camera_failures_are_explained_on_the_page(server, browser, error, says):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        # The browser's answer to getUserMedia is the boundary: make it refuse as a real one does.
+        context.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () =>"
+            f" Promise.reject(new DOMException('refused', '{error}'));")
+        page = context.new_page()
+        page.goto(server.url + "#camera")
+        expect(page.locator("#camera-placeholder-text")).to_contain_text(says)
+        expect(page.locator("#camera-start")).to_be_visible()
+        expect(page.get_by_role("button", name="Draw instead")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shot(page, f"camera-{error}")
+    finally:
+        context.close()
+
+
+def test_a_frame_over_the_servers_limit_is_reported_not_lost(server, browser):
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        context.route("**/api/info", lambda route: route.fulfill(
+            body=json.dumps({"join_url": server.url, "lan": False, "max_frame_bytes": 1000}),
+            content_type="application/json"))
+        page = context.new_page()
+        page.goto(server.url + "#canvas")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
+        draw_text(page, page.locator("#pad").bounding_box(), "1")
+        expect(page.get_by_role("alert")).to_contain_text("over the 1 kB the server accepts")
+    finally:
+        context.close()
+
+
+def test_page_says_when_the_server_goes_away_and_reconnects_when_it_returns(open_page):
+    server = ServerProcess(free_port()).start()
+    try:
+        page = open_page(server.url + "#camera")
+        conn = page.locator("#conn")
+        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+        server.kill()
+        expect(conn).to_have_attribute("data-state", re.compile("reconnecting|offline"))
+        expect(page.locator("#conn-text")).to_have_text(re.compile("Reconnecting|Offline"))
+        expect(page.locator("#readout")).to_have_class(re.compile(r"\bstale\b"))
+        shot(page, "server-gone")
+        server.start()
+        expect(conn).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
+        expect(page.locator("#readout")).not_to_have_class(re.compile(r"\bstale\b"), timeout=READ_TIMEOUT_MS)
+        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES)
+    finally:
+        server.kill()
