@@ -37,12 +37,12 @@ def test_a_scene_does_not_depend_on_how_many_were_asked_for(source, scenes):
     assert np.array_equal(alone.image, scenes["pages"][-1].image)
 
 
-def test_boxes_lie_inside_the_image(scenes):
+def test_boxes_lie_inside_the_image_and_no_digit_is_cut_by_its_edge(scenes):
     for s in all_scenes(scenes):
         h, w = s.image.shape[:2]
         assert s.boxes and len(s.boxes) == len(s.labels)
         for x, y, bw, bh in s.boxes:
-            assert 0 <= x and 0 <= y and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
+            assert 0 < x and 0 < y and bw > 0 and bh > 0 and x + bw < w and y + bh < h
 
 
 def test_boxes_cover_the_digits_ink(scenes):

@@ -113,8 +113,9 @@ def _layout(plan: list[list[int]], region: tuple[float, float, float, float], st
     x0, y0, x1, y1 = region
     h = style.height
     spacing = h * rng.uniform(1.5, 2.4)
-    n_lines = min(len(plan), max(1, int((y1 - y0 - 1.1 * h) // spacing) + 1))
-    first = y0 + 1.06 * h + rng.uniform(0, max(0.0, y1 - y0 - 1.1 * h - (n_lines - 1) * spacing))
+    # A glyph may be 1.12 h tall and sit 0.06 h off its baseline: keep 1.2 h above the first.
+    n_lines = min(len(plan), max(1, int((y1 - y0 - 1.3 * h) // spacing) + 1))
+    first = y0 + 1.2 * h + rng.uniform(0, max(0.0, y1 - y0 - 1.3 * h - (n_lines - 1) * spacing))
     placed: list[_Glyph] = []
     for li, numbers in enumerate(plan[:n_lines]):
         x = x0 + rng.uniform(0, 0.25) * (x1 - x0)
