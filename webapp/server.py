@@ -109,6 +109,7 @@ def _json_http_error(exc: HTTPException):
 def healthz():
     st = state()
     return jsonify(status="ok", version=webapp.__version__, model=st.recognizer.path.name,
+                   mnist_test_accuracy=st.recognizer.metadata.get("mnist_test_accuracy"),
                    providers=st.recognizer.providers, uptime_s=round(time.monotonic() - st.started, 1),
                    clients=st.scheduler.client_count(), workers=current_app.config["WORKERS"],
                    rss_mb=_rss_mb())
