@@ -147,7 +147,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     comps = segment.components(mask)
     ruled = np.zeros_like(mask)
     if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
-        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape))
+        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape, fallback=False))
         if ruled.any():
             comps = segment.components(mask)
     clock.lap("components")

@@ -164,14 +164,20 @@ def _box_arrays(comps: Components) -> tuple[np.ndarray, ...]:
     return (ids, *(comps.stats[ids, i] for i in range(5)))
 
 
-def estimate_digit_height(comps: Components, shape: tuple[int, int]) -> float:
-    """Typical digit height of a frame: from components that are neither specks nor rules/edges."""
+def estimate_digit_height(comps: Components, shape: tuple[int, int], fallback: bool = True) -> float:
+    """Typical digit height of a frame: from components that are neither specks nor rules/edges.
+
+    When every component touches the border or looks like a rule, `fallback` uses them all;
+    without it the answer is 0 (unknown), which is what rule removal needs on squared paper.
+    """
     H, W = shape
     ids, x, y, w, h, area = _box_arrays(comps)
     long_side = np.maximum(w, h)
     ok = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
     rule_like = (long_side >= LINE_LIKE * max(H, W)) & (long_side > RULE_ELONGATION * np.minimum(w, h))
     inner = ok & ~rule_like & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    if not inner.any() and not fallback:
+        return 0.0
     use = inner if inner.any() else ok
     return typical_height(h[use], area[use])
 

@@ -1,0 +1,147 @@
+"""read_frame end to end on small real pictures: MNIST test digits on paper, drawn digits, odd frames."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.pipeline_helpers import page, paste_digit, reference_digits, rule, scribble, shadow, write
+from webapp import binarize, segment
+from webapp.decode import ImageError
+from webapp.pipeline import read_bytes, read_frame
+
+STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", "group", "annotate", "total"}
+
+
+@pytest.fixture(scope="module")
+def three_digits(mnist_dir, recognizer):
+    return reference_digits(mnist_dir, recognizer, 3)
+
+
+def mnist_page(digits, x0: int = 60, y0: int = 80, height: int = 64, step: int = 60) -> np.ndarray:
+    img = page(240, 480)
+    for i, (digit, _) in enumerate(digits):
+        paste_digit(img, digit, x0 + i * step, y0, height)
+    return img
+
+
+def number(digits) -> str:
+    return "".join(str(label) for _, label in digits)
+
+
+def test_three_mnist_digits_under_a_shadow_are_read_as_one_number(three_digits, recognizer):
+    reading = read_frame(shadow(mnist_page(three_digits), darkest=0.4), recognizer)
+    assert reading.lines == [number(three_digits)]
+    assert reading.rejected == 0
+
+
+def test_a_ruled_page_with_nothing_written_reads_nothing(recognizer):
+    reading = read_frame(rule(page(480, 640), vertical=True), recognizer)
+    assert reading.digits == [] and reading.lines == []
+
+
+def test_digits_on_ruled_paper_are_read_without_the_rules(three_digits, recognizer):
+    img = rule(mnist_page(three_digits, y0=72), spacing=48)
+    assert read_frame(img, recognizer).lines == [number(three_digits)]
+
+
+def test_a_light_on_dark_canvas_reads_the_same_as_dark_on_light(three_digits, recognizer):
+    img = mnist_page(three_digits)
+    assert read_frame(255 - img, recognizer, mode="canvas").lines == read_frame(img, recognizer).lines == [number(three_digits)]
+
+
+def test_a_lone_speck_is_not_read(three_digits, recognizer):
+    img = mnist_page(three_digits)
+    cv2.circle(img, (420, 40), 2, (30, 30, 30), -1)
+    reading = read_frame(img, recognizer)
+    assert reading.lines == [number(three_digits)] and reading.rejected == 0
+
+
+def test_a_scribble_is_rejected_not_guessed(three_digits, recognizer):
+    img = mnist_page(three_digits)
+    scribble(img, 300, 60, 110)
+    reading = read_frame(img, recognizer)
+    assert reading.lines == [number(three_digits)]
+    assert reading.rejected == 1
+
+
+def test_touching_digits_are_split(mnist_dir, recognizer):
+    pair = reference_digits(mnist_dir, recognizer, 2, labels=[0, 3])
+    for overlap in range(4, 30, 2):  # slide the second digit left until the two inks touch
+        img = page(240, 480)
+        x, y, w, h = paste_digit(img, pair[0][0], 100, 80, 70)
+        paste_digit(img, pair[1][0], x + w - overlap, 80, 70)
+        if segment.components(binarize.threshold_ink(binarize.ink_map(binarize.to_gray(img)))).stats.shape[0] == 2:
+            break
+    else:
+        pytest.fail("could not make the two digits touch")
+    reading = read_frame(img, recognizer)
+    assert reading.lines == [number(pair)]
+
+
+def test_two_lines_are_read_top_to_bottom(mnist_dir, recognizer):
+    digits = reference_digits(mnist_dir, recognizer, 5)
+    img = page(320, 480)
+    for i, (digit, _) in enumerate(digits[:3]):
+        paste_digit(img, digit, 60 + i * 60, 40, 64)
+    for i, (digit, _) in enumerate(digits[3:]):
+        paste_digit(img, digit, 200 + i * 60, 200, 64)
+    assert read_frame(img, recognizer).lines == [number(digits[:3]), number(digits[3:])]
+
+
+def test_boxes_are_in_input_pixels_and_the_result_is_json(three_digits, recognizer):
+    img = mnist_page(three_digits)
+    small = read_frame(img, recognizer)
+    big = read_frame(cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC), recognizer)  # 1440 px: shrunk inside
+    assert [d.label for d in big.digits] == [d.label for d in small.digits]
+    for a, b in zip(small.digits, big.digits):
+        assert np.allclose(np.array(b.box), 3 * np.array(a.box), atol=8)
+    out = json.loads(json.dumps(big.to_dict()))
+    assert set(out) == {"digits", "lines", "rejected", "timings_ms"}
+    assert set(out["digits"][0]) == {"label", "confidence", "box", "probs"} and len(out["digits"][0]["probs"]) == 10
+    assert STAGES <= set(out["timings_ms"])
+
+
+def test_drawn_digits_are_read(recognizer):
+    img = page(200, 480, level=255)
+    write(img, "2", 60, 150, scale=4, thickness=14)
+    write(img, "7", 260, 150, scale=4, thickness=14)
+    assert read_frame(img, recognizer, mode="canvas").lines == ["2 7"]
+
+
+def test_debug_fills_the_stages_and_a_teaching_composite(three_digits, recognizer):
+    img = mnist_page(three_digits)
+    reading = read_frame(img, recognizer, debug=True)
+    assert {"ink", "binary", "components"} <= set(reading.stages)
+    assert reading.annotated.shape[1] > img.shape[1] and reading.annotated.ndim == 3
+
+
+def test_without_annotation_there_is_no_picture(three_digits, recognizer):
+    reading = read_frame(mnist_page(three_digits), recognizer, annotate=False)
+    assert reading.annotated is None and "annotate" not in reading.timings_ms
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [np.zeros((1, 1, 3), np.uint8), np.full((480, 640, 3), 255, np.uint8), np.zeros((480, 640, 3), np.uint8),
+     np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8), np.full((30, 2000), 200, np.uint8)],
+    ids=["1x1", "white", "black", "noise", "gray-strip"],
+)
+def test_odd_frames_give_a_result_not_a_crash(frame, recognizer):
+    reading = read_frame(frame, recognizer)
+    assert isinstance(reading.lines, list) and reading.annotated.shape[:2] == frame.shape[:2]
+
+
+def test_read_bytes_times_the_decode_and_refuses_garbage(three_digits, recognizer):
+    ok, jpeg = cv2.imencode(".jpg", mnist_page(three_digits))
+    reading = read_bytes(jpeg.tobytes(), recognizer)
+    assert reading.lines == [number(three_digits)] and "decode" in reading.timings_ms
+    with pytest.raises(ImageError):
+        read_bytes(b"\x00" * 100, recognizer)
+
+
+def test_an_unknown_mode_is_refused(recognizer):
+    with pytest.raises(ValueError, match="mode"):
+        read_frame(page(), recognizer, mode="x-ray")

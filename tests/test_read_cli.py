@@ -1,0 +1,56 @@
+"""`digitcam read`: one JSON line per image, errors per image, annotated files named after the input."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from tests.pipeline_helpers import page, write
+from webapp.cli import main
+
+
+@pytest.fixture
+def images(tmp_path):
+    """Two drawn numbers, a file that is not an image and an empty one."""
+    a, b = page(200, 400, 255), page(200, 400, 255)
+    write(a, "2", 60, 150, scale=4, thickness=14)
+    write(b, "7", 60, 150, scale=4, thickness=14)
+    paths = {"a": tmp_path / "first.png", "b": tmp_path / "second.jpg", "bad": tmp_path / "notes.png", "empty": tmp_path / "empty.jpg"}
+    cv2.imwrite(str(paths["a"]), a)
+    cv2.imwrite(str(paths["b"]), b)
+    paths["bad"].write_text("shopping list: milk, eggs")
+    paths["empty"].write_bytes(b"")
+    return paths
+
+
+def test_json_gives_one_object_per_image_and_errors_do_not_stop_the_others(images, capsys):
+    order = ["a", "bad", "b", "empty"]
+    code = main(["read", "--json", "--provider", "cpu", *(str(images[k]) for k in order)])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert [r["image"] for r in rows] == [str(images[k]) for k in order]
+    assert rows[0]["lines"] == ["2"] and rows[2]["lines"] == ["7"]
+    assert "error" in rows[1] and rows[3]["error"] == "empty file"
+    x, y, w, h = rows[0]["digits"][0]["box"]
+    assert 40 <= x < 120 and 40 <= y < 150 and w > 30 and h > 60  # where the 2 was drawn, in input pixels
+
+
+def test_all_readable_images_exit_zero_with_a_summary(images, capsys):
+    assert main(["read", "--provider", "cpu", str(images["a"])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{images['a']}: 2") and "1 digits" in out
+
+
+def test_annotate_writes_files_named_after_the_inputs(images, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    main(["read", "--provider", "cpu", "--annotate", str(out_dir), "--teach", str(images["a"]), str(images["b"]), str(images["bad"])])
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == ["first.annotated.png", "first.stages.png", "second.annotated.png", "second.stages.png"]
+    annotated = cv2.imread(str(out_dir / "first.annotated.png"))
+    assert annotated.shape == (200, 400, 3)
+
+
+def test_a_missing_model_is_a_clear_error(images, tmp_path, capsys):
+    assert main(["read", "--model", str(tmp_path / "none.onnx"), str(images["a"])]) == 2
+    assert "model file not found" in capsys.readouterr().err
