@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.scoring import Counts, box_counts, cer, char_errors, edit_distance, iou, lines_exact, match
+from webapp.scoring import Counts, box_counts, cer, char_errors, edit_distance, error_kinds, iou, lines_exact, match
 
 A = (0, 0, 10, 10)
 B = (20, 0, 10, 10)
@@ -104,3 +104,15 @@ def test_every_digit_read_from_an_image_without_digits_is_an_insertion():
     # Over two images: 1 substitution in 4 true digits plus 3 insertions = 4 / 4.
     assert cer([(["4712"], ["4711"]), (["123"], [])]) == 1.0
     assert cer([([], [])]) == 0.0
+
+
+def test_errors_are_sorted_into_kinds():
+    truth = [(A, 1), (B, 2), ((40, 0, 10, 10), 3), ((60, 0, 10, 10), 4)]
+    found = [(A, 7),  # right place, wrong label: a misread (and a false detection)
+             ((20, 0, 10, 3), 2),  # a third of B: box off
+             ((60, 0, 10, 10), 4),  # a hit
+             ((90, 0, 10, 10), 5)]  # nothing there
+    # (40, 0, 10, 10) is not found at all.
+    assert error_kinds(truth, found) == {"miss: misread": 1, "miss: box off": 1, "miss: not found": 1,
+                                         "false: wrong label/duplicate": 1, "false: box off": 1,
+                                         "false: no digit there": 1}

@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     reader_fns = evaluation.readers(recognizer, args.baseline, args.auto_mode)
     scores = evaluate(DigitSource.from_dir(data_dir), kinds, args.count, args.seed, reader_fns)
     result = {"seed": args.seed, "count": args.count,
-              "readers": {r: {k: evaluation.summary(v) for k, v in per.items()} for r, per in scores.items()}}
+              "readers": {r: {k: evaluation.summary(v) for k, v in per.items()} for r, per in scores.items()},
+              "errors": {r: {k: evaluation.errors(v) for k, v in per.items()} for r, per in scores.items()}}
     if args.traits:
         result["traits"] = {r: {k: evaluation.by_trait(v) for k, v in per.items()} for r, per in scores.items()}
     if args.json:
@@ -106,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         for kind in kinds:
             print(_table({r: result["readers"][r][kind] for r in scores}, f"{kind} (seed {args.seed})"))
+            for r in scores:
+                print(f"  {r} errors: " + (", ".join(f"{k} {n}" for k, n in result["errors"][r][kind].items()) or "none"))
             if args.traits:
                 for r in scores:
                     print(_table(result["traits"][r][kind], f"  {r} by trait"))

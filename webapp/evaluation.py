@@ -6,7 +6,7 @@ pipeline's and the textbook baseline's around one recognizer, so both are scored
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -43,13 +43,16 @@ class SceneScore:
     lines: list[str]  # what the reader said
     exact: bool  # lines identical, number splits included
     digits_exact: bool  # same digits on the same lines, spaces ignored
+    errors: Counter  # scoring.error_kinds
 
 
 def score_scene(scene: Scene, reading) -> SceneScore:
     truth = list(zip(scene.boxes, scene.labels))
-    counts = scoring.box_counts(truth, scoring.digits_of(reading))
-    return SceneScore(scene, counts, list(reading.lines), scoring.lines_exact(reading.lines, scene.lines),
-                      scoring.lines_exact(reading.lines, scene.lines, ignore_spaces=True))
+    found = scoring.digits_of(reading)
+    return SceneScore(scene, scoring.box_counts(truth, found), list(reading.lines),
+                      scoring.lines_exact(reading.lines, scene.lines),
+                      scoring.lines_exact(reading.lines, scene.lines, ignore_spaces=True),
+                      scoring.error_kinds(truth, found))
 
 
 def summary(scores: list[SceneScore]) -> dict[str, float]:
@@ -60,6 +63,12 @@ def summary(scores: list[SceneScore]) -> dict[str, float]:
             "recall": round(total.recall, 4), "f1": round(total.f1, 4),
             "lines_exact": round(sum(s.exact for s in scores) / n, 4) if n else 0.0,
             "digits_exact": round(sum(s.digits_exact for s in scores) / n, 4) if n else 0.0}
+
+
+def errors(scores: list[SceneScore]) -> dict[str, int]:
+    """Error kinds summed over scenes, most frequent first."""
+    total: Counter = sum((s.errors for s in scores), Counter())
+    return dict(total.most_common())
 
 
 def by_trait(scores: list[SceneScore]) -> dict[str, dict[str, float]]:

@@ -8,6 +8,7 @@ counts as a false positive). Works on anything with `.digits` (each with `.label
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections import Counter
 from typing import Iterable, Sequence
 
 Box = tuple[int, int, int, int]  # x, y, w, h
@@ -82,6 +83,30 @@ def digits_of(reading) -> list[tuple[Box, int]]:
 def box_counts(truth: Sequence[tuple[Box, int]], found: Sequence[tuple[Box, int]]) -> Counts:
     hits = len(match(truth, found))
     return Counts(hits, len(found) - hits, len(truth) - hits)
+
+
+def error_kinds(truth: Sequence[tuple[Box, int]], found: Sequence[tuple[Box, int]]) -> Counter:
+    """Why each unmatched digit failed, to tell the pipeline's author where to look.
+
+    A missed true digit was "misread" (a box with IoU >= 0.4 but another label), "box off"
+    (overlapped, but merged, split or cropped) or "not found" (rejected or never segmented).
+    A false detection is "wrong label/duplicate", "box off" or "no digit there".
+    """
+    pairs = match(truth, found)
+    hit_t, hit_f = {t for t, _ in pairs}, {f for _, f in pairs}
+    kinds: Counter = Counter()
+    for side, items, others, hit in (("miss", truth, found, hit_t), ("false", found, truth, hit_f)):
+        for i, (box, _) in enumerate(items):
+            if i in hit:
+                continue
+            best = max((iou(box, b) for b, _ in others), default=0.0)
+            if best >= HIT_IOU:
+                kinds[f"{side}: misread" if side == "miss" else "false: wrong label/duplicate"] += 1
+            elif best > 0.1:
+                kinds[f"{side}: box off"] += 1
+            else:
+                kinds["miss: not found" if side == "miss" else "false: no digit there"] += 1
+    return kinds
 
 
 def lines_exact(found: Iterable[str], truth: Iterable[str], ignore_spaces: bool = False) -> bool:
