@@ -75,3 +75,13 @@ def test_bench_pipeline_reports_every_stage_with_median_and_p95(mnist_dir, capsy
     for stage in ("decode", "binarize", "classify", "total", "annotate", "wall: bytes -> result", "wall: + annotate + JPEG"):
         assert set(result["ms"][stage]) == {"median", "p95"}
         assert 0 <= result["ms"][stage]["median"] <= result["ms"][stage]["p95"]
+
+
+def test_an_unreadable_real_image_counts_as_all_digits_missed(tmp_path, recognizer):
+    from webapp import eval_real
+
+    (tmp_path / "manifest.jsonl").write_text('{"image": "001.jpg", "lines": ["4711"], "kind": "photo"}\n')
+    (tmp_path / "001.jpg").write_bytes(b"not a picture")
+    scores = eval_real.evaluate(tmp_path, evaluation.readers(recognizer, baseline=True))
+    for per_reader in scores.values():
+        assert evaluation.real_summary(per_reader) == {"images": 1, "chars": 4, "edits": 4, "cer": 1.0, "exact": 0.0}

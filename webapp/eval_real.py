@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 
 from webapp import evaluation
 from webapp.recognizer import Recognizer
+
+log = logging.getLogger(__name__)
 
 
 
@@ -41,11 +45,17 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def evaluate(folder: Path, reader_fns: dict[str, evaluation.Reader]) -> dict[str, list[evaluation.RealScore]]:
-    from webapp.decode import load_image
+    from webapp.decode import ImageError, load_image
 
     scores: dict[str, list[evaluation.RealScore]] = {r: [] for r in reader_fns}
     for item in evaluation.load_manifest(folder):
-        image = load_image(folder / item.name)
+        try:
+            image = load_image(folder / item.name)
+        except (ImageError, OSError) as exc:  # an unreadable image reads as nothing: every digit missed
+            log.warning("%s: %s", item.name, exc)
+            for name in reader_fns:
+                scores[name].append(evaluation.score_real(item, SimpleNamespace(digits=[], lines=[])))
+            continue
         for name, read in reader_fns.items():
             scores[name].append(evaluation.score_real(item, read(image, evaluation.MODES.get(item.kind, "camera"))))
     return scores
@@ -78,12 +88,16 @@ def _report(scores: dict[str, list[evaluation.RealScore]], failures_only: bool) 
 
 def _annotate(folder: Path, out_dir: Path, recognizer: Recognizer, auto_mode: bool) -> None:
     from webapp import pipeline
-    from webapp.decode import load_image
+    from webapp.decode import ImageError, load_image
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for item in evaluation.load_manifest(folder):
         mode = "auto" if auto_mode else evaluation.MODES.get(item.kind, "camera")
-        reading = pipeline.read_frame(load_image(folder / item.name), recognizer, mode=mode, annotate=True)
+        try:
+            image = load_image(folder / item.name)
+        except (ImageError, OSError):
+            continue  # already reported by evaluate()
+        reading = pipeline.read_frame(image, recognizer, mode=mode, annotate=True)
         if reading.annotated is not None:
             cv2.imwrite(str(out_dir / (Path(item.name).stem + ".jpg")), reading.annotated)
 
