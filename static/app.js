@@ -40,7 +40,10 @@ link.addEventListener("state", ({ detail }) => {
   $("conn-text").textContent = text;
   // What is on screen was read before the link dropped: say so until fresh results arrive.
   if (state !== "connected" && state !== "connecting") $("readout").classList.add("stale");
-  if (state === "connected") pump();
+  if (state === "connected") {
+    if (ui.mode === "canvas") ui.padDirty = !pad.empty;  // re-read what was drawn while away
+    pump();
+  }
 });
 
 function showStats() {

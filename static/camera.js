@@ -74,11 +74,14 @@ export class Camera {
     return all.filter((d) => d.kind === "videoinput");
   }
 
-  /** Resolve on the next new video frame (or the next paint where that cannot be observed). */
-  nextFrame() {
+  /** Resolve on the next new video frame, or after `maxWaitMs` (a stopped or hidden video
+   *  delivers none, and the loop must not hang on it). */
+  nextFrame(maxWaitMs = 250) {
     return new Promise((resolve) => {
-      if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(() => resolve());
-      else requestAnimationFrame(() => resolve());
+      const timer = setTimeout(resolve, maxWaitMs);
+      const done = () => { clearTimeout(timer); resolve(); };
+      if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(done);
+      else requestAnimationFrame(done);
     });
   }
 

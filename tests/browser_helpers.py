@@ -166,17 +166,52 @@ STROKES: dict[str, list[list[tuple[float, float]]]] = {
 }
 
 
-def draw_text(page, box: dict, text: str) -> None:
-    """Write `text` with the mouse across the middle of an element's bounding box."""
+def draw_text(page, box: dict, text: str, *, touch: bool = False) -> None:
+    """Write `text` across the middle of an element's bounding box, with the mouse or a finger."""
+    pen = TouchPen(page) if touch else MousePen(page)
     cell_w = box["width"] / (len(text) + 1.5)
     cell_h = min(box["height"] * 0.55, cell_w * 1.6)
     top = box["y"] + (box["height"] - cell_h) / 2
     for i, char in enumerate(text):
         left = box["x"] + cell_w * (0.75 + i) + cell_w * 0.15
         for stroke in STROKES[char]:
-            points = [(left + x * cell_w * 0.7, top + y * cell_h) for x, y in stroke]
-            page.mouse.move(*points[0])
-            page.mouse.down()
-            for x, y in points[1:]:
-                page.mouse.move(x, y, steps=12)
-            page.mouse.up()
+            pen.stroke([(left + x * cell_w * 0.7, top + y * cell_h) for x, y in stroke])
+
+
+def _path(points: list[tuple[float, float]], steps: int = 12):
+    """The stroke's corners with `steps` evenly spaced points on each segment between them."""
+    yield points[0]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for k in range(1, steps + 1):
+            yield x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps
+
+
+class MousePen:
+    def __init__(self, page):
+        self.mouse = page.mouse
+
+    def stroke(self, points: list[tuple[float, float]]) -> None:
+        self.mouse.move(*points[0])
+        self.mouse.down()
+        for x, y in list(_path(points))[1:]:
+            self.mouse.move(x, y)
+        self.mouse.up()
+
+
+class TouchPen:
+    """A finger, through the DevTools protocol (Playwright itself only taps)."""
+
+    def __init__(self, page):
+        self.cdp = page.context.new_cdp_session(page)
+
+    def stroke(self, points: list[tuple[float, float]]) -> None:
+        path = list(_path(points))
+        self._touch("touchStart", path[0])
+        for point in path[1:]:
+            self._touch("touchMove", point)
+        self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    def _touch(self, kind: str, point: tuple[float, float]) -> None:
+        x, y = point
+        self.cdp.send("Input.dispatchTouchEvent",
+                      {"type": kind, "touchPoints": [{"x": x, "y": y, "radiusX": 4, "radiusY": 4, "force": 1}]})

@@ -100,6 +100,13 @@ def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page
     expect(page.locator(".bar-card").first.locator(".bar")).to_have_count(10)
     shot(page, "canvas-desktop")
 
+    page.get_by_role("button", name="Teaching view").click()  # debug: true; the composite comes back
+    expect(page.locator("#timings .timing-stage")).to_contain_text(["classify", "total"])
+    page.wait_for_function("""() => { const c = document.getElementById('stages');
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        return px.some((v, i) => i % 4 === 3 && v > 0); }""")  # the stages image was drawn
+    shot(page, "canvas-teaching")
+
     page.get_by_role("button", name="Undo").click()  # the 4 had two strokes: one undo leaves a 1-ish mark
     page.get_by_role("button", name="Undo").click()
     expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*1\s*$"), timeout=READ_TIMEOUT_MS)
@@ -115,7 +122,12 @@ def test_phone_layout_fits_375px_without_sideways_scrolling(server, open_page, m
     if mode != "canvas":
         expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
     else:
-        draw_text(page, page.locator("#pad").bounding_box(), "71")
+        page.evaluate("""() => { window.pointerKinds = new Set();
+            document.getElementById('pad').addEventListener('pointerdown',
+                e => window.pointerKinds.add(e.pointerType)); }""")
+        draw_text(page, page.locator("#pad").bounding_box(), "71", touch=True)
+        assert page.evaluate("[...window.pointerKinds]") == ["touch"]
+        assert page.evaluate("document.documentElement.scrollTop") == 0, "drawing scrolled the page"
         expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*1\s*$"), timeout=READ_TIMEOUT_MS)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     small = page.evaluate("""() => [...document.querySelectorAll('button, select, input, a')]
@@ -139,7 +151,9 @@ def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(serve
         expect(page.locator("#join-qr")).to_be_visible()
         page.wait_for_function("() => { const qr = document.getElementById('join-qr');"
                                " return qr.complete && qr.naturalWidth > 0; }")  # the server's SVG loaded
-        expect(page.get_by_role("button", name="Fullscreen")).to_be_visible()
+        page.get_by_role("button", name="Fullscreen").click()
+        expect(page.get_by_role("button", name="Exit fullscreen")).to_be_visible()
+        assert page.evaluate("document.fullscreenElement === document.documentElement")
         expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
         expect(page.locator("#fps")).not_to_have_text("0", timeout=READ_TIMEOUT_MS)
         shot(page, "classroom-desktop")
