@@ -28,6 +28,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 REPLY_TIMEOUT_S = 5.0  # a reply later than this counts as lost
+RSS_EVERY_S = 10.0  # how often the server's memory is sampled
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
@@ -180,10 +181,13 @@ def _bench(url: str, args: argparse.Namespace) -> int:
                for s in stats]
     for thread in threads:
         thread.start()
+    next_sample = time.perf_counter() + RSS_EVERY_S
     while any(t.is_alive() for t in threads):
-        for thread in threads:
-            thread.join(timeout=10)
-        rss.append(_health(url).get("rss_mb"))
+        time.sleep(0.2)
+        if time.perf_counter() >= next_sample:
+            rss.append(_health(url).get("rss_mb"))
+            next_sample += RSS_EVERY_S
+    rss.append(_health(url).get("rss_mb"))
     elapsed = time.perf_counter() - started
     report(args, stats, elapsed, rss, len(frames[0]))
     return 1 if any(s.failed or s.lost or s.errors for s in stats) else 0
