@@ -203,7 +203,7 @@ def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, r
     print(f"  round trip   p50 {np.percentile(rtt, 50):.1f} ms   p95 {np.percentile(rtt, 95):.1f} ms"
           f"   max {rtt.max():.1f} ms")
     print(f"  server time  p50 {np.percentile(server, 50):.1f} ms   p95 {np.percentile(server, 95):.1f} ms"
-          " (decode to annotated frame)")
+          " (decode to encoded reply)")
     print(f"  dropped {sum(s.dropped for s in stats)}   errors {sum(s.errors for s in stats)}"
           f"   lost (> {REPLY_TIMEOUT_S:g} s) {sum(s.lost for s in stats)}")
     print("  server RSS   " + " -> ".join(f"{r} MB" for r in rss if r is not None))

@@ -16,7 +16,7 @@ from flask_socketio import emit
 from socketio import server as socketio_server
 
 from webapp.frames import Frame, Processor
-from webapp.server import add_decode_time, socketio, state
+from webapp.server import add_stage_time, socketio, state
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +102,17 @@ def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
         image = decode_image(frame.image, max_bytes=cfg["MAX_FRAME_BYTES"], max_pixels=cfg["MAX_FRAME_PIXELS"])
         decode_ms = (time.perf_counter() - started) * 1000
         reading = read_frame(image, st.recognizer, mode=frame.mode, annotate=True, debug=frame.debug)
+        started = time.perf_counter()
         annotated = encode_jpeg(reading.annotated, cfg["JPEG_QUALITY"]) if reading.annotated is not None else None
+        encode_ms = (time.perf_counter() - started) * 1000
     except ImageError as exc:
         return "error", {"id": frame.id, "message": str(exc)}
     except Exception:
         log.exception("reading frame %s failed", frame.id)
         return "error", {"id": frame.id, "message": "the server failed to read this frame"}
     reply = reading.to_dict()
-    add_decode_time(reply["timings_ms"], decode_ms)
+    add_stage_time(reply["timings_ms"], "decode", decode_ms)
+    add_stage_time(reply["timings_ms"], "encode", encode_ms)  # the annotated JPEG of the reply
     reply.update(id=frame.id, annotated=annotated, dropped=dropped)
     return "result", reply
 

@@ -178,12 +178,12 @@ def read_upload():
     finally:
         st.http_slots.release()
     result = reading.to_dict()
-    add_decode_time(result["timings_ms"], decode_ms)
+    add_stage_time(result["timings_ms"], "decode", decode_ms)
     return jsonify(result)
 
 
-def add_decode_time(timings: dict[str, float], decode_ms: float) -> None:
-    """read_frame times the stages after decoding; the decode happened here."""
-    timings["decode"] = round(decode_ms, 2)
+def add_stage_time(timings: dict[str, float], stage: str, ms: float) -> None:
+    """Add a stage timed outside read_frame (decoding before it, encoding the reply after it)."""
+    timings[stage] = round(ms, 2)
     if "total" in timings:
-        timings["total"] = round(timings["total"] + decode_ms, 2)
+        timings["total"] = round(timings["total"] + ms, 2)
