@@ -21,9 +21,12 @@ const ui = { mode: "camera", teach: false, mirror: null, quality: JPEG_QUALITY,
 
 // ---- messages -------------------------------------------------------------------------------
 
+const WARN_MIN_MS = 4000;  // a warning stays up at least this long, even if things recover at once
+
 function notify(text, kind = "error") {
   $("notice-text").textContent = text;
   $("notice").dataset.kind = kind;
+  $("notice").dataset.shownAt = String(performance.now());
   $("notice").hidden = false;
 }
 function clearNotice() { $("notice").hidden = true; }
@@ -61,8 +64,18 @@ link.addEventListener("toolarge", ({ detail }) => {
   if (isCameraMode()) ui.quality = Math.max(0.3, ui.quality - 0.15);
   setTimeout(pump, 500);
 });
+/** Frames that never got an answer, and frames the server skipped as stale: rare, but shown. */
+function showLosses(droppedByServer = 0) {
+  const parts = [];
+  if (link.timeouts) parts.push(`${link.timeouts} ${link.timeouts === 1 ? "reply" : "replies"} never came`);
+  if (droppedByServer) parts.push(`${droppedByServer} stale frames skipped by the server`);
+  $("dropped").textContent = parts.join(" · ");
+}
+
 link.addEventListener("timeout", ({ detail }) => {
+  showLosses();
   notify(`No reply from the server within ${detail.after / 1000} s; sending a new frame.`, "warn");
+  if (ui.mode === "canvas") ui.padDirty = !pad.empty;  // that drawing was never read: send it again
 });
 link.addEventListener("error", ({ detail }) => notify(`Server: ${detail.msg.message}`));
 link.addEventListener("result", ({ detail }) => {
@@ -74,8 +87,11 @@ link.addEventListener("idle", () => pump());
 async function onResult(msg) {
   $("readout").classList.remove("stale");
   showStats();
-  if ($("notice").dataset.kind === "warn") clearNotice();
-  $("dropped").textContent = msg.dropped ? `${msg.dropped} stale frames dropped by the server` : "";
+  const notice = $("notice");
+  if (notice.dataset.kind === "warn" && performance.now() - Number(notice.dataset.shownAt) > WARN_MIN_MS) {
+    clearNotice();
+  }
+  showLosses(msg.dropped);
   if (ui.teach) showTimings($("timings"), msg.timings_ms);
   if (ui.mode === "canvas") {
     if (pad.empty) return;  // cleared while this frame was being read

@@ -183,6 +183,49 @@ def test_camera_failures_are_explained_on_the_page(server, browser, error, says)
         context.close()
 
 
+class DropFirstResult:
+    """A relay for the page's websocket that loses the server's first `result` event on the way."""
+
+    EVENT = re.compile(r'^4(?:5(\d+)-|2)\["result"')  # Engine.IO message + Socket.IO (binary) event
+
+    def __init__(self):
+        self.dropped = 0
+        self.attachments_to_drop = 0
+
+    def __call__(self, ws) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_server(message) -> None:
+            if self.attachments_to_drop and isinstance(message, bytes):
+                self.attachments_to_drop -= 1
+                return
+            match = self.EVENT.match(message) if isinstance(message, str) else None
+            if match and not self.dropped:
+                self.dropped += 1
+                self.attachments_to_drop = int(match.group(1) or 0)
+                return
+            ws.send(message)
+
+        upstream.on_message(from_server)
+
+
+def test_a_reply_that_never_comes_is_given_up_and_the_drawing_sent_again(server, browser):
+    relay = DropFirstResult()
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        context.route_web_socket(re.compile(r"/socket\.io/"), relay)
+        page = context.new_page()
+        page.goto(server.url + "#canvas")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
+        draw_text(page, page.locator("#pad").bounding_box(), "7")
+        expect(page.get_by_role("alert")).to_contain_text("No reply from the server", timeout=READ_TIMEOUT_MS)
+        expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*$"), timeout=READ_TIMEOUT_MS)
+        expect(page.locator("#dropped")).to_have_text("1 reply never came")
+        assert relay.dropped == 1
+    finally:
+        context.close()
+
+
 def test_a_frame_over_the_servers_limit_is_reported_not_lost(server, browser):
     context = browser.new_context(viewport=DESKTOP)
     try:
