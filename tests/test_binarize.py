@@ -8,6 +8,7 @@ from tests.pipeline_helpers import page, rule, shadow, write
 from webapp.binarize import (
     ink_map,
     light_on_dark,
+    MNIST_STROKE,
     normalize_stroke,
     remove_lines,
     stroke_width,
@@ -82,7 +83,7 @@ def test_thin_strokes_are_thickened_and_thick_ones_thinned_towards_mnist():
     cv2.line(thin, (30, 5), (30, 95), 255, 2)
     thick = np.zeros((100, 60), np.uint8)
     cv2.line(thick, (30, 5), (30, 95), 255, 25)
-    target = 2.5 * 100 / 20  # MNIST's stroke at this crop's scale
+    target = MNIST_STROKE * 100 / 20  # MNIST's stroke at this crop's scale
     for mask in (thin, thick):
         before = abs(stroke_width(mask) - target)
         after = abs(stroke_width(normalize_stroke(mask, mask)) - target)

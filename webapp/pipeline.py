@@ -86,10 +86,10 @@ def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     return ink, binarize.threshold_ink(ink)
 
 
-def digit_input(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def digit_input(ink: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.ndarray:
     """One digit's ink crop and mask -> the model's 28x28 input (stroke width, then MNIST geometry)."""
     masked = cv2.bitwise_and(ink, mask)
-    return mnistify(binarize.normalize_stroke(masked, mask))
+    return mnistify(binarize.normalize_stroke(masked, mask, width=width))
 
 
 def _crops_for(index: int, region: segment.Region, ink: np.ndarray, comps: segment.Components) -> list[list[_Crop]]:
@@ -97,7 +97,7 @@ def _crops_for(index: int, region: segment.Region, ink: np.ndarray, comps: segme
     x, y, w, h = region.box
     rmask = segment.region_mask(comps, region)
     rink = ink[y : y + h, x : x + w]
-    options = [[_Crop(index, region.box, digit_input(rink, rmask))]]
+    options = [[_Crop(index, region.box, digit_input(rink, rmask, region.stroke or None))]]
     total = max(int(np.count_nonzero(rmask)), 1)
     for cuts in region.splits:
         pieces = []
@@ -107,7 +107,7 @@ def _crops_for(index: int, region: segment.Region, ink: np.ndarray, comps: segme
             if np.count_nonzero(piece) < MIN_PIECE_INK * total or len(rows) == 0:
                 break
             r0, r1 = rows[0], rows[-1] + 1
-            img = digit_input(rink[r0:r1, a:b], piece[r0:r1])
+            img = digit_input(rink[r0:r1, a:b], piece[r0:r1], region.stroke or None)
             pieces.append(_Crop(index, (x + a, y + int(r0), b - a, int(r1 - r0)), img))
         else:
             options.append(pieces)
@@ -151,7 +151,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         if ruled.any():
             comps = segment.components(mask)
     clock.lap("components")
-    regions, comps, _ = segment.find_regions(mask, comps, ink)
+    regions, comps, _ = segment.find_regions(mask, comps, ink, photo=mode == "camera")
     clock.lap("regions")
     crops: list[_Crop] = []
     options: dict[int, list[list[int]]] = {}

@@ -29,12 +29,12 @@ RULE_ELONGATION = 4.0  # ... and 4x longer than wide (rules), or touching the bo
 MAX_HEIGHT = 2.6  # taller than 2.6 typical digits: a drawing, not a digit
 MIN_HEIGHT = 0.4  # shorter than 40% of a typical digit: punctuation, dash, dot
 MAX_ASPECT = 3.2  # wider than 3.2x its height even three digits would not fill: words, lines
-MAX_FILL = 0.75  # more than 75% of a (not narrow) box inked: a smudge or a blot (a bold 8: ~0.65)
+MAX_FILL = 0.85  # more than 85% of a (not narrow) box inked: a smudge (a bold small 8 reaches ~0.8)
 NARROW = 0.4  # boxes narrower than 40% of their height may be full (a plain 1)
-MAX_STROKE = 0.3  # "strokes" wider than 30% of the box height are a blot (digits: about 0.1-0.2)
+MAX_STROKE = 0.7  # "strokes" wider than 70% of the box height are a blot (a disc: ~1; digits up to ~0.6)
 MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word
 HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
-FAINT = 0.5  # ink weaker than half the frame's boldest writing: show-through, wood grain, shadows
+FAINT = 0.5  # mean ink weaker than half the frame's boldest writing: show-through, wood grain, shadows
 # Splitting touching digits.
 SPLIT_ASPECT = 1.05  # a region wider than this (w/h) may be two digits ...
 SPLIT3_ASPECT = 1.7  # ... or three
@@ -49,6 +49,8 @@ class Region:
     labels: list[int]
     reason: str | None = None  # why it was rejected; None while it is a digit candidate
     splits: list[list[tuple[int, int]]] = field(default_factory=list)  # column ranges of each split tried
+    mask: np.ndarray | None = field(default=None, repr=False)  # uint8 0/255 crop of its own ink
+    stroke: float = 0.0  # stroke width, pixels (0 until measured)
 
     @property
     def aspect(self) -> float:
@@ -110,18 +112,25 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
 
 
 def _count_holes(region_mask: np.ndarray) -> int:
-    """Loops of the ink: background components not touching the crop's border, above a size floor."""
-    padded = cv2.copyMakeBorder(region_mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(padded), connectivity=4)
+    """Loops of the ink: inner contours (holes) above a size floor."""
+    contours, hierarchy = cv2.findContours(region_mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return 0
     min_area = HOLE_MIN_AREA * region_mask.size
-    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area)) - 1  # minus the outside
+    holes = [c for c, link in zip(contours, hierarchy[0]) if link[3] >= 0]  # has a parent: a hole
+    return sum(1 for c in holes if cv2.contourArea(c) >= min_area)
 
 
 def region_mask(comps: Components, region: Region) -> np.ndarray:
-    """uint8 0/255 mask of the region's own components inside its box."""
-    x, y, w, h = region.box
-    crop = comps.labels[y : y + h, x : x + w]
-    return np.isin(crop, region.labels).view(np.uint8) * 255
+    """uint8 0/255 mask of the region's own components inside its box (computed once)."""
+    if region.mask is None:
+        x, y, w, h = region.box
+        crop = comps.labels[y : y + h, x : x + w]
+        if len(region.labels) == 1:
+            region.mask = (crop == region.labels[0]).view(np.uint8) * 255
+        else:
+            region.mask = np.isin(crop, region.labels).view(np.uint8) * 255
+    return region.mask
 
 
 def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | None:
@@ -135,7 +144,8 @@ def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | 
         return "too wide"
     if w > NARROW * h and area > MAX_FILL * w * h:
         return "blot"
-    if stroke_width(mask) > MAX_STROKE * h:
+    region.stroke = stroke_width(mask)
+    if region.stroke > MAX_STROKE * h:
         return "blot"
     digits = 1 if region.aspect <= SPLIT_ASPECT else (2 if region.aspect <= SPLIT3_ASPECT else 3)
     if _count_holes(mask) > MAX_HOLES * digits:  # touching digits may bring their own loops
@@ -188,8 +198,7 @@ def _reject_faint(regions: list[Region], comps: Components, ink: np.ndarray) -> 
     strength = []
     for r in live:
         x, y, w, h = r.box
-        values = ink[y : y + h, x : x + w][region_mask(comps, r) > 0]
-        strength.append(float(np.percentile(values, 90)) if values.size else 0.0)
+        strength.append(cv2.mean(ink[y : y + h, x : x + w], region_mask(comps, r))[0])
     if strength:
         boldest = max(strength)
         for r, s in zip(live, strength):
@@ -197,10 +206,13 @@ def _reject_faint(regions: list[Region], comps: Components, ink: np.ndarray) -> 
                 r.reason, r.splits = "faint", []
 
 
-def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndarray | None = None) -> tuple[list[Region], Components, float]:
+def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndarray | None = None,
+                 photo: bool = False) -> tuple[list[Region], Components, float]:
     """Return (regions incl. rejected ones, components, typical digit height) for a binary mask.
 
     With the ink map, regions much fainter than the frame's boldest writing are rejected too.
+    With `photo`, regions cut by the frame's edge are rejected: part of them is out of view.
+    (A drawing canvas is different: its digits may touch the edge and still be whole.)
     """
     comps = comps or components(mask)
     stats = comps.stats
@@ -220,6 +232,9 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
         region = Region(_union_boxes(stats[group, :4]), sorted(group))
         rmask = region_mask(comps, region)
         region.reason = _gate(region, rmask, int(stats[group, 4].sum()), digit_h)
+        bx, by, bw, bh = region.box
+        if photo and region.reason is None and (bx == 0 or by == 0 or bx + bw == W or by + bh == H):
+            region.reason = "cut off"
         if region.reason is None and region.aspect > SPLIT_ASPECT:
             parts = (2, 3) if region.aspect > SPLIT3_ASPECT else (2,)
             region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c]
