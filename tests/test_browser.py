@@ -3,7 +3,6 @@
 Screenshots go to test-artifacts/ (look at them: a test can pass on a page that looks broken)."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -51,22 +50,35 @@ def browser(camera_y4m):
         chromium.close()
 
 
+# Console errors a page may log without being broken: Chromium reports each refused reconnect.
+HARMLESS_CONSOLE = re.compile(r"WebSocket connection to .* failed|ERR_CONNECTION_REFUSED")
+
+
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, viewport=DESKTOP, phone=False) -> a fresh page in its own context."""
-    contexts = []
+    """open_page(url, viewport=DESKTOP, phone=False, setup=None) -> a fresh page in its own context.
 
-    def open_(url: str, viewport: dict = DESKTOP, phone: bool = False):
+    `setup(context)` runs before the page loads (routes, init scripts). Script errors on any page
+    fail the test: a page can look right while its code throws."""
+    contexts, errors = [], []
+
+    def open_(url: str, viewport: dict = DESKTOP, phone: bool = False, setup=None):
         context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
                                       device_scale_factor=2 if phone else 1)
         contexts.append(context)
+        if setup:
+            setup(context)
         page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and not HARMLESS_CONSOLE.search(msg.text)
+                and errors.append(f"console: {msg.text}"))
         page.goto(url)
         return page
 
     yield open_
     for context in contexts:
         context.close()
+    assert errors == [], "the page's scripts reported errors"
 
 
 def shot(page, name: str) -> None:
@@ -139,48 +151,38 @@ def test_phone_layout_fits_375px_without_sideways_scrolling(server, open_page, m
     shot(page, f"phone-{mode}")
 
 
-def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(server, open_page, browser):
+def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(server, open_page):
     info = {"join_url": "https://192.168.1.20:5000/", "lan": True, "max_frame_bytes": 2_000_000}
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        # The server under test runs without --lan; answer /api/info as a --lan server does.
-        context.route("**/api/info", lambda route: route.fulfill(json=info))
-        page = context.new_page()
-        page.goto(server.url + "#classroom")
-        expect(page.locator("#join-url")).to_have_text(info["join_url"])
-        expect(page.locator("#join-qr")).to_be_visible()
-        page.wait_for_function("() => { const qr = document.getElementById('join-qr');"
-                               " return qr.complete && qr.naturalWidth > 0; }")  # the server's SVG loaded
-        page.get_by_role("button", name="Fullscreen").click()
-        expect(page.get_by_role("button", name="Exit fullscreen")).to_be_visible()
-        assert page.evaluate("document.fullscreenElement === document.documentElement")
-        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
-        expect(page.locator("#fps")).not_to_have_text("0", timeout=READ_TIMEOUT_MS)
-        shot(page, "classroom-desktop")
-    finally:
-        context.close()
+    # The server under test runs without --lan; answer /api/info as a --lan server does.
+    page = open_page(server.url + "#classroom",
+                     setup=lambda context: context.route("**/api/info", lambda route: route.fulfill(json=info)))
+    expect(page.locator("#join-url")).to_have_text(info["join_url"])
+    expect(page.locator("#join-qr")).to_be_visible()
+    page.wait_for_function("() => { const qr = document.getElementById('join-qr');"
+                           " return qr.complete && qr.naturalWidth > 0; }")  # the server's SVG loaded
+    page.get_by_role("button", name="Fullscreen").click()
+    expect(page.get_by_role("button", name="Exit fullscreen")).to_be_visible()
+    assert page.evaluate("document.fullscreenElement === document.documentElement")
+    expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+    expect(page.locator("#fps")).not_to_have_text("0", timeout=READ_TIMEOUT_MS)
+    shot(page, "classroom-desktop")
 
 
 @pytest.mark.parametrize(("error", "says"), [
     ("NotAllowedError", "Camera permission was denied"),
     ("NotFoundError", "No camera was found"),
 ])
-def test_camera_failures_are_explained_on_the_page(server, browser, error, says):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    try:
-        # The browser's answer to getUserMedia is the boundary: make it refuse as a real one does.
-        context.add_init_script(
-            "navigator.mediaDevices.getUserMedia = () =>"
-            f" Promise.reject(new DOMException('refused', '{error}'));")
-        page = context.new_page()
-        page.goto(server.url + "#camera")
-        expect(page.locator("#camera-placeholder-text")).to_contain_text(says)
-        expect(page.locator("#camera-start")).to_be_visible()
-        expect(page.get_by_role("button", name="Draw instead")).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        shot(page, f"camera-{error}")
-    finally:
-        context.close()
+def test_camera_failures_are_explained_on_the_page(server, open_page, error, says):
+    # The browser's answer to getUserMedia is the boundary: make it refuse as a real one does.
+    refuse = ("navigator.mediaDevices.getUserMedia = () =>"
+              f" Promise.reject(new DOMException('refused', '{error}'));")
+    page = open_page(server.url + "#camera", viewport=PHONE, phone=True,
+                     setup=lambda context: context.add_init_script(refuse))
+    expect(page.locator("#camera-placeholder-text")).to_contain_text(says)
+    expect(page.locator("#camera-start")).to_be_visible()
+    expect(page.get_by_role("button", name="Draw instead")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, f"camera-{error}")
 
 
 class DropFirstResult:
@@ -209,36 +211,26 @@ class DropFirstResult:
         upstream.on_message(from_server)
 
 
-def test_a_reply_that_never_comes_is_given_up_and_the_drawing_sent_again(server, browser):
+def test_a_reply_that_never_comes_is_given_up_and_the_drawing_sent_again(server, open_page):
     relay = DropFirstResult()
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        context.route_web_socket(re.compile(r"/socket\.io/"), relay)
-        page = context.new_page()
-        page.goto(server.url + "#canvas")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
-        draw_text(page, page.locator("#pad").bounding_box(), "7")
-        expect(page.get_by_role("alert")).to_contain_text("No reply from the server", timeout=READ_TIMEOUT_MS)
-        expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*$"), timeout=READ_TIMEOUT_MS)
-        expect(page.locator("#dropped")).to_have_text("1 reply never came")
-        assert relay.dropped == 1
-    finally:
-        context.close()
+    page = open_page(server.url + "#canvas",
+                     setup=lambda context: context.route_web_socket(re.compile(r"/socket\.io/"), relay))
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
+    draw_text(page, page.locator("#pad").bounding_box(), "7")
+    expect(page.get_by_role("alert")).to_contain_text("No reply from the server", timeout=READ_TIMEOUT_MS)
+    expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*$"), timeout=READ_TIMEOUT_MS)
+    expect(page.locator("#dropped")).to_have_text("1 reply never came")
+    assert relay.dropped == 1
 
 
-def test_a_frame_over_the_servers_limit_is_reported_not_lost(server, browser):
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        context.route("**/api/info", lambda route: route.fulfill(
-            body=json.dumps({"join_url": server.url, "lan": False, "max_frame_bytes": 1000}),
-            content_type="application/json"))
-        page = context.new_page()
-        page.goto(server.url + "#canvas")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
-        draw_text(page, page.locator("#pad").bounding_box(), "1")
-        expect(page.get_by_role("alert")).to_contain_text("over the 1 kB the server accepts")
-    finally:
-        context.close()
+def test_a_frame_over_the_servers_limit_is_reported_not_lost(server, open_page):
+    info = {"join_url": server.url, "lan": False, "max_frame_bytes": 1000}
+    page = open_page(server.url + "#canvas",
+                     setup=lambda context: context.route("**/api/info", lambda route: route.fulfill(json=info)))
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
+    draw_text(page, page.locator("#pad").bounding_box(), "1")
+    expect(page.get_by_role("alert")).to_contain_text("over the 1 kB the server accepts")
+    expect(page.locator("#readout")).to_have_text("–")  # nothing was sent, so nothing was read
 
 
 def test_page_says_when_the_server_goes_away_and_reconnects_when_it_returns(open_page):
