@@ -21,7 +21,8 @@ const ui = { mode: "camera", teach: false, mirror: null, quality: JPEG_QUALITY,
 
 // ---- messages -------------------------------------------------------------------------------
 
-const WARN_MIN_MS = 4000;  // a warning stays up at least this long, even if things recover at once
+// "error" stays until dismissed; "warn" goes once results flow again, but not before this long.
+const WARN_MIN_MS = 4000;
 
 function notify(text, kind = "error") {
   $("notice-text").textContent = text;
@@ -60,7 +61,7 @@ setInterval(showStats, 500);
 link.addEventListener("toolarge", ({ detail }) => {
   const size = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ceil(n / 1e3)} kB`);
   notify(`A frame of ${size(detail.size)} is over the ${size(detail.limit)} the server accepts; ` +
-    "it was not sent." + (isCameraMode() ? " Lowering the JPEG quality." : ""));
+    "it was not sent." + (isCameraMode() ? " Lowering the JPEG quality." : ""), "warn");
   if (isCameraMode()) ui.quality = Math.max(0.3, ui.quality - 0.15);
   setTimeout(pump, 500);
 });
@@ -77,7 +78,7 @@ link.addEventListener("timeout", ({ detail }) => {
   notify(`No reply from the server within ${detail.after / 1000} s; sending a new frame.`, "warn");
   if (ui.mode === "canvas") ui.padDirty = !pad.empty;  // that drawing was never read: send it again
 });
-link.addEventListener("error", ({ detail }) => notify(`Server: ${detail.msg.message}`));
+link.addEventListener("error", ({ detail }) => notify(`Server: ${detail.msg.message}`, "warn"));
 link.addEventListener("result", ({ detail }) => {
   const sentFrom = detail.mode === "camera" ? isCameraMode() : ui.mode === "canvas";
   if (sentFrom) onResult(detail.msg);  // else the user switched modes while it was in flight
@@ -164,10 +165,10 @@ async function startCamera(deviceId = $("camera-select").value) {
   $("camera-start").hidden = true;
   $("stage").querySelector(".camera-view").classList.remove("failed");
   try {
-    await camera.start(deviceId);
+    if (!(await camera.start(deviceId))) return;  // overtaken by a later start or a stop
   } catch (err) {
     camera.stop();
-    showCameraStopped(cameraErrorMessage(err), true);
+    if (isCameraMode()) showCameraStopped(cameraErrorMessage(err), true);
     return;
   }
   clearNotice();

@@ -31,14 +31,17 @@ export class Camera {
   constructor(video) {
     this.video = video;
     this.stream = null;
+    this.ticket = 0;  // bumped by every start and stop, so a slow start that was overtaken gives up
     this.grab = document.createElement("canvas");
   }
 
   get running() { return this.stream !== null; }
 
-  /** Open a camera (the chosen one, else the rear one on phones); throws on failure. */
+  /** Open a camera (the chosen one, else the rear one on phones). True when it runs, false when
+   *  another start or a stop overtook this one while the browser was asking; throws on failure. */
   async start(deviceId = "") {
     this.stop();
+    const ticket = ++this.ticket;
     if (!navigator.mediaDevices?.getUserMedia) {
       const err = new Error("no mediaDevices");
       err.name = window.isSecureContext ? "NotFoundError" : "InsecureContext";
@@ -49,12 +52,19 @@ export class Camera {
       : { facingMode: { ideal: "environment" } };
     video.width = { ideal: 1280 };
     video.height = { ideal: 720 };
-    this.stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
-    this.video.srcObject = this.stream;
+    const stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
+    if (ticket !== this.ticket) {
+      stream.getTracks().forEach((t) => t.stop());  // nobody wants it any more: release the camera
+      return false;
+    }
+    this.stream = stream;
+    this.video.srcObject = stream;
     await this.video.play().catch(() => {});  // autoplay of a muted inline video is allowed
+    return true;
   }
 
   stop() {
+    this.ticket += 1;
     if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
     this.stream = null;
     this.video.srcObject = null;

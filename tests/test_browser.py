@@ -101,6 +101,11 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_page):
     page.wait_for_timeout(600)  # let the stats refresh once with several frames answered
     shot(page, "camera-desktop")
 
+    track = page.evaluate_handle("document.getElementById('preview').srcObject.getVideoTracks()[0]")
+    page.get_by_role("tab", name="Draw").click()  # drawing needs no camera: it is released
+    assert track.evaluate("t => t.readyState") == "ended"
+    expect(page.locator("#readout")).to_have_text("–")
+
 
 def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page):
     page = open_page(server.url + "#canvas")
