@@ -44,6 +44,8 @@ link.addEventListener("state", ({ detail }) => {
   $("conn-text").textContent = text;
   // What is on screen was read before the link dropped: say so until fresh results arrive.
   if (state !== "connected" && state !== "connecting") $("readout").classList.add("stale");
+  const transport = link.socket.io.engine?.transport?.name;
+  $("conn").title = state === "connected" && transport ? `Socket.IO over ${transport}` : "";
   if (state === "connected") {
     if (ui.mode === "canvas") ui.padDirty = !pad.empty;  // re-read what was drawn while away
     pump();

@@ -81,9 +81,9 @@ def open_page(browser):
     assert errors == [], "the page's scripts reported errors"
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full_page: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_page):
@@ -122,7 +122,7 @@ def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page
     page.wait_for_function("""() => { const c = document.getElementById('stages');
         const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         return px.some((v, i) => i % 4 === 3 && v > 0); }""")  # the stages image was drawn
-    shot(page, "canvas-teaching")
+    shot(page, "canvas-teaching", full_page=True)
 
     page.get_by_role("button", name="Undo").click()  # the 4 had two strokes: one undo leaves a 1-ish mark
     page.get_by_role("button", name="Undo").click()
@@ -153,7 +153,7 @@ def test_phone_layout_fits_375px_without_sideways_scrolling(server, open_page, m
         .filter(([, r]) => r.height < 44 || r.width < 44)
         .map(([name, r]) => `${name}: ${Math.round(r.width)}x${Math.round(r.height)}`)""")
     assert small == [], "touch targets under 44 px"
-    shot(page, f"phone-{mode}")
+    shot(page, f"phone-{mode}", full_page=True)
 
 
 def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(server, open_page):
