@@ -26,6 +26,12 @@ MIN_CONFIDENCE = 0.5  # a region the model reads less surely than this is reject
 SPLIT_MARGIN = 0.05  # a split must beat the whole region's confidence by this much
 MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is never read as one digit
 MIN_PIECE_INK = 0.12  # each piece of a split must hold at least 12% of the region's ink
+# A line holding at least as many non-digits (of these kinds) as digits, and two or more, is
+# handwriting with letters: its "digits" are letters the model forced into digit classes.
+TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
+TEXT_MIN_OTHERS = 2
+TEXT_SHORT = 0.65  # a mark shorter than 65% of its line's tall marks is x-height ...
+TEXT_SHORT_SHARE = 0.4  # ... and a line where 40% of the marks are is a word
 
 
 @dataclass
@@ -125,11 +131,88 @@ def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[i
     return options[0]
 
 
+def _in_text_lines(digit_boxes: list, other_boxes: list) -> set[int]:
+    """Indices of "digits" that are letters of words, judged by the line they stand in.
+
+    A line is writing, not a number, when it holds at least as many non-digits as digits, or
+    when many of its marks are short: digits all reach full height, while words mix x-height
+    letters (a, e, n, o) with tall ones.
+    """
+    boxes = digit_boxes + other_boxes
+    lines = grouping.group(boxes)
+    n = len(digit_boxes)
+    found: set[int] = set()
+    for line in lines:
+        members = [i for number in line for i in number]
+        digits = [i for i in members if i < n]
+        others = len(members) - len(digits)
+        heights = np.array([boxes[i][3] for i in members], float)
+        short = int(np.count_nonzero(heights < TEXT_SHORT * np.percentile(heights, 80)))
+        wordy = others >= TEXT_MIN_OTHERS and others >= len(digits)
+        if wordy or (short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(members)):
+            found.update(digits)
+    return found
+
+
+def _reading_order(digits: list[Digit]) -> tuple[list[Digit], list[str]]:
+    """Digits sorted line by line, left to right, and the lines as text."""
+    lines = grouping.group([d.box for d in digits])
+    order = [i for line in lines for number in line for i in number]
+    remap = {old: new for new, old in enumerate(order)}
+    lines = [[[remap[i] for i in number] for number in line] for line in lines]
+    digits = [digits[i] for i in order]
+    return digits, grouping.line_strings(lines, [str(d.label) for d in digits])
+
+
 def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
     if scale == 1.0:
         return box
     x, y, w, h = box
     return (round(x / scale), round(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
+
+
+def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> tuple[np.ndarray, np.ndarray, np.ndarray, segment.Components, list[segment.Region]]:
+    """Stages 2-4: ink map, mask, rule removal, components and regions."""
+    ink, mask = _binarize(gray, mode)
+    clock.lap("binarize")
+    comps = segment.components(mask)
+    ruled = np.zeros_like(mask)
+    if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
+        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape, fallback=False))
+        if ruled.any():
+            comps = segment.components(mask)
+    clock.lap("components")
+    regions, comps, _ = segment.find_regions(mask, comps, ink, photo=mode == "camera")
+    clock.lap("regions")
+    return ink, mask, ruled, comps, regions
+
+
+def _normalize(regions: list[segment.Region], ink: np.ndarray, comps: segment.Components) -> tuple[list[_Crop], dict[int, list[list[int]]]]:
+    """Stage 5: every candidate's crops (whole and split), with each region's options as crop indices."""
+    crops: list[_Crop] = []
+    options: dict[int, list[list[int]]] = {}
+    for i, region in enumerate(regions):
+        if region.reason is None:
+            options[i] = []
+            for option in _crops_for(i, region, ink, comps):
+                options[i].append(list(range(len(crops), len(crops) + len(option))))
+                crops.extend(option)
+    return crops, options
+
+
+def _decide(regions: list[segment.Region], crops: list[_Crop], options: dict[int, list[list[int]]],
+            conf: np.ndarray) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """Choose whole or split per region, then drop unsure crops and letters in text lines.
+
+    Returns the accepted crop indices and the boxes of everything rejected (working pixels).
+    """
+    chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
+    unsure = [crops[k].box for k in chosen if conf[k] < MIN_CONFIDENCE]
+    chosen = [k for k in chosen if conf[k] >= MIN_CONFIDENCE]
+    wordy = [r.box for r in regions if r.reason in TEXT_LIKE] + unsure
+    in_text = _in_text_lines([crops[k].box for k in chosen], wordy)
+    rejected = [r.box for r in regions if r.reason] + unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text]
+    return [k for j, k in enumerate(chosen) if j not in in_text], rejected
 
 
 def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True, debug: bool = False) -> Reading:
@@ -142,50 +225,22 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     if scale < 1.0:
         gray = cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     clock.lap("gray")
-    ink, mask = _binarize(gray, mode)
-    clock.lap("binarize")
-    comps = segment.components(mask)
-    ruled = np.zeros_like(mask)
-    if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
-        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape, fallback=False))
-        if ruled.any():
-            comps = segment.components(mask)
-    clock.lap("components")
-    regions, comps, _ = segment.find_regions(mask, comps, ink, photo=mode == "camera")
-    clock.lap("regions")
-    crops: list[_Crop] = []
-    options: dict[int, list[list[int]]] = {}
-    for i, region in enumerate(regions):
-        if region.reason is None:
-            options[i] = []
-            for option in _crops_for(i, region, ink, comps):
-                options[i].append(list(range(len(crops), len(crops) + len(option))))
-                crops.extend(option)
+    ink, mask, ruled, comps, regions = _segment(gray, mode, clock)
+    crops, options = _normalize(regions, ink, comps)
     batch = np.stack([c.image for c in crops])[:, None] if crops else np.zeros((0, 1, 28, 28), np.float32)
     clock.lap("normalize")
     probs = recognizer.predict(batch) if len(batch) else np.zeros((0, 10), np.float32)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
-    chosen: list[int] = []
-    for i, opts in options.items():
-        chosen.extend(_choose(opts, conf, regions[i].aspect))
-    unsure = [k for k in chosen if conf[k] < MIN_CONFIDENCE]
-    chosen = [k for k in chosen if conf[k] >= MIN_CONFIDENCE]
+    chosen, rejected = _decide(regions, crops, options, conf)
     clock.lap("classify")
-    digits = [
-        Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
-        for k in chosen
-    ]
-    lines = grouping.group([d.box for d in digits])
-    order = [i for line in lines for number in line for i in number]
-    digits = [digits[i] for i in order]
-    remap = {old: new for new, old in enumerate(order)}
-    lines = [[[remap[i] for i in number] for number in line] for line in lines]
-    text = grouping.line_strings(lines, [str(d.label) for d in digits])
-    rejected_boxes = [_to_input(r.box, scale) for r in regions if r.reason] + [_to_input(crops[k].box, scale) for k in unsure]
+    digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
+              for k in chosen]
+    digits, text = _reading_order(digits)
+    rejected = [_to_input(b, scale) for b in rejected]
     clock.lap("group")
-    reading = Reading(digits, text, len(rejected_boxes), {})
+    reading = Reading(digits, text, len(rejected), {})
     if annotate or debug:
-        reading.annotated = draw.draw_reading(image, reading.digits, rejected_boxes)
+        reading.annotated = draw.draw_reading(image, reading.digits, rejected)
         if debug:
             reading.stages = _stages(gray, ink, mask, ruled, comps)
             captions = [f"{int(np.argmax(probs[k]))} {round(100 * conf[k])}%" for k in range(len(crops))]
