@@ -32,6 +32,13 @@ def test_a_wide_gap_separates_two_numbers_on_a_line():
     assert read(boxes, labels) == ["4711 23"]
 
 
+def test_numbers_far_apart_on_one_line_stay_one_line():
+    b1, l1 = row(10, 100, "42", slope=0.2)
+    b2, l2 = row(400, 100 + round(0.2 * 390), "17", slope=0.2)  # 10 digit heights further along
+    b3, l3 = row(10, 300, "5")
+    assert read(b1 + b2 + b3, l1 + l2 + l3) == ["42 17", "5"]
+
+
 def test_lines_are_listed_top_to_bottom():
     b1, l1 = row(10, 200, "805")
     b2, l2 = row(10, 50, "4711")

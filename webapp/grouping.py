@@ -15,6 +15,7 @@ LINK_MAX_GAP = 3.0  # neighbours on a line are at most 3 digit heights apart (ed
 LINK_SLOPE = 1.2  # a line may rise or fall up to ~50 degrees ...
 LINK_LEVEL = 0.6  # ... and any line tolerates a vertical offset of 0.6 digit heights (a raised 3)
 LINK_HEIGHT_RATIO = 2.5  # neighbours differ in height by at most this factor
+JOIN_LEVEL = 0.5  # separate chains continue one line when the next starts within 0.5 heights of its course
 NUMBER_GAP = 0.75  # a gap wider than 0.75 digit heights separates two numbers
 
 
@@ -54,6 +55,39 @@ def link_right(boxes: np.ndarray) -> np.ndarray:
     return nxt
 
 
+def _slope(chain: list[int], cx: np.ndarray, cy: np.ndarray) -> float:
+    if len(chain) < 2 or cx[chain[-1]] <= cx[chain[0]]:
+        return 0.0
+    return float(np.clip((cy[chain[-1]] - cy[chain[0]]) / (cx[chain[-1]] - cx[chain[0]]), -LINK_SLOPE, LINK_SLOPE))
+
+
+def _join_chains(chains: list[list[int]], arr: np.ndarray) -> list[list[int]]:
+    """Join chains that continue each other across a gap too wide for a link: numbers far apart on one line."""
+    x, y, w, h = arr.T.astype(np.float64)
+    cx, cy = x + w / 2, y + h / 2
+    chains = [list(c) for c in chains]
+    while True:
+        best = None
+        for i, a in enumerate(chains):
+            end, right = a[-1], max(x[k] + w[k] for k in a)
+            for j, b in enumerate(chains):
+                start = b[0]
+                if i == j or min(x[k] for k in b) < right:
+                    continue
+                expected = cy[end] + _slope(a, cx, cy) * (cx[start] - cx[end])
+                size = max(h[end], h[start])
+                similar = max(h[start], h[end]) <= LINK_HEIGHT_RATIO * min(h[start], h[end])
+                if similar and abs(cy[start] - expected) <= JOIN_LEVEL * size:
+                    gap = x[start] - right
+                    if best is None or gap < best[0]:
+                        best = (gap, i, j)
+        if best is None:
+            return chains
+        _, i, j = best
+        chains[i] = chains[i] + chains[j]
+        del chains[j]
+
+
 def group(boxes: list[Box]) -> list[list[list[int]]]:
     """Return lines (top to bottom) of numbers (left to right) of digit indices."""
     if not boxes:
@@ -68,6 +102,7 @@ def group(boxes: list[Box]) -> list[list[list[int]]]:
         while nxt[chain[-1]] >= 0:
             chain.append(int(nxt[chain[-1]]))
         chains.append(chain)
+    chains = _join_chains(chains, arr)
     centre_y = [np.mean(arr[c, 1] + arr[c, 3] / 2) for c in chains]
     _, _, _, gap = _pair_geometry(arr)
     lines = []
