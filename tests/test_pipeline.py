@@ -126,8 +126,8 @@ def test_without_annotation_there_is_no_picture(three_digits, recognizer):
 @pytest.mark.parametrize(
     "frame",
     [np.zeros((1, 1, 3), np.uint8), np.full((480, 640, 3), 255, np.uint8), np.zeros((480, 640, 3), np.uint8),
-     np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8), np.full((30, 2000), 200, np.uint8)],
-    ids=["1x1", "white", "black", "noise", "gray-strip"],
+     np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8), np.full((30, 2000), 200, np.uint8), np.full((1, 5000, 3), 90, np.uint8)],
+    ids=["1x1", "white", "black", "noise", "gray-strip", "1x5000"],
 )
 def test_odd_frames_give_a_result_not_a_crash(frame, recognizer):
     reading = read_frame(frame, recognizer)

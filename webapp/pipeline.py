@@ -211,7 +211,9 @@ def _decide(regions: list[segment.Region], crops: list[_Crop], options: dict[int
     chosen = [k for k in chosen if conf[k] >= MIN_CONFIDENCE]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE] + unsure
     in_text = _in_text_lines([crops[k].box for k in chosen], wordy)
-    rejected = [r.box for r in regions if r.reason] + unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text]
+    # Paper edges and desks are counted but listed last, so drawings can leave them out.
+    regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason == "edge")
+    rejected = unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text] + [r.box for r in regions]
     return [k for j, k in enumerate(chosen) if j not in in_text], rejected
 
 
@@ -223,7 +225,8 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     gray = binarize.to_gray(image)
     scale = min(1.0, WORK_MAX_SIDE / max(gray.shape))
     if scale < 1.0:
-        gray = cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     clock.lap("gray")
     ink, mask, ruled, comps, regions = _segment(gray, mode, clock)
     crops, options = _normalize(regions, ink, comps)
@@ -232,6 +235,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     probs = recognizer.predict(batch) if len(batch) else np.zeros((0, 10), np.float32)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
     chosen, rejected = _decide(regions, crops, options, conf)
+    edges = sum(r.reason == "edge" for r in regions)
     clock.lap("classify")
     digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
               for k in chosen]
@@ -240,7 +244,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     clock.lap("group")
     reading = Reading(digits, text, len(rejected), {})
     if annotate or debug:
-        reading.annotated = draw.draw_reading(image, reading.digits, rejected)
+        reading.annotated = draw.draw_reading(image, reading.digits, rejected[: len(rejected) - edges])
         if debug:
             reading.stages = _stages(gray, ink, mask, ruled, comps)
             captions = [f"{int(np.argmax(probs[k]))} {round(100 * conf[k])}%" for k in range(len(crops))]
