@@ -26,7 +26,10 @@ export class Link extends EventTarget {
     this.rtts = [];
     this.answeredAt = [];
     this.timeouts = 0;
-    this.socket = io({ transports: ["websocket"], reconnectionDelayMax: 4000 });
+    // A websocket from the start (no long-polling handshake); long-polling only where a proxy
+    // refuses websockets.
+    this.socket = io({ transports: ["websocket", "polling"], tryAllTransports: true,
+      reconnectionDelayMax: 4000 });
     this._wire();
   }
 
