@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from browser_helpers import (ARTIFACTS, CAMERA_LINES, CHROMIUM, CHROMIUM_ARGS, ServerProcess,
                              ThreadedServer, camera_clip, draw_text, free_port, pick_mnist_digits,
@@ -15,8 +16,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
 ]
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-expect = sync_api.expect
 
 READ_TIMEOUT_MS = 20_000  # a generous bound on a hang on a busy machine; nothing here is timed
 PHONE = {"width": 375, "height": 812}
@@ -42,7 +41,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser(camera_y4m):
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={camera_y4m}"])
