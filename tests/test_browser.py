@@ -40,44 +40,76 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser(camera_y4m):
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={camera_y4m}"])
-        yield chromium
-        chromium.close()
+def playwright():
+    with sync_playwright() as driver:
+        yield driver
+
+
+def _launch(playwright, *extra_args: str):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + list(extra_args))
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    """Chromium whose fake camera shows its built-in test pattern (for pages that draw)."""
+    chromium = _launch(playwright)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def camera_browser(playwright, camera_y4m):
+    """Chromium whose fake camera films the page of CAMERA_LINES."""
+    chromium = _launch(playwright, f"--use-file-for-fake-video-capture={camera_y4m}")
+    yield chromium
+    chromium.close()
 
 
 # Console errors a page may log without being broken: Chromium reports each refused reconnect.
 HARMLESS_CONSOLE = re.compile(r"WebSocket connection to .* failed|ERR_CONNECTION_REFUSED")
 
 
-@pytest.fixture
-def open_page(browser):
-    """open_page(url, viewport=DESKTOP, phone=False, setup=None) -> a fresh page in its own context.
+class PageOpener:
+    """open(url, viewport=DESKTOP, phone=False, setup=None) -> a fresh page in its own context.
 
     `setup(context)` runs before the page loads (routes, init scripts). Script errors on any page
-    fail the test: a page can look right while its code throws."""
-    contexts, errors = [], []
+    are collected: a page can look right while its code throws."""
 
-    def open_(url: str, viewport: dict = DESKTOP, phone: bool = False, setup=None):
-        context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
-                                      device_scale_factor=2 if phone else 1)
-        contexts.append(context)
+    def __init__(self, browser):
+        self.browser = browser
+        self.contexts, self.errors = [], []
+
+    def __call__(self, url: str, viewport: dict = DESKTOP, phone: bool = False, setup=None):
+        context = self.browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
+                                           device_scale_factor=2 if phone else 1)
+        self.contexts.append(context)
         if setup:
             setup(context)
         page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
         page.on("console", lambda msg: msg.type == "error" and not HARMLESS_CONSOLE.search(msg.text)
-                and errors.append(f"console: {msg.text}"))
+                and self.errors.append(f"console: {msg.text}"))
         page.goto(url)
         return page
 
-    yield open_
-    for context in contexts:
-        context.close()
-    assert errors == [], "the page's scripts reported errors"
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        assert self.errors == [], "the page's scripts reported errors"
+
+
+@pytest.fixture
+def open_page(browser):
+    opener = PageOpener(browser)
+    yield opener
+    opener.close()
+
+
+@pytest.fixture
+def open_camera_page(camera_browser):
+    opener = PageOpener(camera_browser)
+    yield opener
+    opener.close()
 
 
 def shot(page, name: str, full_page: bool = False) -> None:
@@ -85,8 +117,8 @@ def shot(page, name: str, full_page: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
-def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_page):
-    page = open_page(server.url + "#camera")
+def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera_page):
+    page = open_camera_page(server.url + "#camera")
     expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
     expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
     expect(page.locator("#conn-text")).to_have_text("Connected")
@@ -132,8 +164,9 @@ def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page
 
 
 @pytest.mark.parametrize("mode", ["camera", "canvas", "classroom"])
-def test_phone_layout_fits_375px_without_sideways_scrolling(server, open_page, mode):
-    page = open_page(server.url + f"#{mode}", viewport=PHONE, phone=True)
+def test_phone_layout_fits_375px_without_sideways_scrolling(server, request, mode):
+    opener = request.getfixturevalue("open_page" if mode == "canvas" else "open_camera_page")
+    page = opener(server.url + f"#{mode}", viewport=PHONE, phone=True)
     expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
     if mode != "canvas":
         expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
@@ -155,10 +188,10 @@ def test_phone_layout_fits_375px_without_sideways_scrolling(server, open_page, m
     shot(page, f"phone-{mode}", full_page=True)
 
 
-def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(server, open_page):
+def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(server, open_camera_page):
     info = {"join_url": "https://192.168.1.20:5000/", "lan": True, "max_frame_bytes": 2_000_000}
     # The server under test runs without --lan; answer /api/info as a --lan server does.
-    page = open_page(server.url + "#classroom",
+    page = open_camera_page(server.url + "#classroom",
                      setup=lambda context: context.route("**/api/info", lambda route: route.fulfill(json=info)))
     expect(page.locator("#join-url")).to_have_text(info["join_url"])
     expect(page.locator("#join-qr")).to_be_visible()
@@ -237,10 +270,10 @@ def test_a_frame_over_the_servers_limit_is_reported_not_lost(server, open_page):
     expect(page.locator("#readout")).to_have_text("–")  # nothing was sent, so nothing was read
 
 
-def test_page_says_when_the_server_goes_away_and_reconnects_when_it_returns(open_page):
+def test_page_says_when_the_server_goes_away_and_reconnects_when_it_returns(open_camera_page):
     server = ServerProcess(free_port()).start()
     try:
-        page = open_page(server.url + "#camera")
+        page = open_camera_page(server.url + "#camera")
         conn = page.locator("#conn")
         expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
         server.kill()
