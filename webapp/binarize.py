@@ -24,7 +24,7 @@ LOW_MIN = 0.12  # nor grow it into pixels fainter than 12%
 LINE_LENGTH_FRACTION = 0.3  # ruled/grid lines run straight for at least 30% of the image's long side ...
 LINE_THICKNESS_FRACTION = 0.012  # ... and are at most 1.2% of the long side thick ...
 LINE_DIGITS = 2.5  # ... and longer than 2.5 typical digit heights (a tall thin 1 is not a rule)
-TAIL_QUANTILE = 0.003  # polarity looks at the darkest and brightest 0.3% of pixels
+TAIL_QUANTILE = 0.0005  # polarity looks at the darkest and brightest 0.05% of pixels (one thin 1 is more)
 POLARITY_MARGIN = 1.5  # the bright tail must reach 1.5x further than the dark one to mean light ink
 MNIST_STROKE = 2.2  # stroke width of an MNIST digit at its 20 px scale (median of the test set, measured by stroke_width)
 STROKE_TOLERANCE = 1.35  # leave strokes within this factor of the target alone
@@ -58,7 +58,7 @@ def light_on_dark(gray: np.ndarray) -> bool:
     The background is the bulk of the pixels, the ink a tail on one side of it: whichever
     tail reaches further from the median is taken as ink. Ties (almost no ink) mean paper.
     """
-    lo, med, hi = _quantiles(gray[::4, ::4], (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
+    lo, med, hi = _quantiles(gray[::2, ::2], (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
     return bool(hi - med > POLARITY_MARGIN * max(med - lo, 1))
 
 

@@ -15,6 +15,7 @@ LINK_MAX_GAP = 3.0  # neighbours on a line are at most 3 digit heights apart (ed
 LINK_SLOPE = 1.2  # a line may rise or fall up to ~50 degrees ...
 LINK_LEVEL = 0.6  # ... and any line tolerates a vertical offset of 0.6 digit heights (a raised 3)
 LINK_HEIGHT_RATIO = 2.5  # neighbours differ in height by at most this factor
+STEP_DY_WEIGHT = 2.0  # a step up or down costs twice a step along: level neighbours win ties
 JOIN_LEVEL = 0.5  # separate chains continue one line when the next starts within 0.5 heights of its course
 NUMBER_GAP = 0.75  # a gap wider than 0.75 digit heights separates two numbers
 
@@ -45,7 +46,7 @@ def link_right(boxes: np.ndarray) -> np.ndarray:
     ratio = np.maximum(h[:, None], h[None, :]) / np.maximum(np.minimum(h[:, None], h[None, :]), 1)
     ok = (dx > 0) & (gap <= LINK_MAX_GAP * size) & (ratio <= LINK_HEIGHT_RATIO)
     ok &= np.abs(dy) <= np.maximum(LINK_SLOPE * dx, LINK_LEVEL * size)
-    cost = np.where(ok, np.hypot(dx, dy) / size, np.inf)
+    cost = np.where(ok, np.hypot(dx, STEP_DY_WEIGHT * dy) / size, np.inf)
     best_right = np.argmin(cost, axis=1)
     best_left = np.argmin(cost, axis=0)
     for i in range(n):

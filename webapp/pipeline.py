@@ -23,7 +23,7 @@ from webapp.recognizer import Recognizer
 MODES = ("auto", "camera", "canvas")
 WORK_MAX_SIDE = 1280  # bigger frames are shrunk for processing; boxes are mapped back
 MIN_CONFIDENCE = 0.5  # a region the model reads less surely than this is rejected, not guessed
-SPLIT_MARGIN = 0.05  # a split must beat the whole region's confidence by this much
+SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole
 MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is never read as one digit
 MIN_PIECE_INK = 0.12  # each piece of a split must hold at least 12% of the region's ink
 # A line holding at least as many non-digits (of these kinds) as digits, and two or more, is
@@ -126,7 +126,7 @@ def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[i
     best_split = max(range(1, len(options)), key=lambda k: scores[k], default=None)
     if best_split is None:
         return options[0]
-    if aspect > MUST_SPLIT_ASPECT or scores[best_split] > scores[0] + SPLIT_MARGIN:
+    if aspect > MUST_SPLIT_ASPECT or 1 - scores[best_split] < SPLIT_DOUBT * (1 - scores[0]):
         return options[best_split]
     return options[0]
 
