@@ -127,17 +127,25 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`digitcam serve` in a child process, so that a test can make the server really go away."""
+    """`digitcam serve` in a child process, so that a test can make the server really go away.
 
-    def __init__(self, port: int):
+    With `lan_home` it runs as `--lan` does (HTTPS, self-signed certificate kept in that folder)
+    but still listens on loopback only."""
+
+    def __init__(self, port: int, lan_home: Path | None = None):
         self.port = port
-        self.url = f"http://127.0.0.1:{port}/"
+        self.lan_home = lan_home
+        self.url = f"{'https' if lan_home else 'http'}://localhost:{port}/"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        args = ["serve", "--port", str(self.port), "--provider", "cpu"]
+        if self.lan_home:
+            env["DIGITCAM_HOME"] = str(self.lan_home)
+            args += ["--lan", "--host", "localhost"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "webapp.cli", "serve", "--port", str(self.port), "--provider", "cpu"],
+            [sys.executable, "-m", "webapp.cli", *args],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

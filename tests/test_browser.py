@@ -81,7 +81,8 @@ class PageOpener:
 
     def __call__(self, url: str, viewport: dict = DESKTOP, phone: bool = False, setup=None):
         context = self.browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
-                                           device_scale_factor=2 if phone else 1)
+                                           device_scale_factor=2 if phone else 1,
+                                           ignore_https_errors=url.startswith("https://localhost:"))
         self.contexts.append(context)
         if setup:
             setup(context)
@@ -188,21 +189,23 @@ def test_phone_layout_fits_375px_without_sideways_scrolling(server, request, mod
     shot(page, f"phone-{mode}", full_page=True)
 
 
-def test_classroom_mode_shows_the_join_address_and_qr_code_on_a_lan_server(server, open_camera_page):
-    info = {"join_url": "https://192.168.1.20:5000/", "lan": True, "max_frame_bytes": 2_000_000}
-    # The server under test runs without --lan; answer /api/info as a --lan server does.
-    page = open_camera_page(server.url + "#classroom",
-                     setup=lambda context: context.route("**/api/info", lambda route: route.fulfill(json=info)))
-    expect(page.locator("#join-url")).to_have_text(info["join_url"])
-    expect(page.locator("#join-qr")).to_be_visible()
-    page.wait_for_function("() => { const qr = document.getElementById('join-qr');"
-                           " return qr.complete && qr.naturalWidth > 0; }")  # the server's SVG loaded
-    page.get_by_role("button", name="Fullscreen").click()
-    expect(page.get_by_role("button", name="Exit fullscreen")).to_be_visible()
-    assert page.evaluate("document.fullscreenElement === document.documentElement")
-    expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
-    expect(page.locator("#fps")).not_to_have_text("0", timeout=READ_TIMEOUT_MS)
-    shot(page, "classroom-desktop")
+def test_classroom_over_https_as_served_with_lan_shows_join_address_and_qr_code(open_camera_page, tmp_path):
+    server = ServerProcess(free_port(), lan_home=tmp_path).start()
+    try:
+        page = open_camera_page(server.url + "#classroom")  # the context accepts the self-signed cert
+        expect(page.locator("#join-url")).to_have_text(re.compile(rf"^https://.+:{server.port}/$"))
+        page.wait_for_function("() => { const qr = document.getElementById('join-qr');"
+                               " return qr.complete && qr.naturalWidth > 0; }")  # the server's SVG loaded
+        page.get_by_role("button", name="Fullscreen").click()
+        expect(page.get_by_role("button", name="Exit fullscreen")).to_be_visible()
+        assert page.evaluate("document.fullscreenElement === document.documentElement")
+        # The camera works on HTTPS, and frames travel over the secure websocket.
+        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+        expect(page.locator("#conn")).to_have_attribute("title", "Socket.IO over websocket")
+        expect(page.locator("#fps")).not_to_have_text("0", timeout=READ_TIMEOUT_MS)
+        shot(page, "classroom-lan-https")
+    finally:
+        server.kill()
 
 
 @pytest.mark.parametrize(("error", "says"), [
