@@ -24,8 +24,9 @@ LOW_MIN = 0.12  # nor grow it into pixels fainter than 12%
 LINE_LENGTH_FRACTION = 0.3  # ruled/grid lines run straight for at least 30% of the image's long side ...
 LINE_THICKNESS_FRACTION = 0.012  # ... and are at most 1.2% of the long side thick ...
 LINE_DIGITS = 2.5  # ... and longer than 2.5 typical digit heights (a tall thin 1 is not a rule)
-TAIL_QUANTILE = 0.0005  # polarity looks at the darkest and brightest 0.05% of pixels (one thin 1 is more)
-POLARITY_MARGIN = 1.5  # the bright tail must reach 1.5x further than the dark one to mean light ink
+TAIL_QUANTILE = 0.0005  # polarity looks at the extreme 0.05% of pixels (one thin 1 is more)
+POLARITY_WINDOW = 15  # neighbourhood for local deviations, at half resolution
+POLARITY_MARGIN = 1.5  # the votes for light ink must outweigh those for dark ink 1.5 to 1
 MNIST_STROKE = 2.2  # stroke width of an MNIST digit at its 20 px scale (median of the test set, measured by stroke_width)
 STROKE_TOLERANCE = 1.35  # leave strokes within this factor of the target alone
 
@@ -55,11 +56,18 @@ def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[int]:
 def light_on_dark(gray: np.ndarray) -> bool:
     """True for light ink on a dark background.
 
-    The background is the bulk of the pixels, the ink a tail on one side of it: whichever
-    tail reaches further from the median is taken as ink. Ties (almost no ink) mean paper.
+    Two votes, multiplied: which tail of the gray levels reaches further from the median (the
+    bulk is background, ink is a tail), and which way the strongest local deviations go (ink
+    is thin and stands out from its neighbourhood; a desk is broad). The first is sure for
+    thick strokes, the second for thin ones. Ties mean paper.
     """
-    lo, med, hi = _quantiles(gray[::2, ::2], (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
-    return bool(hi - med > POLARITY_MARGIN * max(med - lo, 1))
+    half = gray[::2, ::2]
+    lo, med, hi = _quantiles(half, (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
+    local = cv2.blur(half, (POLARITY_WINDOW, POLARITY_WINDOW))
+    (darker,) = _quantiles(cv2.subtract(local, half), (1 - TAIL_QUANTILE,))
+    (lighter,) = _quantiles(cv2.subtract(half, local), (1 - TAIL_QUANTILE,))
+    vote = (max(hi - med, 1) / max(med - lo, 1)) * (max(lighter, 1) / max(darker, 1))
+    return bool(vote > POLARITY_MARGIN)
 
 
 def background(gray: np.ndarray) -> np.ndarray:
@@ -73,16 +81,29 @@ def background(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def ink_from_background(dark_ink: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """How much darker than its paper each pixel is, as a fraction (x255) of that paper's level."""
+    (paper,) = _quantiles(bg[::8, ::8], (0.9,))
+    floor = np.uint8(min(255, max(1, DARK_PAPER_FLOOR * paper)))
+    return cv2.divide(cv2.subtract(bg, dark_ink), np.maximum(bg, floor), scale=255)
+
+
+def paper_spread(bg: np.ndarray) -> int:
+    """Gray levels between the darkest and brightest paper (5th to 95th percentile).
+
+    A drawing canvas is flat (a few levels); a photographed page never is (vignetting, light
+    falloff, shadows): tens of levels.
+    """
+    lo, hi = _quantiles(bg[::8, ::8], (0.05, 0.95))
+    return hi - lo
+
+
 def ink_map(gray: np.ndarray, light_ink: bool | None = None) -> np.ndarray:
     """Return ink strength as uint8 (0 = paper, 255 = black on white), whatever the light and polarity."""
     if light_ink is None:
         light_ink = light_on_dark(gray)
     dark_ink = cv2.bitwise_not(gray) if light_ink else gray
-    bg = background(dark_ink)
-    (paper,) = _quantiles(bg[::8, ::8], (0.9,))
-    floor = np.uint8(min(255, max(1, DARK_PAPER_FLOOR * paper)))
-    # How much darker than its paper each pixel is, as a fraction (x255) of that paper's level.
-    return cv2.divide(cv2.subtract(bg, dark_ink), np.maximum(bg, floor), scale=255)
+    return ink_from_background(dark_ink, background(dark_ink))
 
 
 def _strong_ink(ink: np.ndarray, labels: np.ndarray, n: int) -> int:

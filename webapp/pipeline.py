@@ -4,7 +4,8 @@ Stages (each in its own module, each timed): grayscale, binarise (binarize.py), 
 components and region rules (segment.py), MNIST-style normalisation (binarize.normalize_stroke
 + mnistify), one batched model call, reading-order grouping (grouping.py), drawing (annotate.py).
 Splits of touching digits are decided by the model: every candidate split goes into the same
-single batch as the whole region, and a split wins only if all its pieces read more surely.
+single batch as the whole region, and a split wins only if even its least sure piece is in much
+less doubt than the whole region.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
 
 MODES = ("auto", "camera", "canvas")
+PHOTO_SPREAD = 16  # in auto mode, paper spanning more gray levels than this is a photo, not a canvas
 WORK_MAX_SIDE = 1280  # bigger frames are shrunk for processing; boxes are mapped back
 MIN_CONFIDENCE = 0.5  # a region the model reads less surely than this is rejected, not guessed
 SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole
@@ -36,6 +38,8 @@ TEXT_SHORT_SHARE = 0.4  # ... and a line where 40% of the marks are is a word
 
 @dataclass
 class Digit:
+    """One digit read: the model's label, its probability, where it is, and all ten probabilities."""
+
     label: int
     confidence: float
     box: tuple[int, int, int, int]  # x, y, w, h in input pixels
@@ -44,6 +48,8 @@ class Digit:
 
 @dataclass
 class Reading:
+    """Everything read from one frame, in reading order, with per-stage timings."""
+
     digits: list[Digit]
     lines: list[str]
     rejected: int
@@ -65,9 +71,11 @@ class Reading:
 
 
 class _Clock:
+    """Milliseconds per stage: each lap charges the time since the previous lap to one stage."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
-        self._last = self._start = time.perf_counter()
+        self._last = time.perf_counter()
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
@@ -86,10 +94,14 @@ class _Crop:
     image: np.ndarray  # 28x28 model input
 
 
-def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Ink map, binary mask, and whether the frame is a photo (camera mode, or uneven paper in auto)."""
     light = False if mode == "camera" else binarize.light_on_dark(gray)
-    ink = binarize.ink_map(gray, light)
-    return ink, binarize.threshold_ink(ink)
+    dark_ink = cv2.bitwise_not(gray) if light else gray
+    bg = binarize.background(dark_ink)
+    ink = binarize.ink_from_background(dark_ink, bg)
+    photo = mode == "camera" or (mode == "auto" and binarize.paper_spread(bg) > PHOTO_SPREAD)
+    return ink, binarize.threshold_ink(ink), photo
 
 
 def digit_input(ink: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.ndarray:
@@ -173,7 +185,7 @@ def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, i
 
 def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> tuple[np.ndarray, np.ndarray, np.ndarray, segment.Components, list[segment.Region]]:
     """Stages 2-4: ink map, mask, rule removal, components and regions."""
-    ink, mask = _binarize(gray, mode)
+    ink, mask, photo = _binarize(gray, mode)
     clock.lap("binarize")
     comps = segment.components(mask)
     ruled = np.zeros_like(mask)
@@ -182,7 +194,7 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> tuple[np.ndarray, np
         if ruled.any():
             comps = segment.components(mask)
     clock.lap("components")
-    regions, comps, _ = segment.find_regions(mask, comps, ink, photo=mode == "camera")
+    regions, comps, _ = segment.find_regions(mask, comps, ink, photo=photo)
     clock.lap("regions")
     return ink, mask, ruled, comps, regions
 
