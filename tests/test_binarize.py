@@ -36,6 +36,13 @@ def test_dark_ink_on_paper_and_light_ink_on_a_dark_canvas_are_told_apart():
     assert light_on_dark(255 - gray)
 
 
+def test_one_thin_stroke_on_a_dark_canvas_is_light_ink():
+    canvas = np.full((480, 640), 30, np.uint8)
+    cv2.line(canvas, (300, 200), (290, 260), 230, 3)  # a small 1
+    assert light_on_dark(canvas)
+    assert not light_on_dark(255 - canvas)
+
+
 def test_a_shadow_across_the_page_does_not_change_what_is_ink():
     img, truth = written_page()
     mask = threshold_ink(ink_map(to_gray(shadow(img, darkest=0.4)))) > 0

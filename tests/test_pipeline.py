@@ -67,6 +67,30 @@ def test_a_scribble_is_rejected_not_guessed(three_digits, recognizer):
     assert reading.rejected == 1
 
 
+def test_letters_of_a_word_are_rejected_by_their_line(three_digits, recognizer):
+    img = mnist_page(three_digits, y0=150)
+    x = 40
+    for mark in "lolool":  # tall strokes and x-height loops, as in handwriting
+        if mark == "l":
+            cv2.line(img, (x, 30), (x, 100), (30, 30, 30), 5)
+            x += 30
+        else:
+            cv2.circle(img, (x + 14, 84), 16, (30, 30, 30), 5)
+            x += 45
+    reading = read_frame(img, recognizer)
+    assert reading.lines == [number(three_digits)]
+    assert reading.rejected >= 4
+
+
+def test_a_digit_cut_by_the_frame_is_rejected_in_a_photo_but_read_on_a_canvas(mnist_dir, recognizer):
+    (digit, label), = reference_digits(mnist_dir, recognizer, 1, labels=[7])
+    img = page(200, 300, level=255)
+    paste_digit(img, digit, 100, 120, 80)  # runs off the bottom edge
+    assert read_frame(img, recognizer, mode="canvas").lines == [str(label)]
+    photo = read_frame(shadow(img, darkest=0.6), recognizer, mode="camera")
+    assert photo.lines == [] and photo.rejected == 1
+
+
 def test_touching_digits_are_split(mnist_dir, recognizer):
     pair = reference_digits(mnist_dir, recognizer, 2, labels=[0, 3])
     for overlap in range(4, 30, 2):  # slide the second digit left until the two inks touch
