@@ -28,12 +28,12 @@ MIN_CONFIDENCE = 0.5  # a region the model reads less surely than this is reject
 SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole
 MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is never read as one digit
 MIN_PIECE_INK = 0.12  # each piece of a split must hold at least 12% of the region's ink
-# A line holding at least as many non-digits (of these kinds) as digits, and two or more, is
-# handwriting with letters: its "digits" are letters the model forced into digit classes.
+# A word-like group holding at least as many non-digits (of these kinds) as digits, and two or
+# more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
 TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
 TEXT_MIN_OTHERS = 2
 TEXT_SHORT = 0.65  # a mark shorter than 65% of its line's tall marks is x-height ...
-TEXT_SHORT_SHARE = 0.4  # ... and a line where 40% of the marks are is a word
+TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word
 
 
 @dataclass
@@ -144,24 +144,23 @@ def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[i
 
 
 def _in_text_lines(digit_boxes: list, other_boxes: list) -> set[int]:
-    """Indices of "digits" that are letters of words, judged by the line they stand in.
+    """Indices of "digits" that are letters of words, judged by the word they stand in.
 
-    A line is writing, not a number, when it holds at least as many non-digits as digits, or
-    when many of its marks are short: digits all reach full height, while words mix x-height
-    letters (a, e, n, o) with tall ones.
+    Marks are grouped as numbers would be (lines, split at wide gaps). A group is a word, not
+    a number, when it holds at least as many non-digits as digits, or when many of its marks
+    are short: digits all reach full height, while words mix x-height letters (a, e, n, o)
+    with tall ones. Judging each group alone keeps a word beside a number from sinking it.
     """
     boxes = digit_boxes + other_boxes
-    lines = grouping.group(boxes)
     n = len(digit_boxes)
     found: set[int] = set()
-    for line in lines:
-        members = [i for number in line for i in number]
-        digits = [i for i in members if i < n]
-        others = len(members) - len(digits)
-        heights = np.array([boxes[i][3] for i in members], float)
+    for group in (number for line in grouping.group(boxes) for number in line):
+        digits = [i for i in group if i < n]
+        others = len(group) - len(digits)
+        heights = np.array([boxes[i][3] for i in group], float)
         short = int(np.count_nonzero(heights < TEXT_SHORT * np.percentile(heights, 80)))
         wordy = others >= TEXT_MIN_OTHERS and others >= len(digits)
-        if wordy or (short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(members)):
+        if wordy or (short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(group)):
             found.update(digits)
     return found
 
