@@ -139,10 +139,28 @@ def threshold_ink(ink: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _longest_runs(rows: np.ndarray) -> np.ndarray:
+    """Length of the longest run of True in each row of a boolean array."""
+    padded = np.zeros((rows.shape[0], rows.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = rows
+    edges = np.diff(padded, axis=1)
+    longest = np.zeros(rows.shape[0], np.int64)
+    for i, edge in enumerate(edges):  # only rows already known to hold a lot of ink
+        starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+        longest[i] = (ends - starts).max() if len(starts) else 0
+    return longest
+
+
+def _has_run(mask: np.ndarray, run: int) -> bool:
+    """Whether any row holds `run` consecutive ink pixels (exactly when an opening would keep some)."""
+    sums = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    rows = np.flatnonzero(sums >= run * 255)
+    return bool(len(rows)) and bool(_longest_runs(mask[rows] > 0).max() >= run)
+
+
 def _thin_runs(mask: np.ndarray, run: int, thick: int, horizontal: bool) -> np.ndarray:
     """Pixels on straight runs at least `run` long and at most `thick` across, in one direction."""
-    sums = cv2.reduce(mask, 1 if horizontal else 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
-    if sums.max() < run * 255:  # no row (column) holds enough ink for a line: skip the opening
+    if not _has_run(mask if horizontal else mask.T, run):  # no line at all: skip the openings
         return np.zeros_like(mask)
     along = (1, run) if horizontal else (run, 1)  # kernel (rows, cols)
     across = (thick + 1, 1) if horizontal else (1, thick + 1)

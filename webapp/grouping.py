@@ -56,37 +56,34 @@ def link_right(boxes: np.ndarray) -> np.ndarray:
     return nxt
 
 
-def _slope(chain: list[int], cx: np.ndarray, cy: np.ndarray) -> float:
-    if len(chain) < 2 or cx[chain[-1]] <= cx[chain[0]]:
-        return 0.0
-    return float(np.clip((cy[chain[-1]] - cy[chain[0]]) / (cx[chain[-1]] - cx[chain[0]]), -LINK_SLOPE, LINK_SLOPE))
-
-
 def _join_chains(chains: list[list[int]], arr: np.ndarray) -> list[list[int]]:
     """Join chains that continue each other across a gap too wide for a link: numbers far apart on one line."""
-    x, y, w, h = arr.T.astype(np.float64)
-    cx, cy = x + w / 2, y + h / 2
+    x, y, w, h = (v.tolist() for v in arr.T.astype(np.float64))
+    cx = [a + b / 2 for a, b in zip(x, w)]
+    cy = [a + b / 2 for a, b in zip(y, h)]
     chains = [list(c) for c in chains]
-    while True:
+    while len(chains) > 1:
+        left = [min(x[k] for k in c) for c in chains]
+        right = [max(x[k] + w[k] for k in c) for c in chains]
         best = None
         for i, a in enumerate(chains):
-            end, right = a[-1], max(x[k] + w[k] for k in a)
+            end, run = a[-1], cx[a[-1]] - cx[a[0]]
+            slope = min(max((cy[end] - cy[a[0]]) / run, -LINK_SLOPE), LINK_SLOPE) if run > 0 else 0.0
             for j, b in enumerate(chains):
                 start = b[0]
-                if i == j or min(x[k] for k in b) < right:
+                if i == j or left[j] < right[i]:
                     continue
-                expected = cy[end] + _slope(a, cx, cy) * (cx[start] - cx[end])
-                size = max(h[end], h[start])
                 similar = max(h[start], h[end]) <= LINK_HEIGHT_RATIO * min(h[start], h[end])
-                if similar and abs(cy[start] - expected) <= JOIN_LEVEL * size:
-                    gap = x[start] - right
-                    if best is None or gap < best[0]:
-                        best = (gap, i, j)
+                expected = cy[end] + slope * (cx[start] - cx[end])
+                if similar and abs(cy[start] - expected) <= JOIN_LEVEL * max(h[end], h[start]):
+                    if best is None or left[j] - right[i] < best[0]:
+                        best = (left[j] - right[i], i, j)
         if best is None:
-            return chains
+            break
         _, i, j = best
         chains[i] = chains[i] + chains[j]
         del chains[j]
+    return chains
 
 
 def group(boxes: list[Box]) -> list[list[list[int]]]:
