@@ -15,6 +15,8 @@ SURE = 0.9  # labels at or above this confidence are drawn green, below it orang
 GREEN, ORANGE, RED, WHITE, BLACK = (40, 170, 40), (0, 140, 255), (40, 40, 220), (255, 255, 255), (0, 0, 0)
 CROP_ZOOM = 3  # each 28x28 crop is shown 84 px wide in the composite
 PANEL_WIDTH = 640  # composite panels are scaled to this width
+TAG_SPREAD = 1.6  # a digit's tag may be up to 1.6x as wide as the digit's box is long ...
+MIN_FONT = 0.45  # ... unless that would make it smaller than this
 
 
 def _scale_for(image: np.ndarray) -> tuple[float, int]:
@@ -44,7 +46,11 @@ def draw_reading(image: np.ndarray, digits: Sequence, rejected_boxes: Sequence[t
         x, y, w, h = d.box
         colour = GREEN if d.confidence >= SURE else ORANGE
         cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, thick)
-        _label(out, f"{d.label} {round(100 * d.confidence)}%", x, y - thick, colour, font, max(1, thick - 1))
+        text = f"{d.label} {round(100 * d.confidence)}%"
+        # Shrink a tag that would spread far over its neighbours, but never below legibility.
+        (tw, _), _ = cv2.getTextSize(text, FONT, font, max(1, thick - 1))
+        size = max(MIN_FONT, min(font, font * TAG_SPREAD * max(w, h) / max(tw, 1)))
+        _label(out, text, x, y - thick, colour, size, max(1, thick - 1))
     return out
 
 
