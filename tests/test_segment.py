@@ -86,3 +86,16 @@ def test_faint_show_through_is_not_a_candidate_beside_bold_writing():
     write(img, "6", 300, 160, colour=(150, 150, 150))  # a mark from the back of the sheet
     regions, _ = regions_of(img)
     assert [r.box[0] < 200 for r in regions if r.reason is None] == [True]
+
+
+def test_a_frame_with_too_many_candidates_keeps_the_inkiest(monkeypatch):
+    import webapp.segment as segment
+
+    monkeypatch.setattr(segment, "MAX_CANDIDATES", 3)
+    img = page(240, 640)
+    for i in range(6):
+        write(img, "8", 20 + i * 100, 160, thickness=4 + 2 * (i % 2))  # every other 8 bolder
+    regions, _ = regions_of(img)
+    live = [r for r in regions if r.reason is None]
+    assert len(live) == 3 and sum(r.reason == "crowded" for r in regions) == 3
+    assert all(((r.box[0] - 20) // 100) % 2 == 1 for r in live)  # the bold ones

@@ -35,6 +35,7 @@ MAX_STROKE = 0.7  # "strokes" wider than 70% of the box height are a blot (a dis
 MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word
 HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
 FAINT = 0.5  # mean ink weaker than half the frame's boldest writing: show-through, wood grain, shadows
+MAX_CANDIDATES = 150  # more candidates than this in one frame is noise: the rest are rejected
 # Splitting touching digits.
 SPLIT_ASPECT = 1.05  # a region wider than this (w/h) may be two digits ...
 SPLIT3_ASPECT = 1.7  # ... or three
@@ -241,4 +242,14 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
         regions.append(region)
     if ink is not None:
         _reject_faint(regions, comps, ink)
+    _limit_candidates(regions, stats)
     return regions, comps, digit_h
+
+
+def _limit_candidates(regions: list[Region], stats: np.ndarray) -> None:
+    """Keep at most MAX_CANDIDATES (the inkiest), so a noise frame cannot stall the reader."""
+    live = [r for r in regions if r.reason is None]
+    if len(live) > MAX_CANDIDATES:
+        live.sort(key=lambda r: -int(stats[r.labels, cv2.CC_STAT_AREA].sum()))
+        for r in live[MAX_CANDIDATES:]:
+            r.reason, r.splits = "crowded", []
