@@ -94,8 +94,8 @@ def test_a_frame_with_too_many_candidates_keeps_the_inkiest(monkeypatch):
     monkeypatch.setattr(segment, "MAX_CANDIDATES", 3)
     img = page(240, 640)
     for i in range(6):
-        write(img, "8", 20 + i * 100, 160, thickness=4 + 2 * (i % 2))  # every other 8 bolder
+        write(img, "8", 20 + i * 100, 160, scale=2.0 + 0.6 * (i % 2))  # every other 8 bigger
     regions, _ = regions_of(img)
     live = [r for r in regions if r.reason is None]
     assert len(live) == 3 and sum(r.reason == "crowded" for r in regions) == 3
-    assert all(((r.box[0] - 20) // 100) % 2 == 1 for r in live)  # the bold ones
+    assert all(((r.box[0] - 20) // 100) % 2 == 1 for r in live)  # the big ones
