@@ -133,6 +133,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "(default: $DIGITCAM_DATA, else ../shared/data/mnist)")
     parser.add_argument("--int8", action="store_true",
                         help="also write OUT-int8.onnx (static quantisation) and compare accuracy and speed")
+    parser.add_argument("--note", default="", help="free text for the model card (how it was trained, caveats)")
     parser.add_argument("--parity-digits", type=int, default=2000,
                         help="real test digits used for the PyTorch/onnxruntime parity check (default: 2000)")
     return parser
@@ -181,8 +182,24 @@ def _int8_report(args, data_dir: Path, meta: dict, x_test, y_test, acc: float, f
             "bytes": q_path.stat().st_size}
 
 
+def training_stages(ckpt: dict) -> list[dict]:
+    """The run behind a checkpoint, following `--init` back to the runs it fine-tuned."""
+    stages, seen = [], set()
+    while ckpt is not None:
+        state = ckpt.get("state", {})
+        stages.insert(0, {"command": training_command(ckpt), "epochs": state.get("epoch"),
+                          "train_loop_seconds": round(state.get("train_seconds", 0.0), 1),
+                          "mnist_test_accuracy": ckpt.get("test_acc")})
+        init = ckpt.get("args", {}).get("init")
+        if not init or str(init) in seen or not Path(init).is_file():
+            break
+        seen.add(str(init))
+        ckpt = torch.load(init, map_location="cpu", weights_only=False)
+    return stages
+
+
 def _model_card(args, ckpt: dict, model: ServingModel, acc: float, diff: float, ms: float) -> dict:
-    state = ckpt.get("state", {})
+    stages = training_stages(ckpt)
     return {
         "file": args.out.name,
         "task": "handwritten digit classification, 28x28 MNIST-style crops, white ink on black",
@@ -192,11 +209,12 @@ def _model_card(args, ckpt: dict, model: ServingModel, acc: float, diff: float, 
         "mnist_test_errors": int(round((1 - acc) * 10000)),
         "ms_per_digit": round(ms, 4),
         "ms_per_digit_conditions": f"onnxruntime CPU, 1 thread, batch of 10, median; {platform.processor() or platform.machine()}",
-        "training": {"command": training_command(ckpt), "epochs": state.get("epoch"),
-                     "train_loop_seconds": round(state.get("train_seconds", 0.0), 1),
+        "training": {"command": " && ".join(s["command"] for s in stages), "stages": stages,
+                     "train_loop_seconds": round(sum(s["train_loop_seconds"] for s in stages), 1),
                      "machine": "2-core CPU, no GPU (the project's development machine)",
                      "data_sha256": ckpt.get("data_sha256", "")},
         "export": {"exporter": f"torch {torch.__version__}, TorchScript exporter, opset {OPSET}",
                    "parity_max_abs_diff": float(f"{diff:.2e}"), "checker": "onnx.checker full_check passed"},
         "exported_at": time.strftime("%Y-%m-%d"),
+        "note": args.note,
     }

@@ -30,16 +30,18 @@ MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics; baked into the ONNX graph 
 class AugmentedDigits(Dataset):
     """MNIST training digits, freshly augmented each epoch from a seed (reproducible)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, enabled: bool = True):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, enabled: bool = True,
+                 clean_fraction: float = 0.0):
         self.images, self.labels, self.seed, self.enabled = images, labels, seed, enabled
+        self.clean_fraction = clean_fraction
         self.epoch = 0
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        if self.enabled:
-            rng = np.random.default_rng((self.seed, self.epoch, i))
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        if self.enabled and rng.random() >= self.clean_fraction:
             img = augment(self.images[i], rng)
         else:
             img = self.images[i].astype(np.float32) / 255.0
@@ -111,6 +113,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--stem-stride", type=int, default=2, choices=[1, 2],
                    help="stride of the first convolution; 2 is about 3x faster at inference (default: 2)")
     p.add_argument("--no-augment", action="store_true", help="train on plain MNIST digits")
+    p.add_argument("--clean-fraction", type=float, default=0.0,
+                   help="share of digits shown without augmentation each epoch, e.g. 0.5 when "
+                        "fine-tuning (default: 0)")
     p.add_argument("--limit", type=int, default=0,
                    help="use only the first N training and N test digits (0 = all; for quick trials)")
     p.add_argument("--seed", type=int, default=0, help="random seed for weights, order and augmentation (default: 0)")
@@ -119,6 +124,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--workers", type=int, default=1, help="data-loader processes for augmentation (default: 1)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: 0 = torch's choice)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this checkpoint's weights (fine-tuning) with a fresh schedule")
     p.add_argument("--pause-after", type=int, default=0,
                    help="stop after this many epochs in this invocation; continue with --resume (0 = never)")
     p.add_argument("--dry-run", action="store_true", help="one batch per epoch, to check the loop quickly")
@@ -148,7 +155,8 @@ def run(args: argparse.Namespace) -> dict:
     data_dir, (x_train, y_train), (x_test, y_test) = _load_data(args)
     args.out.mkdir(parents=True, exist_ok=True)
     model = DigitResNet(tuple(args.widths), tuple(args.blocks), args.stem_stride).to(device)
-    dataset = AugmentedDigits(x_train, y_train, args.seed, enabled=not args.no_augment)
+    dataset = AugmentedDigits(x_train, y_train, args.seed, enabled=not args.no_augment,
+                              clean_fraction=args.clean_fraction)
     gen = torch.Generator().manual_seed(args.seed)
     loader = DataLoader(dataset, args.batch_size, shuffle=True, generator=gen,
                         num_workers=args.workers, drop_last=len(dataset) > args.batch_size)
@@ -158,6 +166,11 @@ def run(args: argparse.Namespace) -> dict:
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=max(steps, 1),
                                                     pct_start=0.2, div_factor=10)
     state = {"epoch": 0, "history": [], "train_seconds": 0.0}
+    if args.init:
+        init = torch.load(args.init, map_location=device, weights_only=False)
+        if init["model_config"] != model.config:
+            raise SystemExit(f"--init: {args.init} holds a {init['model_config']} model, not {model.config}")
+        model.load_state_dict(init["model"])
     ckpt_path = args.out / "last.pt"
     if args.resume:
         if not ckpt_path.is_file():
