@@ -80,6 +80,14 @@ def test_a_dark_band_at_the_edge_of_the_frame_is_rejected_as_the_paper_edge():
     assert sorted(r.reason or "" for r in regions) == ["", "", "edge"]
 
 
+def test_a_box_drawn_around_a_number_is_a_frame_not_a_digit():
+    img = page(240, 480)
+    write(img, "472", 120, 150)
+    cv2.rectangle(img, (90, 70), (330, 185), (INK,) * 3, 3)
+    regions, _ = regions_of(img)
+    assert sorted(r.reason or "" for r in regions) == ["", "", "", "frame"]
+
+
 def test_faint_show_through_is_not_a_candidate_beside_bold_writing():
     img = page()
     write(img, "8", 40, 160)

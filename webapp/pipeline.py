@@ -25,11 +25,14 @@ MODES = ("auto", "camera", "canvas")
 PHOTO_SPREAD = 16  # in auto mode, paper spanning more gray levels than this is a photo, not a canvas
 WORK_MAX_SIDE = 1280  # bigger frames are shrunk for processing; boxes are mapped back
 MIN_CONFIDENCE = 0.5  # a region the model reads less surely than this is rejected, not guessed
-SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole
+SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole ...
+WIDE_ASPECT = 1.25  # ... but for regions wider than this (w/h) ...
+WIDE_DOUBT = 4.0  # ... a split may be in up to 4x the whole's doubt
 MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is never read as one digit
 MIN_PIECE_INK = 0.12  # each piece of a split must hold at least 12% of the region's ink
 # A word-like group holding at least as many non-digits (of these kinds) as digits, and two or
 # more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
+BACKDROP = {"edge", "frame"}  # rejections that are the scene, not marks: not drawn on the annotated frame
 TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
 TEXT_MIN_OTHERS = 2
 TEXT_SHORT = 0.65  # a mark shorter than 65% of its line's tall marks is x-height ...
@@ -133,12 +136,19 @@ def _crops_for(index: int, region: segment.Region, ink: np.ndarray, comps: segme
 
 
 def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[int]:
-    """Pick whole vs a split by the least sure crop of each option."""
+    """Pick whole vs a split by the least sure crop of each option, weighing how wide the region is.
+
+    Only 2% of single handwritten digits are wider than 1.25x their height, while two touching
+    digits almost always are; so past that width a split needs only to be nearly as sure as
+    the whole, and below it a split must be much surer.
+    """
     scores = [float(conf[idx].min()) for idx in options]
     best_split = max(range(1, len(options)), key=lambda k: scores[k], default=None)
     if best_split is None:
         return options[0]
-    if aspect > MUST_SPLIT_ASPECT or 1 - scores[best_split] < SPLIT_DOUBT * (1 - scores[0]):
+    doubt_whole, doubt_split = 1 - scores[0], 1 - scores[best_split]
+    ratio = WIDE_DOUBT if aspect > WIDE_ASPECT else SPLIT_DOUBT
+    if aspect > MUST_SPLIT_ASPECT or doubt_split < ratio * doubt_whole:
         return options[best_split]
     return options[0]
 
@@ -222,8 +232,8 @@ def _decide(regions: list[segment.Region], crops: list[_Crop], options: dict[int
     chosen = [k for k in chosen if conf[k] >= MIN_CONFIDENCE]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE] + unsure
     in_text = _in_text_lines([crops[k].box for k in chosen], wordy)
-    # Paper edges and desks are counted but listed last, so drawings can leave them out.
-    regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason == "edge")
+    # Paper edges, desks and frames are counted but listed last, so drawings can leave them out.
+    regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason in BACKDROP)
     rejected = unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text] + [r.box for r in regions]
     return [k for j, k in enumerate(chosen) if j not in in_text], rejected
 
@@ -246,7 +256,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     probs = recognizer.predict(batch) if len(batch) else np.zeros((0, 10), np.float32)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
     chosen, rejected = _decide(regions, crops, options, conf)
-    edges = sum(r.reason == "edge" for r in regions)
+    edges = sum(r.reason in BACKDROP for r in regions)
     clock.lap("classify")
     digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
               for k in chosen]

@@ -24,6 +24,7 @@ MERGE_MAX_HEIGHT = 1.6  # ... and the merged box must not be taller than 1.6 dig
 # Rejection rules (reported in Reading.rejected).
 EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
 EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow
+FRAME_ENCLOSES = 3  # a component around the centres of 3+ others is a frame (sheet outline, box), not a digit
 LINE_LIKE = 0.3  # components longer than 30% of the image's long side ...
 RULE_ELONGATION = 4.0  # ... and 4x longer than wide (rules), or touching the border, don't set the digit size
 MAX_HEIGHT = 2.6  # taller than 2.6 typical digits: a drawing, not a digit
@@ -175,6 +176,24 @@ def _box_arrays(comps: Components) -> tuple[np.ndarray, ...]:
     return (ids, *(comps.stats[ids, i] for i in range(5)))
 
 
+def enclosing(x: np.ndarray, y: np.ndarray, w: np.ndarray, h: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Components whose box holds the centres of FRAME_ENCLOSES or more other (non-speck) ones.
+
+    A digit never surrounds other writing; the outline of a sheet against a desk, a drawn box
+    or a form's comb does. Only candidates (`ok`) count, both as frames and as contents.
+    """
+    idx = np.flatnonzero(ok)
+    found = np.zeros(len(x), bool)
+    if len(idx) <= FRAME_ENCLOSES:
+        return found
+    cx, cy = x[idx] + w[idx] / 2, y[idx] + h[idx] / 2
+    inside = ((cx[None, :] > x[idx, None]) & (cx[None, :] < (x + w)[idx, None])
+              & (cy[None, :] > y[idx, None]) & (cy[None, :] < (y + h)[idx, None]))
+    np.fill_diagonal(inside, False)
+    found[idx] = inside.sum(axis=1) >= FRAME_ENCLOSES
+    return found
+
+
 def estimate_digit_height(comps: Components, shape: tuple[int, int], fallback: bool = True) -> float:
     """Typical digit height of a frame: from components that are neither specks nor rules/edges.
 
@@ -186,7 +205,7 @@ def estimate_digit_height(comps: Components, shape: tuple[int, int], fallback: b
     long_side = np.maximum(w, h)
     ok = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
     rule_like = (long_side >= LINE_LIKE * max(H, W)) & (long_side > RULE_ELONGATION * np.minimum(w, h))
-    inner = ok & ~rule_like & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    inner = ok & ~rule_like & ~enclosing(x, y, w, h, ok) & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
     if not inner.any() and not fallback:
         return 0.0
     use = inner if inner.any() else ok
@@ -224,8 +243,10 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
     keep = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
     touches = (x == 0) | (y == 0) | (x + w == W) | (y + h == H)
     edge = keep & touches & ((w >= EDGE_FRACTION * W) | (h >= EDGE_FRACTION * H)) & (long_side > EDGE_DIGITS * digit_h)
-    regions = [Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], "edge") for i in np.flatnonzero(edge)]
-    keep &= ~edge
+    frame = keep & ~edge & enclosing(x, y, w, h, keep)
+    regions = [Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], "edge" if edge[i] else "frame")
+               for i in np.flatnonzero(edge | frame)]
+    keep &= ~(edge | frame)
     keep &= long_side >= SPECK_DIGIT_FRACTION * digit_h
     if not keep.any():
         return regions, comps, digit_h
