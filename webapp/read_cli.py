@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from webapp.decode import ImageError, load_image
 from webapp.pipeline import MODES, Reading, read_frame
 from webapp.recognizer import ModelError, Recognizer
 
-log = logging.getLogger(__name__)
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
