@@ -1,7 +1,7 @@
 """Binary mask -> digit regions: connected components, size gates, merging, splitting, rejection.
 
 Every size rule is relative to the image or to the frame's typical digit height (the
-ink-weighted median height of its components), so the same constants work for a 100 px canvas
+median height of its components, weighted by the square root of their ink), so the same constants work for a 100 px canvas
 strip and a 1600 px photo. Each rule that rejects a region names itself in `Region.reason`.
 """
 from __future__ import annotations
@@ -71,12 +71,17 @@ def components(mask: np.ndarray) -> Components:
     return Components(labels, stats)
 
 
-def typical_height(heights: np.ndarray, areas: np.ndarray) -> float:
-    """Ink-weighted median height: many tiny specks cannot drag it down, one big blob cannot lift it."""
+def typical_height(heights: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted median height.
+
+    Callers weight components by the square root of their ink: many tiny specks cannot drag
+    it down, and one big blob (a shadow band, a piece of desk) cannot lift it the way it
+    would if weighted by its full area.
+    """
     if len(heights) == 0:
         return 0.0
     order = np.argsort(heights)
-    cum = np.cumsum(areas[order])
+    cum = np.cumsum(weights[order])
     return float(heights[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
@@ -209,7 +214,7 @@ def estimate_digit_height(comps: Components, shape: tuple[int, int], fallback: b
     if not inner.any() and not fallback:
         return 0.0
     use = inner if inner.any() else ok
-    return typical_height(h[use], area[use])
+    return typical_height(h[use], np.sqrt(area[use]))
 
 
 def _reject_faint(regions: list[Region], comps: Components, ink: np.ndarray) -> None:
