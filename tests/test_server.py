@@ -93,7 +93,7 @@ def test_api_read_refuses_too_many_pixels_before_decoding(app, http):
 
 def test_healthz_names_the_model_and_its_providers(http):
     health = http.get("/healthz").json
-    assert health["status"] == "ok" and health["model"] == "digits.onnx"
+    assert health["status"] == "ok" and health["model"] == "digits-int8.onnx"
     assert health["providers"] == ["CPUExecutionProvider"]
     assert health["uptime_s"] >= 0
 

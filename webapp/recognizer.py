@@ -10,7 +10,8 @@ import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "digits.onnx"
+# The int8 export: the same MNIST accuracy as the float32 digits.onnx, about 25% faster (models/digits.json).
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "digits-int8.onnx"
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 

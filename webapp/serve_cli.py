@@ -27,7 +27,7 @@ class NoDelayHandler(WSGIRequestHandler):
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1; 0.0.0.0 with --lan)")
     parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
-    parser.add_argument("--model", help="ONNX model file (default: the shipped webapp/models/digits.onnx)")
+    parser.add_argument("--model", help="ONNX model file (default: the shipped webapp/models/digits-int8.onnx)")
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto",
                         help="onnxruntime provider (default: auto, CUDA when available)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per frame (default: 1)")
