@@ -12,6 +12,7 @@ import argparse
 import ipaddress
 import json
 import logging
+import random
 import socket
 import subprocess
 import sys
@@ -93,6 +94,8 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
         stats.failed = f"connect: {exc}"
         return
     try:
+        if fps > 0:  # real clients do not start in step: spread the first frames over one period
+            time.sleep(random.uniform(0, 1 / fps))
         next_send, frame_id = time.perf_counter(), 0
         while time.perf_counter() < until:
             frame_id += 1

@@ -23,6 +23,13 @@ class NoDelayHandler(WSGIRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        # After a websocket session the socket carries websocket frames, not HTTP: without this,
+        # the client's closing frame is parsed as a request and logged as a 400 error.
+        if getattr(self, "headers", None) and self.headers.get("Upgrade", "").lower() == "websocket":
+            self.close_connection = True
+
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1; 0.0.0.0 with --lan)")
