@@ -104,3 +104,15 @@ def test_a_disconnected_client_leaves_no_slot_behind(app, client):
     client.send(frame(1))
     client.sio.disconnect()
     assert app.extensions["digitcam"].scheduler.client_count() == 0
+
+
+def test_connections_beyond_the_limit_are_refused_and_a_freed_place_is_reusable():
+    app = create_app({"PROVIDER": "cpu", "WORKERS": 1, "MAX_CLIENTS": 2})
+    try:
+        first, second = socketio.test_client(app), socketio.test_client(app)
+        third = socketio.test_client(app)
+        assert first.is_connected() and second.is_connected() and not third.is_connected()
+        first.disconnect()
+        assert socketio.test_client(app).is_connected()
+    finally:
+        app.extensions["digitcam"].scheduler.stop()

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_socketio import emit
+from flask_socketio import ConnectionRefusedError, emit
 from socketio import server as socketio_server
 
 from webapp.frames import Frame, Processor
@@ -68,9 +68,23 @@ def on_frame(*args: Any) -> None:
     state().scheduler.submit(request.sid, frame)
 
 
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    """Admit at most MAX_CLIENTS connections; the refused client is told why."""
+    st, limit = state(), current_app.config["MAX_CLIENTS"]
+    with st.lock:
+        if len(st.connections) >= limit:
+            log.warning("refused a connection: %d clients already connected", limit)
+            raise ConnectionRefusedError(f"the server is full ({limit} clients); try again later")
+        st.connections.add(request.sid)
+
+
 @socketio.on("disconnect")
 def on_disconnect(reason: Any = None) -> None:
-    state().scheduler.forget(request.sid)
+    st = state()
+    with st.lock:
+        st.connections.discard(request.sid)
+    st.scheduler.forget(request.sid)
 
 
 def process_frame(app: Flask, server: socketio_server.Server) -> Processor:

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "CORS_ORIGINS": None,  # None: same origin only (python-socketio's check against the Host header)
     "JOIN_URL": None,  # the URL phones should open (set by `digitcam serve --lan`); None: this host
     "LAN": False,
+    "MAX_CLIENTS": 64,  # Socket.IO connections at once; more are refused, so a crowd cannot exhaust memory
 }
 
 
@@ -52,6 +53,8 @@ class AppState:
     scheduler: FrameScheduler
     http_slots: threading.BoundedSemaphore
     started: float = field(default_factory=time.monotonic)
+    connections: set[str] = field(default_factory=set)  # Socket.IO sids, capped by MAX_CLIENTS
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def state() -> AppState:
