@@ -42,8 +42,11 @@ link.addEventListener("state", ({ detail }) => {
   if (state === "offline") text = everConnected ? "Offline · server gone, retrying" : "Offline · retrying";
   if (state !== "connected" && attempt > 0) text += ` (${attempt})`;
   $("conn-text").textContent = text;
+  showStats();
   // What is on screen was read before the link dropped: say so until fresh results arrive.
-  if (state !== "connected" && state !== "connecting") $("readout").classList.add("stale");
+  const stale = state !== "connected" && state !== "connecting";
+  if (stale) $("readout").classList.add("stale");
+  $("stage").classList.toggle("offline", stale);
   const transport = link.socket.io.engine?.transport?.name;
   $("conn").title = state === "connected" && transport ? `Socket.IO over ${transport}` : "";
   if (state === "connected") {
@@ -53,7 +56,7 @@ link.addEventListener("state", ({ detail }) => {
 });
 
 function showStats() {
-  const rtt = link.rttMs();
+  const rtt = link.connected ? link.rttMs() : null;  // no figure is better than an old one
   $("rtt").textContent = rtt === null ? "–" : String(Math.round(rtt));
   const fps = link.fps();
   $("fps").textContent = link.connected && fps > 0 ? fps.toFixed(1) : "0";

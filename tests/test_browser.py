@@ -283,6 +283,8 @@ def test_page_says_when_the_server_goes_away_and_reconnects_when_it_returns(open
         expect(conn).to_have_attribute("data-state", re.compile("reconnecting|offline"))
         expect(page.locator("#conn-text")).to_have_text(re.compile("Reconnecting|Offline"))
         expect(page.locator("#readout")).to_have_class(re.compile(r"\bstale\b"))
+        expect(page.locator("#rtt")).to_have_text("–")
+        expect(page.locator("#fps")).to_have_text("0")
         shot(page, "server-gone")
         server.start()
         expect(conn).to_have_attribute("data-state", "connected", timeout=READ_TIMEOUT_MS)
