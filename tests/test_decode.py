@@ -120,3 +120,12 @@ def test_load_image_reads_a_file(tmp_path, photo):
     path = tmp_path / "p.jpg"
     path.write_bytes(encode(photo, ".jpg"))
     assert load_image(path).shape == (30, 50, 3)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_gray_decoding_gives_the_gray_of_the_colour_image(photo, ext):
+    data = encode(cv2.GaussianBlur(photo, (5, 5), 0), ext)
+    gray = decode_image(data, gray=True)
+    assert gray.shape == (30, 50) and gray.dtype == np.uint8
+    expected = cv2.cvtColor(decode_image(data), cv2.COLOR_BGR2GRAY)
+    assert np.abs(gray.astype(int) - expected).max() <= 1

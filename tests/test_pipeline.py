@@ -166,6 +166,14 @@ def test_read_bytes_times_the_decode_and_refuses_garbage(three_digits, recognize
         read_bytes(b"\x00" * 100, recognizer)
 
 
+def test_read_bytes_without_drawing_reads_the_same_digits(three_digits, recognizer):
+    ok, jpeg = cv2.imencode(".jpg", mnist_page(three_digits))
+    drawn = read_bytes(jpeg.tobytes(), recognizer, annotate=True)
+    plain = read_bytes(jpeg.tobytes(), recognizer, annotate=False)
+    assert plain.annotated is None and drawn.annotated.ndim == 3
+    assert [(d.label, d.box) for d in plain.digits] == [(d.label, d.box) for d in drawn.digits]
+
+
 def test_an_unknown_mode_is_refused(recognizer):
     with pytest.raises(ValueError, match="mode"):
         read_frame(page(), recognizer, mode="x-ray")

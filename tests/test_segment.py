@@ -6,7 +6,7 @@ import numpy as np
 
 from tests.pipeline_helpers import INK, page, scribble, write
 from webapp.binarize import ink_map, threshold_ink, to_gray
-from webapp.segment import find_regions, typical_height
+from webapp.segment import SPLIT_ASPECT, find_regions, typical_height
 
 
 def regions_of(img: np.ndarray):
@@ -63,6 +63,15 @@ def test_touching_digits_are_one_region_offered_splits():
     regions, _ = regions_of(img)
     assert len(regions) == 1 and regions[0].reason is None
     assert regions[0].splits and all(len(cuts) >= 2 for cuts in regions[0].splits)
+
+
+def test_a_single_broad_digit_is_not_offered_splits():
+    img = page()
+    cv2.ellipse(img, (160, 150), (40, 36), 0, 0, 360, (INK,) * 3, 7)  # a round 0, slightly wider than tall
+    regions, _ = regions_of(img)
+    assert len(regions) == 1 and regions[0].reason is None
+    assert 1.0 < regions[0].aspect <= SPLIT_ASPECT
+    assert regions[0].splits == []
 
 
 def test_a_scribble_is_rejected_as_one():

@@ -103,8 +103,12 @@ def _to_bgr8(img: np.ndarray) -> np.ndarray:
     raise ImageError(f"unsupported image with {channels} channels")
 
 
-def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode PNG, JPEG or WebP bytes to a BGR uint8 image, refusing what breaks the limits."""
+def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS, gray: bool = False) -> np.ndarray:
+    """Decode PNG, JPEG or WebP bytes to a BGR uint8 image, refusing what breaks the limits.
+
+    `gray=True` returns a gray HxW image instead: libjpeg then decodes only the luma plane (the
+    same values as BGR -> gray, in about a third of the time), for readers that draw nothing.
+    """
     if not data:
         raise ImageError("empty file")
     if len(data) > max_bytes:
@@ -117,11 +121,17 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
             f"image is {width}x{height} = {width * height / 1e6:.0f} MP; the limit is {max_pixels / 1e6:.0f} MP"
         )
     # JPEG never has alpha or 16 bits; IMREAD_COLOR also applies its EXIF orientation.
-    flags = cv2.IMREAD_COLOR if kind == "jpeg" else cv2.IMREAD_UNCHANGED
+    if kind == "jpeg":
+        flags = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
+    else:
+        flags = cv2.IMREAD_UNCHANGED
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None or img.size == 0:
         raise ImageError(f"cannot decode this {kind.upper()} image (damaged or unsupported)")
-    return _to_bgr8(img)
+    if gray and img.ndim == 2 and img.dtype == np.uint8:
+        return img
+    img = _to_bgr8(img)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if gray else img
 
 
 def load_image(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
