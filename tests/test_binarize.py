@@ -13,6 +13,7 @@ from webapp.binarize import (
     remove_lines,
     stroke_width,
     threshold_ink,
+    threshold_ink_labelled,
     to_gray,
 )
 
@@ -95,3 +96,16 @@ def test_thin_strokes_are_thickened_and_thick_ones_thinned_towards_mnist():
         before = abs(stroke_width(mask) - target)
         after = abs(stroke_width(normalize_stroke(mask, mask)) - target)
         assert after < before
+
+
+def test_the_labelled_mask_comes_with_its_own_components():
+    img, truth = written_page()
+    cv2.circle(img, (560, 60), 3, (200, 200, 200), -1)  # a faint dot: weak ink without a seed
+    mask, labels, stats = threshold_ink_labelled(ink_map(to_gray(shadow(img, darkest=0.4))))
+    assert iou(mask > 0, truth) > 0.85
+    inked = np.flatnonzero(stats[1:, 4] > 0) + 1
+    assert len(inked) == cv2.connectedComponents(mask, connectivity=8)[0] - 1
+    for i in inked:  # each listed component is exactly its mask pixels, box and area
+        x, y, w, h, area = stats[i]
+        assert np.count_nonzero(mask[labels == i]) == area
+        assert np.count_nonzero(labels[y : y + h, x : x + w] == i) == area

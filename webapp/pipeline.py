@@ -97,14 +97,15 @@ class _Crop:
     image: np.ndarray  # 28x28 model input
 
 
-def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool]:
+def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool, segment.Components]:
     """Ink map, binary mask, and whether the frame is a photo (camera mode, or uneven paper in auto)."""
     light = False if mode == "camera" else binarize.light_on_dark(gray)
     dark_ink = cv2.bitwise_not(gray) if light else gray
     bg = binarize.background(dark_ink)
     ink = binarize.ink_from_background(dark_ink, bg)
     photo = mode == "camera" or (mode == "auto" and binarize.paper_spread(bg) > PHOTO_SPREAD)
-    return ink, binarize.threshold_ink(ink), photo
+    mask, labels, stats = binarize.threshold_ink_labelled(ink)
+    return ink, mask, photo, segment.Components(labels, stats)
 
 
 def digit_input(ink: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.ndarray:
@@ -194,9 +195,8 @@ def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, i
 
 def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> tuple[np.ndarray, np.ndarray, np.ndarray, segment.Components, list[segment.Region]]:
     """Stages 2-4: ink map, mask, rule removal, components and regions."""
-    ink, mask, photo = _binarize(gray, mode)
+    ink, mask, photo, comps = _binarize(gray, mode)
     clock.lap("binarize")
-    comps = segment.components(mask)
     ruled = np.zeros_like(mask)
     if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
         mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape, fallback=False))
@@ -278,7 +278,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
 def _stages(gray: np.ndarray, ink: np.ndarray, mask: np.ndarray, ruled: np.ndarray, comps: segment.Components) -> dict[str, np.ndarray]:
     binary = cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
     binary[ruled > 0] = draw.RED
-    return {"gray": gray, "ink": ink, "binary": binary, "components": draw.colour_components(comps.labels)}
+    return {"gray": gray, "ink": ink, "binary": binary, "components": draw.colour_components(np.where(mask > 0, comps.labels, 0))}
 
 
 def read_bytes(data: bytes, recognizer: Recognizer, **kw) -> Reading:
