@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _top_parser() -> argparse.ArgumentParser:
-    listing = "\n".join(f"  {name:<12} {text}" for name, (_, text) in COMMANDS.items())
+    listing = "\n".join(f"  {name:<15} {text}" for name, (_, text) in COMMANDS.items())
     parser = argparse.ArgumentParser(
         prog="digitcam",
         description="Read handwritten digits live from a webcam or a drawing canvas.",
