@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import page, paste_digit, reference_digits, rule, scribble, shadow, write
+from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, rule, scribble, shadow, write
 from webapp import binarize, segment
 from webapp.decode import ImageError
-from webapp.pipeline import read_bytes, read_frame
+from webapp.pipeline import MIN_CONFIDENCE, read_bytes, read_frame
 
 STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", "group", "annotate", "total"}
 
@@ -172,6 +172,16 @@ def test_read_bytes_without_drawing_reads_the_same_digits(three_digits, recogniz
     plain = read_bytes(jpeg.tobytes(), recognizer, annotate=False)
     assert plain.annotated is None and drawn.annotated.ndim == 3
     assert [(d.label, d.box) for d in plain.digits] == [(d.label, d.box) for d in drawn.digits]
+
+
+def test_letters_the_model_is_unsure_of_are_rejected_not_guessed(recognizer):
+    img = page(300, 640)
+    write(img, "47", 40, 130)
+    for x, y, letter in [(300, 110, "x"), (480, 250, "e")]:  # lone letters, away from the number
+        cv2.putText(img, letter, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3, (INK,) * 3, 6)
+    reading = read_frame(img, recognizer)
+    assert reading.lines == ["47"] and reading.rejected == 2
+    assert all(d.confidence >= MIN_CONFIDENCE for d in reading.digits)
 
 
 def test_an_unknown_mode_is_refused(recognizer):
