@@ -15,8 +15,8 @@ SURE = 0.9  # labels at or above this confidence are drawn green, below it orang
 GREEN, ORANGE, RED, WHITE, BLACK = (40, 170, 40), (0, 140, 255), (40, 40, 220), (255, 255, 255), (0, 0, 0)
 CROP_ZOOM = 3  # each 28x28 crop is shown 84 px wide in the composite
 PANEL_WIDTH = 640  # composite panels are scaled to this width
-TAG_SPREAD = 1.6  # a digit's tag may be up to 1.6x as wide as the digit's box is long ...
-MIN_FONT = 0.45  # ... unless that would make it smaller than this
+TAG_FIT = 1.15  # a tag may stick out a little past its box, never onto the neighbour's tag
+MIN_FONT = 0.45  # below this a tag is unreadable: the confidence then moves under the box
 
 
 def _scale_for(image: np.ndarray) -> tuple[float, int]:
@@ -46,12 +46,30 @@ def draw_reading(image: np.ndarray, digits: Sequence, rejected_boxes: Sequence[t
         x, y, w, h = d.box
         colour = GREEN if d.confidence >= SURE else ORANGE
         cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, thick)
-        text = f"{d.label} {round(100 * d.confidence)}%"
-        # Shrink a tag that would spread far over its neighbours, but never below legibility.
-        (tw, _), _ = cv2.getTextSize(text, FONT, font, max(1, thick - 1))
-        size = max(MIN_FONT, min(font, font * TAG_SPREAD * max(w, h) / max(tw, 1)))
-        _label(out, text, x, y - thick, colour, size, max(1, thick - 1))
+        _tag(out, d.label, d.confidence, (x, y, w, h), colour, font, max(1, thick - 1), thick)
     return out
+
+
+def _fitting_font(text: str, width: float, font: float, thick: int) -> float:
+    (tw, _), _ = cv2.getTextSize(text, FONT, font, thick)
+    return min(font, font * width / max(tw + 6, 1))
+
+
+def _tag(img: np.ndarray, label: int, confidence: float, box: tuple[int, int, int, int],
+         colour: tuple[int, int, int], font: float, thick: int, gap: int) -> None:
+    """'7 98%' above the box; where digits stand close, '7' above and '98%' below instead."""
+    x, y, w, h = box
+    room = TAG_FIT * w
+    text = f"{label} {round(100 * confidence)}%"
+    size = _fitting_font(text, room, font, thick)
+    if size >= MIN_FONT:
+        _label(img, text, x, y - gap, colour, size, thick)
+        return
+    _label(img, str(label), x, y - gap, colour, max(MIN_FONT, _fitting_font(str(label), room, font, thick)), thick)
+    pct = f"{round(100 * confidence)}%"
+    pct_size = max(MIN_FONT, _fitting_font(pct, room, font, thick))
+    (_, th), base = cv2.getTextSize(pct, FONT, pct_size, thick)
+    _label(img, pct, x, y + h + gap + th + base + 6, colour, pct_size, thick)
 
 
 def _panel(img: np.ndarray, title: str) -> np.ndarray:
