@@ -107,15 +107,14 @@ def process_frame(app: Flask, server: socketio_server.Server) -> Processor:
 def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
     """("result", {...}) for a readable frame, ("error", {...}) for one that is not."""
     from webapp.annotate import encode_jpeg
-    from webapp.decode import ImageError, decode_image
-    from webapp.pipeline import read_frame
+    from webapp.decode import ImageError
+    from webapp.pipeline import read_bytes
 
     cfg, st = current_app.config, state()
     try:
-        started = time.perf_counter()
-        image = decode_image(frame.image, max_bytes=cfg["MAX_FRAME_BYTES"], max_pixels=cfg["MAX_FRAME_PIXELS"])
-        decode_ms = (time.perf_counter() - started) * 1000
-        reading = read_frame(image, st.recognizer, mode=frame.mode, annotate=True, debug=frame.debug)
+        reading = read_bytes(frame.image, st.recognizer, max_bytes=cfg["MAX_FRAME_BYTES"],
+                             max_pixels=cfg["MAX_FRAME_PIXELS"], mode=frame.mode, annotate=True,
+                             debug=frame.debug)
         started = time.perf_counter()
         annotated = encode_jpeg(reading.annotated, cfg["JPEG_QUALITY"]) if reading.annotated is not None else None
         encode_ms = (time.perf_counter() - started) * 1000
@@ -125,7 +124,6 @@ def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
         log.exception("reading frame %s failed", frame.id)
         return "error", {"id": frame.id, "message": "the server failed to read this frame"}
     reply = reading.to_dict()
-    add_stage_time(reply["timings_ms"], "decode", decode_ms)
     add_stage_time(reply["timings_ms"], "encode", encode_ms)  # the annotated JPEG of the reply
     reply.update(id=frame.id, annotated=annotated, dropped=dropped)
     return "result", reply

@@ -17,7 +17,7 @@ import numpy as np
 
 from webapp import annotate as draw
 from webapp import binarize, grouping, segment
-from webapp.decode import decode_image
+from webapp.decode import MAX_BYTES, MAX_PIXELS, decode_image
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
 
@@ -282,13 +282,15 @@ def _stages(gray: np.ndarray, ink: np.ndarray, mask: np.ndarray, ruled: np.ndarr
     return {"gray": gray, "ink": ink, "binary": binary, "components": draw.colour_components(np.where(mask > 0, comps.labels, 0))}
 
 
-def read_bytes(data: bytes, recognizer: Recognizer, **kw) -> Reading:
-    """decode_image + read_frame; the decode time is reported as timings_ms['decode'].
+def read_bytes(data: bytes, recognizer: Recognizer, *, max_bytes: int = MAX_BYTES,
+               max_pixels: int = MAX_PIXELS, **kw) -> Reading:
+    """decode_image (with its limits) + read_frame; the decode time is timings_ms['decode'].
 
     Without drawing, only the gray image is decoded: nothing else needs the colour.
     """
     start = time.perf_counter()
-    image = decode_image(data, gray=not (kw.get("annotate", True) or kw.get("debug", False)))
+    gray = not (kw.get("annotate", True) or kw.get("debug", False))
+    image = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=gray)
     decode_ms = 1000 * (time.perf_counter() - start)
     reading = read_frame(image, recognizer, **kw)
     reading.timings_ms = {"decode": decode_ms, **reading.timings_ms}

@@ -154,8 +154,8 @@ def qr_svg():
 
 def read_upload():
     """POST /api/read: raw image bytes, or a multipart field `image`; ?mode=auto|camera|canvas."""
-    from webapp.decode import ImageError, decode_image
-    from webapp.pipeline import read_frame
+    from webapp.decode import ImageError
+    from webapp.pipeline import read_bytes
 
     cfg = current_app.config
     mode = request.args.get("mode", "auto")
@@ -172,21 +172,17 @@ def read_upload():
     if not st.http_slots.acquire(timeout=30):
         return jsonify(error="server busy, try again"), 503
     try:
-        started = time.perf_counter()
-        image = decode_image(data, max_bytes=cfg["MAX_CONTENT_LENGTH"], max_pixels=cfg["MAX_PIXELS"])
-        decode_ms = (time.perf_counter() - started) * 1000
-        reading = read_frame(image, st.recognizer, mode=mode, annotate=False)
+        reading = read_bytes(data, st.recognizer, max_bytes=cfg["MAX_CONTENT_LENGTH"],
+                             max_pixels=cfg["MAX_PIXELS"], mode=mode, annotate=False)
     except ImageError as exc:
         return jsonify(error=str(exc)), 400
     finally:
         st.http_slots.release()
-    result = reading.to_dict()
-    add_stage_time(result["timings_ms"], "decode", decode_ms)
-    return jsonify(result)
+    return jsonify(reading.to_dict())
 
 
 def add_stage_time(timings: dict[str, float], stage: str, ms: float) -> None:
-    """Add a stage timed outside read_frame (decoding before it, encoding the reply after it)."""
+    """Add a stage timed outside read_bytes (encoding the reply after it) to the timings and total."""
     timings[stage] = round(ms, 2)
     if "total" in timings:
         timings["total"] = round(timings["total"] + ms, 2)
