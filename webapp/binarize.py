@@ -29,6 +29,7 @@ POLARITY_WINDOW = 15  # neighbourhood for local deviations, at half resolution
 POLARITY_MARGIN = 1.5  # the votes for light ink must outweigh those for dark ink 1.5 to 1
 MNIST_STROKE = 2.2  # stroke width of an MNIST digit at its 20 px scale (median of the test set, measured by stroke_width)
 STROKE_TOLERANCE = 1.35  # leave strokes within this factor of the target alone
+CCL = cv2.CCL_BBDT  # labelling with stats: BBDT (Grana) is about 3x faster than Wu/SAUF/Spaghetti here
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -126,13 +127,20 @@ def threshold_ink_labelled(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     high = max(HIGH_MIN * 255, HIGH_FRACTION * strong)
     low = max(LOW_MIN * 255, LOW_FRACTION * strong)
     cand = cv2.threshold(ink, low, 255, cv2.THRESH_BINARY)[1]
-    n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(cand, 8, cv2.CV_32S, cv2.CCL_BBDT)
+    n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(cand, 8, cv2.CV_32S, CCL)
     keep = np.zeros(n, np.uint8)
     keep[labels[::2, ::2][half > high]] = 255
     keep[0] = 0
     stats[keep == 0, 2:] = 0
     stats[0] = (0, 0, ink.shape[1], ink.shape[0], 0)
-    return np.take(keep, labels), labels, stats  # np.take is several times faster than keep[labels]
+    return lookup(keep, labels), labels, stats
+
+
+def lookup(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """table[labels] for a uint8 table: a LUT when labels fit in a byte (about 2x faster than np.take)."""
+    if len(table) <= 256:
+        return cv2.LUT(labels.astype(np.uint8), np.resize(table, 256))
+    return np.take(table, labels)  # still several times faster than table[labels]
 
 
 def _strong_ink_half(half: np.ndarray, labels: np.ndarray, n: int) -> int:
@@ -142,15 +150,16 @@ def _strong_ink_half(half: np.ndarray, labels: np.ndarray, n: int) -> int:
     they cannot raise the bar and wipe out faint pencil digits in the middle. Works on a
     half-resolution ink map and its labels.
     """
-    edge = np.zeros(n, bool)
-    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
-    edge[0] = True
-    values = half[~edge[labels]]
-    if values.size < MIN_STRONG_PIXELS:
+    inner = np.full(n, 255, np.uint8)
+    inner[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = 0
+    inner[0] = 0
+    inner_mask = lookup(inner, labels)
+    hist = cv2.calcHist([half], [0], inner_mask, [256], [0, 256]).ravel()
+    if hist.sum() < MIN_STRONG_PIXELS:
         (strong,) = _quantiles(half, (INK_STRONG_QUANTILE,))
         return strong
-    (strong,) = _quantiles(values, (STRONG_QUANTILE,))
-    return strong
+    cum = np.cumsum(hist)
+    return int(np.searchsorted(cum, STRONG_QUANTILE * cum[-1]))
 
 
 def _longest_runs(rows: np.ndarray) -> np.ndarray:
