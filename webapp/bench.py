@@ -40,6 +40,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="a running server on loopback (default: start one on a free port)")
     parser.add_argument("--workers", type=int, help="--workers of the server started here (default: its own)")
     parser.add_argument("--model", help="--model of the server started here (default: the shipped model)")
+    parser.add_argument("--no-processes", action="store_true",
+                        help="--no-processes for the server started here: read frames in its threads")
 
 
 def make_frames(count: int = 8, seed: int = 0) -> list[bytes]:
@@ -146,6 +148,8 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str, objec
         command += ["--workers", str(args.workers)]
     if args.model:
         command += ["--model", args.model]
+    if args.no_processes:
+        command.append("--no-processes")
     server_log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, stdout=server_log, stderr=server_log, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -8,7 +8,6 @@ Protocol (README "Protocol"): the client emits `frame` {"id": int, "image": byte
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -16,7 +15,7 @@ from flask_socketio import ConnectionRefusedError, emit
 from socketio import server as socketio_server
 
 from webapp.frames import Frame, Processor
-from webapp.server import add_stage_time, socketio, state
+from webapp.server import socketio, state
 
 log = logging.getLogger(__name__)
 
@@ -105,28 +104,20 @@ def process_frame(app: Flask, server: socketio_server.Server) -> Processor:
 
 
 def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
-    """("result", {...}) for a readable frame, ("error", {...}) for one that is not."""
-    from webapp.annotate import encode_jpeg
-    from webapp.decode import ImageError
-    from webapp.pipeline import read_bytes
+    """("result", {...}) for a readable frame, ("error", {...}) for one that is not.
+
+    The reading happens in a reader process when the app has them, else in this thread.
+    """
+    from webapp.readers import ReadJob, answer
 
     cfg, st = current_app.config, state()
-    try:
-        reading = read_bytes(frame.image, st.recognizer, max_bytes=cfg["MAX_FRAME_BYTES"],
-                             max_pixels=cfg["MAX_FRAME_PIXELS"], mode=frame.mode, annotate=True,
-                             debug=frame.debug)
-        started = time.perf_counter()
-        annotated = encode_jpeg(reading.annotated, cfg["JPEG_QUALITY"]) if reading.annotated is not None else None
-        encode_ms = (time.perf_counter() - started) * 1000
-    except ImageError as exc:
-        return "error", {"id": frame.id, "message": str(exc)}
-    except Exception:
-        log.exception("reading frame %s failed", frame.id)
-        return "error", {"id": frame.id, "message": "the server failed to read this frame"}
-    reply = reading.to_dict()
-    add_stage_time(reply["timings_ms"], "encode", encode_ms)  # the annotated JPEG of the reply
-    reply.update(id=frame.id, annotated=annotated, dropped=dropped)
-    return "result", reply
+    job = ReadJob(frame.image, frame.mode, frame.debug, cfg["MAX_FRAME_BYTES"], cfg["MAX_FRAME_PIXELS"],
+                  cfg["JPEG_QUALITY"])
+    event, reply = st.readers.read(job) if st.readers else answer(job, st.recognizer)
+    reply["id"] = frame.id
+    if event == "result":
+        reply["dropped"] = dropped
+    return event, reply
 
 
 def _outgoing_backlog(server: socketio_server.Server, client: str) -> int:

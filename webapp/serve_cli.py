@@ -40,6 +40,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per frame (default: 1)")
     parser.add_argument("--workers", type=int, default=None,
                         help="frames read at once across all clients (default: CPU count, at most 4)")
+    parser.add_argument("--no-processes", action="store_true",
+                        help="read frames in the server's own threads instead of one child process per "
+                             "worker (less memory; slower on several cores, and a crash is not contained)")
     parser.add_argument("--lan", action="store_true",
                         help="listen on all interfaces over HTTPS with a self-signed certificate, for phones")
 
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         if not addresses:
             log.warning("no LAN address found: only this machine can open the page")
     config = {"MODEL_PATH": args.model, "PROVIDER": args.provider, "THREADS": args.threads,
-              "JOIN_URL": join_url, "LAN": args.lan}
+              "JOIN_URL": join_url, "LAN": args.lan, "READER_PROCESSES": not args.no_processes}
     if args.workers:
         config["WORKERS"] = args.workers
     try:

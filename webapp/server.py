@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 import webapp
 from webapp.frames import FrameScheduler
+from webapp.readers import ReaderPool
 from webapp.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "JOIN_URL": None,  # the URL phones should open (set by `digitcam serve --lan`); None: this host
     "LAN": False,
     "MAX_CLIENTS": 64,  # Socket.IO connections at once; more are refused, so a crowd cannot exhaust memory
+    # Read live frames in child processes, one per worker (webapp/readers.py): they run in
+    # parallel despite the GIL, and a crash or hang costs one frame. Off here, so that apps made
+    # in tests start at once; `digitcam serve` turns it on.
+    "READER_PROCESSES": False,
 }
 
 
@@ -52,6 +57,7 @@ class AppState:
     recognizer: Recognizer
     scheduler: FrameScheduler
     http_slots: threading.BoundedSemaphore
+    readers: ReaderPool | None = None  # reader processes, when READER_PROCESSES is on
     started: float = field(default_factory=time.monotonic)
     connections: set[str] = field(default_factory=set)  # Socket.IO sids, capped by MAX_CLIENTS
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,10 +89,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # so leave room above MAX_FRAME_BYTES: frames a little too big get a readable `error` instead.
     socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * cfg["MAX_FRAME_BYTES"],
                       cors_allowed_origins=cfg["CORS_ORIGINS"], async_handlers=False)
+    readers = None
+    if cfg["READER_PROCESSES"]:
+        provider = "cuda" if "CUDAExecutionProvider" in recognizer.providers else "cpu"
+        readers = ReaderPool(cfg["WORKERS"], recognizer.path, provider, cfg["THREADS"])
     scheduler = FrameScheduler(events.process_frame(app, socketio.server), workers=cfg["WORKERS"])
-    scheduler.start(socketio.start_background_task)
     app.extensions["digitcam"] = AppState(recognizer, scheduler,
-                                          threading.BoundedSemaphore(cfg["WORKERS"]))
+                                          threading.BoundedSemaphore(cfg["WORKERS"]), readers)
+    scheduler.start(socketio.start_background_task)
     _register_routes(app)
     return app
 
@@ -115,19 +125,23 @@ def healthz():
                    mnist_test_accuracy=st.recognizer.metadata.get("mnist_test_accuracy"),
                    providers=st.recognizer.providers, uptime_s=round(time.monotonic() - st.started, 1),
                    clients=st.scheduler.client_count(), workers=current_app.config["WORKERS"],
+                   reader_processes=len(st.readers.pids()) if st.readers else 0,
                    rss_mb=_rss_mb())
 
 
 def _rss_mb() -> float | None:
-    """Resident memory of this process (Linux /proc), for `digitcam bench`'s flat-memory check."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
+    """Resident memory of this process and its reader processes (Linux /proc), for `digitcam bench`."""
+    readers = state().readers
+    pids = ["self", *(str(pid) for pid in (readers.pids() if readers else []))]
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+        except (OSError, StopIteration, ValueError):
+            if pid == "self":
+                return None
+    return round(total, 1)
 
 
 def join_url() -> str:
@@ -179,10 +193,3 @@ def read_upload():
     finally:
         st.http_slots.release()
     return jsonify(reading.to_dict())
-
-
-def add_stage_time(timings: dict[str, float], stage: str, ms: float) -> None:
-    """Add a stage timed outside read_bytes (encoding the reply after it) to the timings and total."""
-    timings[stage] = round(ms, 2)
-    if "total" in timings:
-        timings["total"] = round(timings["total"] + ms, 2)

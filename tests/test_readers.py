@@ -1,0 +1,81 @@
+"""Reader processes: frames read in a child process, and a dead or stuck child costs one frame.
+
+The pool here is real (spawned processes with the shipped model), one reader so that every
+read goes to the same child, whose pid the tests can signal.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+import pytest
+
+from server_helpers import PAGE_LINES, FrameClient, decode_jpeg, frame, jpeg, render_page
+from webapp.readers import ReaderPool, ReadJob, answer
+from webapp.server import create_app, socketio
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = ReaderPool(1, None, "cpu")
+    yield pool
+    pool.close()
+
+
+def page_job(**kw) -> ReadJob:
+    return ReadJob(jpeg(render_page()), mode="camera", **kw)
+
+
+def test_a_reader_process_reads_a_page_as_the_server_thread_would(pool, recognizer):
+    event, reply = pool.read(page_job())
+    assert event == "result"
+    assert reply["lines"] == PAGE_LINES
+    assert reply == {**answer(page_job(), recognizer)[1], "timings_ms": reply["timings_ms"]}
+    assert decode_jpeg(reply["annotated"]).shape == render_page().shape
+
+
+def test_an_unreadable_image_is_an_error_and_the_reader_goes_on(pool):
+    pid = pool.pids()[0]
+    event, reply = pool.read(ReadJob(b"not an image at all"))
+    assert event == "error" and "image" in reply["message"]
+    assert pool.read(page_job())[1]["lines"] == PAGE_LINES
+    assert pool.pids() == [pid]
+
+
+def test_a_reader_that_dies_costs_one_frame_and_is_replaced(pool):
+    pid = pool.pids()[0]
+    os.kill(pid, signal.SIGKILL)
+    event, reply = pool.read(page_job())
+    assert event == "error" and reply["message"] == "the server failed to read this frame"
+    assert pool.pids() != [pid]
+    assert pool.read(page_job())[1]["lines"] == PAGE_LINES
+
+
+def test_a_reader_that_hangs_is_abandoned_after_the_timeout_and_replaced(pool):
+    assert pool.read(page_job())[0] == "result"  # the reader is up
+    pid = pool.pids()[0]
+    os.kill(pid, signal.SIGSTOP)  # stuck as if in an endless loop
+    try:
+        event, reply = pool.read(page_job(), timeout=1.0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # normally it was killed and replaced
+            os.kill(pid, signal.SIGCONT)
+    assert event == "error" and "took longer than 1 s" in reply["message"]
+    assert pool.pids() != [pid]
+    assert pool.read(page_job())[1]["lines"] == PAGE_LINES
+
+
+def test_the_app_with_reader_processes_answers_frames_over_socketio():
+    app = create_app({"PROVIDER": "cpu", "WORKERS": 1, "READER_PROCESSES": True})
+    st = app.extensions["digitcam"]
+    try:
+        client = FrameClient(socketio, app)
+        client.send(frame(5, jpeg(render_page())))
+        assert client.reply_to(5)["args"][0]["lines"] == PAGE_LINES
+        client.send(frame(6, b"\xff\xd8 truncated"))
+        assert client.reply_to(6)["name"] == "error"
+        assert len(st.readers.pids()) == 1
+    finally:
+        st.scheduler.stop()
+        st.readers.close()

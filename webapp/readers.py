@@ -1,0 +1,177 @@
+"""Read frames in child processes: one per frame worker, each with its own model.
+
+Why: about half of a frame's time is Python (region rules, grouping, decisions) and holds the
+GIL, so two worker *threads* on two cores never read two frames at once for long. Child
+processes do. They also fence the server off from the image: a reader that crashes in native
+code or hangs on a hostile frame is replaced, and only that frame gets an `error`.
+
+The child's only state is the Recognizer it loads at start; jobs and answers are small
+picklable values (the image bytes in, the reply without its id out).
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_S = 20.0  # a frame not read by then is abandoned and its reader replaced
+START_TIMEOUT_S = 60.0  # a new reader must have loaded its model within this time
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """One image to read and how: everything a reader needs, nothing from the app."""
+
+    image: bytes
+    mode: str = "auto"
+    debug: bool = False
+    max_bytes: int = 2_000_000
+    max_pixels: int = 4_000_000
+    jpeg_quality: int = 80
+
+
+def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
+    """("result", reading with the annotated JPEG) or ("error", {"message"}); never raises."""
+    from webapp.annotate import encode_jpeg
+    from webapp.decode import ImageError
+    from webapp.pipeline import read_bytes
+
+    try:
+        reading = read_bytes(job.image, recognizer, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
+                             mode=job.mode, annotate=True, debug=job.debug)
+        started = time.perf_counter()
+        annotated = encode_jpeg(reading.annotated, job.jpeg_quality) if reading.annotated is not None else None
+        encode_ms = (time.perf_counter() - started) * 1000
+    except ImageError as exc:
+        return "error", {"message": str(exc)}
+    except Exception:
+        log.exception("reading a frame failed")
+        return "error", {"message": "the server failed to read this frame"}
+    reply = reading.to_dict()
+    add_stage_time(reply["timings_ms"], "encode", encode_ms)
+    reply["annotated"] = annotated
+    return "result", reply
+
+
+def add_stage_time(timings: dict[str, float], stage: str, ms: float) -> None:
+    """Add a stage timed outside read_bytes (encoding the reply after it) to the timings and total."""
+    timings[stage] = round(ms, 2)
+    if "total" in timings:
+        timings["total"] = round(timings["total"] + ms, 2)
+
+
+def _child(conn: Connection, model: str | None, provider: str, threads: int) -> None:
+    """A reader process: load the model, say so, then answer jobs until the pipe closes."""
+    import cv2
+
+    from webapp.recognizer import Recognizer
+
+    cv2.setNumThreads(1)  # the parallelism is one process per core, not threads inside each
+    try:
+        recognizer = Recognizer(model, provider=provider, threads=threads)
+    except Exception as exc:  # reported to the parent, which raises it where it can be seen
+        conn.send(("failed", str(exc)))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(answer(job, recognizer))
+
+
+class ReaderProcess:
+    """One child process and the pipe to it."""
+
+    def __init__(self, model: str | Path | None, provider: str = "cpu", threads: int = 1):
+        self._args = (str(model) if model else None, provider, threads)
+        self._ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._conn: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._ready = False
+
+    def start(self) -> None:
+        """Start the child (it loads the model in the background; `read` waits for it)."""
+        parent, child = self._ctx.Pipe()
+        self._process = self._ctx.Process(target=_child, args=(child, *self._args), daemon=True,
+                                          name="digitcam-reader")
+        self._process.start()
+        child.close()
+        self._conn = parent
+        self._ready = False
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        if not self._conn.poll(START_TIMEOUT_S):
+            raise RuntimeError("a reader process did not start in time")
+        status, message = self._conn.recv()
+        if status != "ready":
+            raise RuntimeError(f"a reader process could not load the model: {message}")
+        self._ready = True
+
+    def read(self, job: ReadJob, timeout: float = READ_TIMEOUT_S) -> tuple[str, dict[str, Any]]:
+        """The child's answer; a dead or stuck child is replaced and the frame gets an error."""
+        if self._process is None:
+            self.start()
+        try:
+            self._wait_ready()
+            self._conn.send(job)
+            if self._conn.poll(timeout):
+                return self._conn.recv()
+            message = f"reading this frame took longer than {timeout:g} s"
+        except (EOFError, OSError, RuntimeError) as exc:
+            message = "the server failed to read this frame"
+            log.error("reader process %s failed: %s", self.pid, exc or type(exc).__name__)
+        self.restart()
+        return "error", {"message": message}
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def restart(self) -> None:
+        log.warning("replacing reader process %s", self.pid)
+        self.close()
+        self.start()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=5)
+        self._conn = self._process = None
+
+
+class ReaderPool:
+    """`size` reader processes shared by the frame workers: a worker borrows one per frame."""
+
+    def __init__(self, size: int, model: str | Path | None, provider: str = "cpu", threads: int = 1):
+        self._readers = [ReaderProcess(model, provider, threads) for _ in range(max(1, size))]
+        self._idle: queue.Queue[ReaderProcess] = queue.Queue()
+        for reader in self._readers:
+            reader.start()
+            self._idle.put(reader)
+
+    def read(self, job: ReadJob, timeout: float = READ_TIMEOUT_S) -> tuple[str, dict[str, Any]]:
+        reader = self._idle.get()
+        try:
+            return reader.read(job, timeout)
+        finally:
+            self._idle.put(reader)
+
+    def pids(self) -> list[int]:
+        return [r.pid for r in self._readers if r.pid is not None]
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
