@@ -66,7 +66,7 @@ def test_a_reader_that_hangs_is_abandoned_after_the_timeout_and_replaced(pool):
     assert pool.read(page_job())[1]["lines"] == PAGE_LINES
 
 
-def test_the_app_with_reader_processes_answers_frames_over_socketio():
+def test_the_app_with_reader_processes_answers_frames_and_uploads():
     app = create_app({"PROVIDER": "cpu", "WORKERS": 1, "READER_PROCESSES": True})
     st = app.extensions["digitcam"]
     try:
@@ -75,6 +75,11 @@ def test_the_app_with_reader_processes_answers_frames_over_socketio():
         assert client.reply_to(5)["args"][0]["lines"] == PAGE_LINES
         client.send(frame(6, b"\xff\xd8 truncated"))
         assert client.reply_to(6)["name"] == "error"
+        http = app.test_client()
+        response = http.post("/api/read?mode=camera", data=jpeg(render_page()))
+        assert response.status_code == 200 and response.get_json()["lines"] == PAGE_LINES
+        assert "annotated" not in response.get_json()
+        assert http.post("/api/read", data=b"GIF89a nonsense").status_code == 400
         assert len(st.readers.pids()) == 1
     finally:
         st.scheduler.stop()

@@ -115,6 +115,7 @@ def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
                   cfg["JPEG_QUALITY"])
     event, reply = st.readers.read(job) if st.readers else answer(job, st.recognizer)
     reply["id"] = frame.id
+    reply.pop("server_fault", None)
     if event == "result":
         reply["dropped"] = dropped
     return event, reply

@@ -35,17 +35,21 @@ class ReadJob:
     max_bytes: int = 2_000_000
     max_pixels: int = 4_000_000
     jpeg_quality: int = 80
+    annotate: bool = True  # False: the reading only (POST /api/read), no annotated JPEG
 
 
 def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
-    """("result", reading with the annotated JPEG) or ("error", {"message"}); never raises."""
+    """("result", the reading [with its annotated JPEG]) or ("error", {"message"}); never raises.
+
+    Errors that are the server's, not the image's, also carry "server_fault": True.
+    """
     from webapp.annotate import encode_jpeg
     from webapp.decode import ImageError
     from webapp.pipeline import read_bytes
 
     try:
         reading = read_bytes(job.image, recognizer, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
-                             mode=job.mode, annotate=True, debug=job.debug)
+                             mode=job.mode, annotate=job.annotate, debug=job.debug)
         started = time.perf_counter()
         annotated = encode_jpeg(reading.annotated, job.jpeg_quality) if reading.annotated is not None else None
         encode_ms = (time.perf_counter() - started) * 1000
@@ -53,10 +57,11 @@ def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
         return "error", {"message": str(exc)}
     except Exception:
         log.exception("reading a frame failed")
-        return "error", {"message": "the server failed to read this frame"}
+        return "error", {"message": "the server failed to read this frame", "server_fault": True}
     reply = reading.to_dict()
-    add_stage_time(reply["timings_ms"], "encode", encode_ms)
-    reply["annotated"] = annotated
+    if annotated is not None:
+        add_stage_time(reply["timings_ms"], "encode", encode_ms)
+        reply["annotated"] = annotated
     return "result", reply
 
 
@@ -132,7 +137,7 @@ class ReaderProcess:
             message = "the server failed to read this frame"
             log.error("reader process %s failed: %s", self.pid, exc or type(exc).__name__)
         self.restart()
-        return "error", {"message": message}
+        return "error", {"message": message, "server_fault": True}
 
     @property
     def pid(self) -> int | None:

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 import webapp
 from webapp.frames import FrameScheduler
-from webapp.readers import ReaderPool
+from webapp.readers import ReaderPool, ReadJob, answer
 from webapp.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,6 @@ def qr_svg():
 
 def read_upload():
     """POST /api/read: raw image bytes, or a multipart field `image`; ?mode=auto|camera|canvas."""
-    from webapp.decode import ImageError
-    from webapp.pipeline import read_bytes
-
     cfg = current_app.config
     mode = request.args.get("mode", "auto")
     if mode not in ("auto", "camera", "canvas"):
@@ -183,13 +180,16 @@ def read_upload():
     else:
         data = request.get_data(cache=False)
     st = state()
-    if not st.http_slots.acquire(timeout=30):
-        return jsonify(error="server busy, try again"), 503
-    try:
-        reading = read_bytes(data, st.recognizer, max_bytes=cfg["MAX_CONTENT_LENGTH"],
-                             max_pixels=cfg["MAX_PIXELS"], mode=mode, annotate=False)
-    except ImageError as exc:
-        return jsonify(error=str(exc)), 400
-    finally:
-        st.http_slots.release()
-    return jsonify(reading.to_dict())
+    job = ReadJob(data, mode, max_bytes=cfg["MAX_CONTENT_LENGTH"], max_pixels=cfg["MAX_PIXELS"], annotate=False)
+    if st.readers:  # the same reader processes as live frames: one limit on reads at once
+        event, reply = st.readers.read(job)
+    else:
+        if not st.http_slots.acquire(timeout=30):
+            return jsonify(error="server busy, try again"), 503
+        try:
+            event, reply = answer(job, st.recognizer)
+        finally:
+            st.http_slots.release()
+    if event == "error":
+        return jsonify(error=reply["message"]), 500 if reply.get("server_fault") else 400
+    return jsonify(reply)
