@@ -7,6 +7,8 @@ two digits is wide for the line's digit size.
 """
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 Box = tuple[int, int, int, int]  # x, y, w, h
@@ -35,13 +37,16 @@ def _pair_geometry(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return dx, dy, size, gap
 
 
-def link_right(boxes: np.ndarray) -> np.ndarray:
-    """For each digit, the index of its right-hand neighbour on the same line, or -1."""
+def link_right(boxes: np.ndarray, geometry: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+    """For each digit, the index of its right-hand neighbour on the same line, or -1.
+
+    `geometry` is `_pair_geometry(boxes)` when the caller has it already.
+    """
     n = len(boxes)
     nxt = np.full(n, -1)
     if n < 2:
         return nxt
-    dx, dy, size, gap = _pair_geometry(boxes)
+    dx, dy, size, gap = geometry if geometry is not None else _pair_geometry(boxes)
     h = boxes[:, 3].astype(np.float64)
     ratio = np.maximum(h[:, None], h[None, :]) / np.maximum(np.minimum(h[:, None], h[None, :]), 1)
     ok = (dx > 0) & (gap <= LINK_MAX_GAP * size) & (ratio <= LINK_HEIGHT_RATIO)
@@ -49,10 +54,9 @@ def link_right(boxes: np.ndarray) -> np.ndarray:
     cost = np.where(ok, np.hypot(dx, STEP_DY_WEIGHT * dy) / size, np.inf)
     best_right = np.argmin(cost, axis=1)
     best_left = np.argmin(cost, axis=0)
-    for i in range(n):
-        j = best_right[i]
-        if np.isfinite(cost[i, j]) and best_left[j] == i:
-            nxt[i] = j
+    rows = np.arange(n)
+    mutual = np.isfinite(cost[rows, best_right]) & (best_left[best_right] == rows)
+    nxt[mutual] = best_right[mutual]
     return nxt
 
 
@@ -91,7 +95,8 @@ def group(boxes: list[Box]) -> list[list[list[int]]]:
     if not boxes:
         return []
     arr = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
-    nxt = link_right(arr)
+    geometry = _pair_geometry(arr)
+    nxt = link_right(arr, geometry)
     has_left = np.zeros(len(arr), bool)
     has_left[nxt[nxt >= 0]] = True
     chains = []
@@ -101,11 +106,12 @@ def group(boxes: list[Box]) -> list[list[list[int]]]:
             chain.append(int(nxt[chain[-1]]))
         chains.append(chain)
     chains = _join_chains(chains, arr)
-    centre_y = [np.mean(arr[c, 1] + arr[c, 3] / 2) for c in chains]
-    _, _, _, gap = _pair_geometry(arr)
+    mid_y, heights = (arr[:, 1] + arr[:, 3] / 2).tolist(), arr[:, 3].tolist()  # lists: chains are short
+    centre_y = [sum(mid_y[k] for k in c) / len(c) for c in chains]
+    gap = geometry[3]
     lines = []
     for chain in (chains[k] for k in np.argsort(centre_y, kind="stable")):
-        digit_h = float(np.median(arr[chain, 3]))
+        digit_h = statistics.median(heights[k] for k in chain)
         numbers = [[chain[0]]]
         for a, b in zip(chain[:-1], chain[1:]):
             if gap[a, b] > NUMBER_GAP * digit_h:
