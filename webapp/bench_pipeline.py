@@ -19,6 +19,7 @@ from webapp.recognizer import Recognizer
 from webapp.scenes import DigitSource, make_scene
 
 WARMUP = 5  # first calls allocate buffers and load kernels; not counted
+PAGE_MODE = {"pages": "camera", "drawings": "canvas"}  # what the page's camera and draw modes send
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -30,6 +31,8 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--digits", type=int, default=10, help="digits per frame (default: 10)")
     parser.add_argument("--seed", type=int, default=1, help="scene seed (default: 1)")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--mode", choices=["auto", "camera", "canvas"], default=None,
+                        help="reading mode (default: what the page sends: camera for pages, canvas for drawings)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
 
@@ -45,23 +48,23 @@ def frames(source: DigitSource, kind: str, count: int, digits: int, seed: int) -
     return out, placed / max(count, 1)
 
 
-def measure(data: list[bytes], recognizer: Recognizer, repeats: int) -> dict[str, list[float]]:
+def measure(data: list[bytes], recognizer: Recognizer, repeats: int, mode: str = "auto") -> dict[str, list[float]]:
     """Per-stage times (ms) of read_bytes, plus wall times with and without annotation+encoding."""
     from webapp.annotate import encode_jpeg
     from webapp.pipeline import read_bytes
 
     for blob in data[:WARMUP]:
-        encode_jpeg(read_bytes(blob, recognizer, annotate=True).annotated)
+        encode_jpeg(read_bytes(blob, recognizer, mode=mode, annotate=True).annotated)
     times: dict[str, list[float]] = {}
     for _ in range(repeats):
         for blob in data:
             start = time.perf_counter()
-            reading = read_bytes(blob, recognizer, annotate=False)
+            reading = read_bytes(blob, recognizer, mode=mode, annotate=False)
             times.setdefault("wall: bytes -> result", []).append(1000 * (time.perf_counter() - start))
             for stage, ms in reading.timings_ms.items():
                 times.setdefault(stage, []).append(ms)
             start = time.perf_counter()
-            reading = read_bytes(blob, recognizer, annotate=True)
+            reading = read_bytes(blob, recognizer, mode=mode, annotate=True)
             mid = time.perf_counter()
             encoded = encode_jpeg(reading.annotated)
             end = time.perf_counter()
@@ -81,15 +84,16 @@ def run(args: argparse.Namespace) -> int:
     cv2.setNumThreads(1)  # one thread for OpenCV too, as a server worker would run
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
     data, mean_digits = frames(DigitSource.from_dir(data_dir), args.kind, args.frames, args.digits, args.seed)
-    times = measure(data, recognizer, args.repeats)
+    mode = args.mode or PAGE_MODE[args.kind]
+    times = measure(data, recognizer, args.repeats, mode)
     stats = {k: {"median": round(float(np.median(v)), 3), "p95": round(float(np.percentile(v, 95)), 3)}
              for k, v in times.items()}
     if args.json:
-        print(json.dumps({"frames": len(data), "digits_per_frame": mean_digits, "runs": len(data) * args.repeats,
+        print(json.dumps({"frames": len(data), "mode": mode, "digits_per_frame": mean_digits, "runs": len(data) * args.repeats,
                           "ms": stats}))
         return 0
     print(f"{len(data)} {args.kind} frames 640x480 ({mean_digits:.1f} digits each on average, JPEG q80) "
-          f"x {args.repeats} passes, one thread")
+          f"x {args.repeats} passes, one thread, mode {mode}")
     print(f"{'stage (ms)':<28}{'median':>9}{'p95':>9}")
     for k, s in stats.items():
         print(f"{k:<28}{s['median']:>9.2f}{s['p95']:>9.2f}")
