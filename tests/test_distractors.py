@@ -1,0 +1,54 @@
+"""Marks that are not digits, beside real MNIST digits on a page: they are rejected, not read."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.pipeline_helpers import INK, page, paste_digit, reference_digits
+from webapp.pipeline import read_frame
+
+DIGIT_H = 64  # height of the pasted MNIST digits, pixels
+
+
+@pytest.fixture(scope="module")
+def number_page(mnist_dir, recognizer):
+    """Two numbers of three MNIST test digits (ones the model reads) on the top line of a page; and that line."""
+    digits = reference_digits(mnist_dir, recognizer, 6)
+    img = page(300, 560)
+    for i, (digit, _) in enumerate(digits):
+        paste_digit(img, digit, 60 + i * 60 + 90 * (i >= 3), 40, DIGIT_H)
+    text = "".join(str(label) for _, label in digits)
+    return img, f"{text[:3]} {text[3:]}"
+
+
+def zigzag(img: np.ndarray, x: int, y: int, width: int, height: int, points: int = 9) -> None:
+    """A crossed-out mark: a pen going up and down across `width` pixels."""
+    xs = np.linspace(x, x + width, points)
+    ys = np.where(np.arange(points) % 2, y, y + height)
+    cv2.polylines(img, [np.int32(np.c_[xs, ys])], False, (INK, INK, INK), 5, cv2.LINE_AA)
+
+
+def script_word(img: np.ndarray, word: str, x: int, baseline: int, height: int) -> None:
+    """A word in a handwriting-like font; letters without ascenders stand about `height` / 2 tall."""
+    cv2.putText(img, word, (x, baseline), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, height / 22, (INK, INK, INK), 4, cv2.LINE_AA)
+
+
+@pytest.mark.parametrize("points", [6, 9, 11])
+def test_a_zigzag_half_as_high_as_the_digits_is_rejected(number_page, recognizer, points):
+    img, text = number_page
+    img = img.copy()
+    zigzag(img, 80, 180, round(1.8 * DIGIT_H), DIGIT_H // 2, points)
+    reading = read_frame(img, recognizer, mode="camera")
+    assert reading.lines == [text]
+    assert reading.rejected >= 1
+
+
+@pytest.mark.parametrize("word", ["wax", "nun", "ocean", "mum"])
+def test_a_word_of_short_letters_is_rejected(number_page, recognizer, word):
+    img, text = number_page
+    img = img.copy()
+    script_word(img, word, 80, 250, round(0.9 * DIGIT_H))
+    reading = read_frame(img, recognizer, mode="camera")
+    assert reading.lines == [text]
+    assert reading.rejected >= 1
