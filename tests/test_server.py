@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from server_helpers import PAGE_LINES, frame, jpeg, png, render_page
+from server_helpers import PAGE_LINES, decode_jpeg, frame, jpeg, png, render_page
 from webapp.recognizer import ModelError
 from webapp.server import create_app
 
@@ -174,11 +174,11 @@ def served():
     server.stop()
 
 
-def socketio_client(url: str):
+def socketio_client(url: str, transport: str = "websocket"):
     socketio = pytest.importorskip("socketio")
     pytest.importorskip("websocket", reason="python-socketio's websocket transport needs websocket-client")
     client = socketio.SimpleClient()
-    client.connect(url, transports=["websocket"], wait_timeout=30)
+    client.connect(url, transports=[transport], wait_timeout=30)
     return client
 
 
@@ -196,6 +196,23 @@ def test_serve_answers_frames_over_a_real_websocket(served):
         assert (name, error["id"]) == ("error", 2) and "limit" in error["message"]
         client.emit("frame", frame(3))
         assert client.receive(timeout=60)[1]["id"] == 3, "the connection survives an oversize frame"
+    finally:
+        client.disconnect()
+
+
+@pytest.mark.slow
+def test_serve_reads_frames_in_its_reader_processes_also_over_long_polling(served):
+    """Where a proxy blocks websockets, Socket.IO falls back to HTTP long-polling: frames still work."""
+    health = served.get_json("/healthz")
+    assert health["reader_processes"] == health["workers"] >= 1
+    client = socketio_client(served.url, transport="polling")
+    try:
+        client.emit("frame", frame(1))
+        name, result = client.receive(timeout=60)
+        assert (name, result["id"], result["lines"]) == ("result", 1, PAGE_LINES)
+        assert decode_jpeg(result["annotated"]).shape == render_page().shape
+        client.emit("frame", {"id": 2, "image": "not bytes"})
+        assert client.receive(timeout=60)[0] == "error"
     finally:
         client.disconnect()
 
