@@ -174,9 +174,9 @@ STROKES: dict[str, list[list[tuple[float, float]]]] = {
 }
 
 
-def draw_text(page, box: dict, text: str, *, touch: bool = False) -> None:
-    """Write `text` across the middle of an element's bounding box, with the mouse or a finger."""
-    pen = TouchPen(page) if touch else MousePen(page)
+def draw_text(page, box: dict, text: str, *, touch: bool = False, pen=None) -> None:
+    """Write `text` across the middle of an element's bounding box, with the mouse, a finger or `pen`."""
+    pen = pen or (TouchPen(page) if touch else MousePen(page))
     cell_w = box["width"] / (len(text) + 1.5)
     cell_h = min(box["height"] * 0.55, cell_w * 1.6)
     top = box["y"] + (box["height"] - cell_h) / 2
@@ -204,6 +204,27 @@ class MousePen:
         for x, y in list(_path(points))[1:]:
             self.mouse.move(x, y)
         self.mouse.up()
+
+
+class Stylus:
+    """A pen with pressure, through the DevTools protocol (pointerType "pen", force 0..1)."""
+
+    def __init__(self, page, pressure: float):
+        self.cdp = page.context.new_cdp_session(page)
+        self.pressure = pressure
+
+    def stroke(self, points: list[tuple[float, float]]) -> None:
+        path = list(_path(points))
+        self._event("mousePressed", path[0])
+        for point in path[1:]:
+            self._event("mouseMoved", point)
+        self._event("mouseReleased", path[-1])
+
+    def _event(self, kind: str, point: tuple[float, float]) -> None:
+        x, y = point
+        self.cdp.send("Input.dispatchMouseEvent", {
+            "type": kind, "x": x, "y": y, "button": "left", "buttons": 0 if kind == "mouseReleased" else 1,
+            "clickCount": 1, "pointerType": "pen", "force": self.pressure if kind != "mouseReleased" else 0})
 
 
 class TouchPen:

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser_helpers import (ARTIFACTS, CAMERA_LINES, CHROMIUM, CHROMIUM_ARGS, ServerProcess,
+from browser_helpers import (ARTIFACTS, CAMERA_LINES, CHROMIUM, CHROMIUM_ARGS, ServerProcess, Stylus,
                              ThreadedServer, camera_clip, draw_text, free_port, pick_mnist_digits,
                              render_digit_page, write_y4m)
 
@@ -162,6 +162,26 @@ def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page
     page.get_by_role("button", name="Clear").click()
     expect(page.locator("#readout")).to_have_text("–")
     expect(page.locator(".bar-card")).to_have_count(0)
+
+
+def test_a_stylus_draws_thin_when_light_and_thick_when_pressed_and_both_are_read(server, open_page):
+    page = open_page(server.url + "#canvas")
+    pad = page.locator("#pad")
+    expect(pad).to_be_visible()
+    box = pad.bounding_box()
+    left, right = dict(box, width=box["width"] / 2), dict(box, x=box["x"] + box["width"] / 2, width=box["width"] / 2)
+    draw_text(page, left, "1", pen=Stylus(page, pressure=0.15))
+    draw_text(page, right, "1", pen=Stylus(page, pressure=0.95))
+    expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*1\s*1\s*$"), timeout=READ_TIMEOUT_MS)
+    runs = page.evaluate("""() => { const c = document.getElementById('pad');
+        const row = c.getContext('2d').getImageData(0, Math.round(c.height / 2), c.width, 1).data;
+        const runs = []; let run = 0;
+        for (let i = 0; i < row.length; i += 4) {
+          if (row[i] < 128) run++; else if (run) { runs.push(run); run = 0; } }
+        return runs; }""")
+    assert len(runs) == 2, runs
+    assert runs[1] >= 2 * runs[0], f"pressed stroke {runs[1]} px vs light {runs[0]} px"
+    shot(page, "canvas-stylus")
 
 
 @pytest.mark.parametrize("mode", ["camera", "canvas", "classroom"])
