@@ -16,7 +16,7 @@ const STATE_TEXT = { connecting: "Connecting…", connected: "Connected",
 const link = new Link();
 const camera = new Camera($("preview"));
 const pad = new Pad($("pad"), $("pad-overlay"));
-const ui = { mode: "camera", teach: false, mirror: null, quality: JPEG_QUALITY,
+const ui = { mode: "camera", source: "camera", teach: false, mirror: null, quality: JPEG_QUALITY,
   padDirty: false, padTimer: 0, padSentWidth: 1, pumping: false, cameraWanted: true };
 
 // ---- messages -------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ link.addEventListener("state", ({ detail }) => {
   const transport = link.socket.io.engine?.transport?.name;
   $("conn").title = state === "connected" && transport ? `Socket.IO over ${transport}` : "";
   if (state === "connected") {
-    if (ui.mode === "canvas") ui.padDirty = !pad.empty;  // re-read what was drawn while away
+    if (usesPad()) ui.padDirty = !pad.empty;  // re-read what was drawn while away
     pump();
   }
 });
@@ -81,11 +81,11 @@ function showLosses(droppedByServer = 0) {
 link.addEventListener("timeout", ({ detail }) => {
   showLosses();
   notify(`No reply from the server within ${detail.after / 1000} s; sending a new frame.`, "warn");
-  if (ui.mode === "canvas") ui.padDirty = !pad.empty;  // that drawing was never read: send it again
+  if (usesPad()) ui.padDirty = !pad.empty;  // that drawing was never read: send it again
 });
 link.addEventListener("error", ({ detail }) => notify(`Server: ${detail.msg.message}`, "warn"));
 link.addEventListener("result", ({ detail }) => {
-  const sentFrom = detail.mode === "camera" ? isCameraMode() : ui.mode === "canvas";
+  const sentFrom = detail.mode === "camera" ? isCameraMode() : usesPad();
   if (sentFrom) onResult(detail.msg);  // else the user switched modes while it was in flight
 });
 link.addEventListener("idle", () => pump());
@@ -99,7 +99,7 @@ async function onResult(msg) {
   }
   showLosses(msg.dropped);
   if (ui.teach) showTimings($("timings"), msg.timings_ms);
-  if (ui.mode === "canvas") {
+  if (usesPad()) {
     if (pad.empty) return;  // cleared while this frame was being read
     showReadout($("readout"), msg.lines || []);
     $("readout-meta").textContent = summary(msg);
@@ -117,7 +117,9 @@ async function onResult(msg) {
 
 // ---- the loop -------------------------------------------------------------------------------
 
-const isCameraMode = () => ui.mode === "camera" || ui.mode === "classroom";
+/** The pad is the input in draw mode, and in classroom mode when the teacher draws on the screen. */
+const usesPad = () => ui.mode === "canvas" || (ui.mode === "classroom" && ui.source === "pad");
+const isCameraMode = () => (ui.mode === "camera" || ui.mode === "classroom") && !usesPad();
 
 /** Send the next frame if nothing is in flight. Called whenever the link becomes idle. */
 function pump() {
@@ -217,7 +219,10 @@ function setMirror(on, explicit = true) {
 }
 
 $("camera-start").addEventListener("click", () => startCamera());
-$("draw-instead").addEventListener("click", () => setMode("canvas"));
+$("draw-instead").addEventListener("click", () => {
+  if (ui.mode === "classroom") $("source").click();  // the projector stays, the pad replaces the camera
+  else setMode("canvas");
+});
 $("camera-toggle").addEventListener("click", () => {
   if (camera.running) { ui.cameraWanted = false; stopCamera(); } else startCamera();
 });
@@ -240,7 +245,7 @@ $("ink").addEventListener("click", () => {
   $("pad").closest(".pad-wrap").classList.toggle("dark", on);
 });
 document.addEventListener("keydown", (e) => {
-  if (ui.mode === "canvas" && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
+  if (usesPad() && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
     e.preventDefault();
     pad.undo();
   }
@@ -253,7 +258,7 @@ $("teach").addEventListener("click", () => {
   $("teach").setAttribute("aria-pressed", String(ui.teach));
   $("teaching").hidden = !ui.teach;
   document.body.classList.toggle("teaching-on", ui.teach);
-  if (ui.mode === "canvas") { ui.padDirty = !pad.empty; pump(); }
+  if (usesPad()) { ui.padDirty = !pad.empty; pump(); }
 });
 
 const fsButton = $("fullscreen");
@@ -297,6 +302,13 @@ function setMode(mode) {
     if (on) $("stage").setAttribute("aria-labelledby", tab.id);
   }
   if (history.replaceState) history.replaceState(null, "", `#${mode}`);
+  switchInput(wasCamera);
+}
+
+/** After a change of mode or classroom source: run the camera or the pad, whichever is now the input. */
+function switchInput(wasCamera) {
+  document.body.dataset.source = ui.mode === "classroom" ? ui.source : "";
+  $("source").setAttribute("aria-pressed", String(ui.source === "pad"));
   showReadout($("readout"), []);
   $("readout-meta").textContent = "";
   if (isCameraMode()) {
@@ -310,6 +322,11 @@ function setMode(mode) {
   }
 }
 
+$("source").addEventListener("click", () => {
+  const wasCamera = isCameraMode();
+  ui.source = ui.source === "pad" ? "camera" : "pad";
+  switchInput(wasCamera);
+});
 for (const tab of document.querySelectorAll('[role="tab"]')) {
   tab.addEventListener("click", () => setMode(tab.dataset.mode));
   tab.addEventListener("keydown", (e) => {

@@ -184,6 +184,24 @@ def test_a_stylus_draws_thin_when_light_and_thick_when_pressed_and_both_are_read
     shot(page, "canvas-stylus")
 
 
+def test_in_the_classroom_the_teacher_can_draw_on_the_projector_instead_of_the_camera(server, open_page):
+    page = open_page(server.url + "#classroom")
+    source = page.get_by_role("button", name="Draw on screen")
+    expect(source).to_be_visible()
+    expect(page.locator("#pad")).to_be_hidden()
+    source.click()
+    expect(source).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".camera-view")).to_be_hidden()
+    pad = page.locator("#pad")
+    expect(pad).to_be_visible()
+    draw_text(page, pad.bounding_box(), "47")
+    expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*4\s*7\s*$"), timeout=READ_TIMEOUT_MS)
+    shot(page, "classroom-pad")
+    source.click()  # back to the camera: the drawing's reading goes, the camera view returns
+    expect(page.locator(".camera-view")).to_be_visible()
+    expect(page.locator("#readout")).not_to_have_text(re.compile("4"))
+
+
 @pytest.mark.parametrize("mode", ["camera", "canvas", "classroom"])
 def test_phone_layout_fits_375px_without_sideways_scrolling(server, request, mode):
     opener = request.getfixturevalue("open_page" if mode == "canvas" else "open_camera_page")
