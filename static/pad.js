@@ -108,11 +108,10 @@ export class Pad extends EventTarget {
     ctx.fillRect(0, 0, width, height);
     ctx.strokeStyle = ctx.fillStyle = INK[scheme];
     ctx.lineCap = ctx.lineJoin = "round";
-    for (const s of this.strokes) this._stroke(ctx, s, width, 0);
+    for (const s of this.strokes) this._stroke(ctx, s, width);
   }
 
-  /** Draw a stroke from point `from` on (all of it with from = 0). */
-  _stroke(ctx, stroke, width, from) {
+  _stroke(ctx, stroke, width) {
     const pts = stroke.pts;
     const lineWidth = (i, j) => stroke.w * width * (stroke.pen ? pressureScale((pts[i][2] + pts[j][2]) / 2) : 1);
     if (pts.length === 1) {
@@ -121,9 +120,8 @@ export class Pad extends EventTarget {
       ctx.fill();
       return;
     }
-    const start = Math.max(0, from - 1);
     if (stroke.pen) {  // one segment at a time, each as wide as its pressure
-      for (let i = start + 1; i < pts.length; i++) {
+      for (let i = 1; i < pts.length; i++) {
         ctx.beginPath();
         ctx.lineWidth = lineWidth(i - 1, i);
         ctx.moveTo(pts[i - 1][0] * width, pts[i - 1][1] * width);
@@ -134,8 +132,8 @@ export class Pad extends EventTarget {
     }
     ctx.lineWidth = lineWidth(0, 0);
     ctx.beginPath();
-    ctx.moveTo(pts[start][0] * width, pts[start][1] * width);
-    for (let i = start + 1; i < pts.length; i++) ctx.lineTo(pts[i][0] * width, pts[i][1] * width);
+    ctx.moveTo(pts[0][0] * width, pts[0][1] * width);
+    for (let i = 1; i < pts.length; i++) ctx.lineTo(pts[i][0] * width, pts[i][1] * width);
     ctx.stroke();
   }
 
@@ -168,15 +166,13 @@ export class Pad extends EventTarget {
 
   _add(events, rect) {
     const stroke = this.active.stroke;
-    const from = stroke.pts.length;
     for (const e of events) {
       const pressure = e.pressure > 0 ? e.pressure : 0.5;  // 0 when the device reports none
       stroke.pts.push([(e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.width, pressure]);
     }
-    const ctx = this.canvas.getContext("2d");
-    ctx.strokeStyle = ctx.fillStyle = INK[this.lightOnDark ? "light" : "dark"];
-    ctx.lineCap = ctx.lineJoin = "round";
-    this._stroke(ctx, stroke, this.canvas.width, from);
+    // Repaint everything rather than append a piece: pieces overlap at their joints, and the
+    // overlapping anti-aliased edges would show as beads along the line.
+    this._paint(this.canvas.getContext("2d"), this.canvas.width, this.canvas.height, this.lightOnDark);
     this._changed(false);
   }
 
