@@ -1,14 +1,18 @@
 """The MNIST idx reader: both encodings, and errors that name the broken file."""
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
+import http.server
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from train.data import DataError, checksum, load_split, read_idx
+from train.data import SHA256, DataError, checksum, download, load_split, read_idx
 
 
 def write_idx(path: Path, array: np.ndarray, gz: bool) -> Path:
@@ -85,3 +89,47 @@ def test_the_shared_mnist_has_the_standard_shapes(mnist_dir):
     images, labels = load_split(mnist_dir, "test")
     assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
     assert set(np.unique(labels)) == set(range(10))
+
+
+class Mirror:
+    """A static file server on loopback standing in for a download mirror."""
+
+    def __init__(self, folder: Path):
+        handler = functools.partial(QuietHandler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_download_skips_a_mirror_with_wrong_files_and_keeps_only_verified_ones(mnist_dir, tmp_path):
+    tampered = tmp_path / "tampered"
+    tampered.mkdir()
+    for name in SHA256:
+        (tampered / name).write_bytes(b"not the real file")
+    bad, good = Mirror(tampered), Mirror(mnist_dir)  # the shared copy, served, never copied into the repo
+    try:
+        download(tmp_path / "data", mirrors=(bad.url, bad.url + "missing/", good.url))
+    finally:
+        bad.close()
+        good.close()
+    for name, digest in SHA256.items():
+        assert hashlib.sha256((tmp_path / "data" / name).read_bytes()).hexdigest() == digest
+    assert load_split(tmp_path / "data", "test")[0].shape == (10_000, 28, 28)
+
+
+def test_download_fails_clearly_when_no_mirror_has_the_right_file(tmp_path):
+    empty = Mirror(tmp_path)
+    try:
+        with pytest.raises(DataError, match="right SHA256"):
+            download(tmp_path / "data", mirrors=(empty.url,))
+    finally:
+        empty.close()

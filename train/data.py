@@ -104,14 +104,14 @@ def checksum(data_dir: Path) -> str:
     return h.hexdigest()
 
 
-def download(data_dir: Path) -> None:
-    """Fetch missing .gz files from the public mirrors, verifying each SHA256 before keeping it."""
+def download(data_dir: Path, mirrors: tuple[str, ...] = MIRRORS) -> None:
+    """Fetch missing .gz files from the mirrors in turn, verifying each SHA256 before keeping it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     for name, digest in SHA256.items():
         target = data_dir / name
         if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
             continue
-        for mirror in MIRRORS:
+        for mirror in mirrors:
             try:
                 with urllib.request.urlopen(mirror + name, timeout=60) as resp:
                     blob = resp.read()
