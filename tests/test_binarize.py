@@ -57,6 +57,21 @@ def test_paper_in_deep_shadow_is_not_ink():
     assert np.median(ink[truth]) > 0.5 * 255
 
 
+def test_a_hard_shadow_edge_leaves_no_more_than_a_pen_line_of_ink():
+    img = page(480, 640)
+    img[:, 320:] = 110  # a lamp's hard shadow: the right half of the sheet lies in shade
+    img = cv2.GaussianBlur(img, (5, 5), 0)
+    inked = np.flatnonzero((threshold_ink(ink_map(to_gray(img))) > 0).any(axis=0))
+    assert len(inked) <= 8  # columns holding any "ink": a thin line, not a band that swallows digits
+
+
+def test_digits_across_a_hard_shadow_edge_keep_their_shape():
+    img, truth = written_page()
+    img[:, 200:] = (img[:, 200:] * 0.5).astype(np.uint8)  # the edge runs through the 0
+    mask = threshold_ink(ink_map(to_gray(img))) > 0
+    assert iou(mask, truth) > 0.85
+
+
 def test_light_on_dark_drawing_gives_the_same_mask_as_dark_on_light():
     img, truth = written_page()
     inverted = 255 - to_gray(img)

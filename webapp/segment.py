@@ -211,6 +211,7 @@ def estimate_digit_height(comps: Components, shape: tuple[int, int], fallback: b
     long_side = np.maximum(w, h)
     ok = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
     rule_like = (long_side >= LINE_LIKE * max(H, W)) & (long_side > RULE_ELONGATION * np.minimum(w, h))
+    rule_like |= w > MAX_ASPECT * h  # too wide to be a digit (a shadow's band, a word): rejected anyway
     inner = ok & ~rule_like & ~enclosing(x, y, w, h, ok) & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
     if not inner.any() and not fallback:
         return 0.0
