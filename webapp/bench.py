@@ -2,8 +2,9 @@
 
 Each client sends 640x480 JPEG pages of about ten digits over the websocket transport, one frame
 in flight at a time, at --fps frames per second (or as fast as results come back with --fps 0),
-for --seconds. Prints answered frames/s, round-trip p50/p95, drops, errors and the server's
-resident memory at the start and end. Without --url it starts `digitcam serve` on a free
+for --seconds. Prints answered frames/s, round-trip p50/p95, drops, errors, the server's
+resident memory at the start and end, and the CPU time one answered frame cost the server (and
+these clients, which share the machine). Without --url it starts `digitcam serve` on a free
 loopback port and stops it afterwards.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import ipaddress
 import json
 import logging
+import os
 import random
 import socket
 import subprocess
@@ -119,6 +121,11 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
         sio.disconnect()
 
 
+def _own_cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def _health(url: str) -> dict:
     with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=5) as response:
         return json.load(response)
@@ -184,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _bench(url: str, args: argparse.Namespace) -> int:
     frames = make_frames()
-    rss = [_health(url).get("rss_mb")]
+    health = _health(url)
+    rss, cpu = [health.get("rss_mb")], [health.get("cpu_s")]
+    own_cpu = _own_cpu_s()
     stats = [ClientStats() for _ in range(args.clients)]
     started = time.perf_counter()
     until = started + args.seconds
@@ -198,12 +207,19 @@ def _bench(url: str, args: argparse.Namespace) -> int:
         if time.perf_counter() >= next_sample:
             rss.append(_health(url).get("rss_mb"))
             next_sample += RSS_EVERY_S
-    rss.append(_health(url).get("rss_mb"))
+    health = _health(url)
+    rss.append(health.get("rss_mb"))
+    cpu.append(health.get("cpu_s"))
+    own_cpu = _own_cpu_s() - own_cpu
     # frames/s over the time frames were in flight (connecting 30 clients takes a while)
     firsts = [s.first_sent for s in stats if s.first_sent]
     lasts = [s.last_reply for s in stats if s.last_reply]
     elapsed = (max(lasts) - min(firsts)) if firsts and lasts else time.perf_counter() - started
     report(args, stats, elapsed, rss, len(frames[0]))
+    answered = sum(len(s.rtt_ms) for s in stats)
+    if answered and None not in cpu:
+        print(f"  CPU per answered frame: server and its readers {1000 * (cpu[-1] - cpu[0]) / answered:.1f} ms,"
+              f" these clients {1000 * own_cpu / answered:.1f} ms ({os.cpu_count()} cores on this machine)")
     return 1 if any(s.failed or s.lost or s.errors for s in stats) else 0
 
 

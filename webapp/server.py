@@ -126,15 +126,18 @@ def healthz():
                    providers=st.recognizer.providers, uptime_s=round(time.monotonic() - st.started, 1),
                    clients=st.scheduler.client_count(), workers=current_app.config["WORKERS"],
                    reader_processes=len(st.readers.pids()) if st.readers else 0,
-                   rss_mb=_rss_mb())
+                   rss_mb=_rss_mb(), cpu_s=_cpu_s())
+
+
+def _proc_pids() -> list[str]:
+    readers = state().readers
+    return ["self", *(str(pid) for pid in (readers.pids() if readers else []))]
 
 
 def _rss_mb() -> float | None:
     """Resident memory of this process and its reader processes (Linux /proc), for `digitcam bench`."""
-    readers = state().readers
-    pids = ["self", *(str(pid) for pid in (readers.pids() if readers else []))]
     total = 0.0
-    for pid in pids:
+    for pid in _proc_pids():
         try:
             with open(f"/proc/{pid}/status", encoding="ascii") as status:
                 total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
@@ -142,6 +145,24 @@ def _rss_mb() -> float | None:
             if pid == "self":
                 return None
     return round(total, 1)
+
+
+def _cpu_s() -> float | None:
+    """CPU seconds (user + system) used so far by this process and its readers (Linux /proc).
+
+    `digitcam bench` divides the difference by the frames answered: the CPU one frame costs,
+    which, unlike frames/s, does not depend on what else the machine is doing.
+    """
+    ticks = 0
+    for pid in _proc_pids():
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            if pid == "self":
+                return None
+    return round(ticks / os.sysconf("SC_CLK_TCK"), 2)
 
 
 def join_url() -> str:
