@@ -10,7 +10,7 @@ import pytest
 from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, rule, scribble, shadow, write
 from webapp import binarize, segment
 from webapp.decode import ImageError
-from webapp.pipeline import MIN_CONFIDENCE, read_bytes, read_frame
+from webapp.pipeline import MIN_CONFIDENCE, digit_input, read_bytes, read_frame
 
 STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", "group", "annotate", "total"}
 
@@ -187,3 +187,17 @@ def test_letters_the_model_is_unsure_of_are_rejected_not_guessed(recognizer):
 def test_an_unknown_mode_is_refused(recognizer):
     with pytest.raises(ValueError, match="mode"):
         read_frame(page(), recognizer, mode="x-ray")
+
+
+@pytest.mark.parametrize("pen", [2, 3, 5])
+def test_a_thin_pen_one_in_a_photo_reaches_the_model_as_inky_as_mnist_ones(mnist_dir, pen):
+    from train.data import load_split
+    from webapp.mnistify import mnistify
+
+    images, labels = load_split(mnist_dir, "test")
+    ink = [mnistify(img).sum() for img, label in zip(images[:500], labels[:500]) if label == 1]
+    low, high = np.percentile(ink, [25, 75])  # the middle half of MNIST's 1s
+    one = np.zeros((100, 40), np.uint8)
+    cv2.line(one, (20, 5), (20, 95), 255, pen, cv2.LINE_AA)
+    crop = digit_input(one, (one > 0).astype(np.uint8) * 255, target=binarize.MNIST_STROKE_ALL_INK)
+    assert low <= crop.sum() <= high

@@ -112,18 +112,37 @@ def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool
     return ink, mask, photo, segment.Components(labels, stats)
 
 
-def digit_input(ink: np.ndarray, mask: np.ndarray, width: float | None = None) -> np.ndarray:
+@dataclass
+class _Frame:
+    """What stages 2-4 found in one frame (working pixels)."""
+
+    ink: np.ndarray
+    mask: np.ndarray
+    ruled: np.ndarray  # ink removed as ruled or grid lines
+    comps: segment.Components
+    regions: list[segment.Region]
+    digit_h: float  # typical digit height, 0 when unknown
+    photo: bool
+
+    @property
+    def stroke_target(self) -> float:
+        return binarize.MNIST_STROKE_ALL_INK if self.photo else binarize.MNIST_STROKE
+
+
+def digit_input(ink: np.ndarray, mask: np.ndarray, width: float | None = None,
+                target: float = binarize.MNIST_STROKE) -> np.ndarray:
     """One digit's ink crop and mask -> the model's 28x28 input (stroke width, then MNIST geometry)."""
     masked = cv2.bitwise_and(ink, mask)
-    return mnistify(binarize.normalize_stroke(masked, mask, width=width))
+    return mnistify(binarize.normalize_stroke(masked, mask, target=target, width=width))
 
 
-def _crops_for(index: int, region: segment.Region, ink: np.ndarray, comps: segment.Components) -> list[list[_Crop]]:
+def _crops_for(index: int, region: segment.Region, frame: _Frame) -> list[list[_Crop]]:
     """The whole region, then each candidate split: a list of options, each a list of crops."""
     x, y, w, h = region.box
-    rmask = segment.region_mask(comps, region)
-    rink = ink[y : y + h, x : x + w]
-    options = [[_Crop(index, region.box, digit_input(rink, rmask, region.stroke or None))]]
+    rmask = segment.region_mask(frame.comps, region)
+    rink = frame.ink[y : y + h, x : x + w]
+    target = frame.stroke_target
+    options = [[_Crop(index, region.box, digit_input(rink, rmask, region.stroke or None, target))]]
     total = max(int(np.count_nonzero(rmask)), 1)
     for cuts in region.splits:
         pieces = []
@@ -133,7 +152,7 @@ def _crops_for(index: int, region: segment.Region, ink: np.ndarray, comps: segme
             if np.count_nonzero(piece) < MIN_PIECE_INK * total or len(rows) == 0:
                 break
             r0, r1 = rows[0], rows[-1] + 1
-            img = digit_input(rink[r0:r1, a:b], piece[r0:r1], region.stroke or None)
+            img = digit_input(rink[r0:r1, a:b], piece[r0:r1], region.stroke or None, target)
             pieces.append(_Crop(index, (x + a, y + int(r0), b - a, int(r1 - r0)), img))
         else:
             options.append(pieces)
@@ -201,8 +220,8 @@ def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, i
     return (round(x / scale), round(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
 
 
-def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> tuple[np.ndarray, np.ndarray, np.ndarray, segment.Components, list[segment.Region], float]:
-    """Stages 2-4: ink map, mask, rule removal, components and regions (and the typical digit height)."""
+def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> _Frame:
+    """Stages 2-4: ink map, mask, rule removal, components and regions."""
     ink, mask, photo, comps = _binarize(gray, mode)
     clock.lap("binarize")
     ruled = np.zeros_like(mask)
@@ -213,17 +232,17 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> tuple[np.ndarray, np
     clock.lap("components")
     regions, comps, digit_h = segment.find_regions(mask, comps, ink, photo=photo)
     clock.lap("regions")
-    return ink, mask, ruled, comps, regions, digit_h
+    return _Frame(ink, mask, ruled, comps, regions, digit_h, photo)
 
 
-def _normalize(regions: list[segment.Region], ink: np.ndarray, comps: segment.Components) -> tuple[list[_Crop], dict[int, list[list[int]]]]:
+def _normalize(frame: _Frame) -> tuple[list[_Crop], dict[int, list[list[int]]]]:
     """Stage 5: every candidate's crops (whole and split), with each region's options as crop indices."""
     crops: list[_Crop] = []
     options: dict[int, list[list[int]]] = {}
-    for i, region in enumerate(regions):
+    for i, region in enumerate(frame.regions):
         if region.reason is None:
             options[i] = []
-            for option in _crops_for(i, region, ink, comps):
+            for option in _crops_for(i, region, frame):
                 options[i].append(list(range(len(crops), len(crops) + len(option))))
                 crops.extend(option)
     return crops, options
@@ -257,13 +276,14 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     clock.lap("gray")
-    ink, mask, ruled, comps, regions, digit_h = _segment(gray, mode, clock)
-    crops, options = _normalize(regions, ink, comps)
+    frame = _segment(gray, mode, clock)
+    regions = frame.regions
+    crops, options = _normalize(frame)
     batch = np.stack([c.image for c in crops])[:, None] if crops else np.zeros((0, 1, 28, 28), np.float32)
     clock.lap("normalize")
     probs = recognizer.predict(batch) if len(batch) else np.zeros((0, 10), np.float32)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
-    chosen, rejected = _decide(regions, crops, options, conf, digit_h)
+    chosen, rejected = _decide(regions, crops, options, conf, frame.digit_h)
     edges = sum(r.reason in BACKDROP for r in regions)
     clock.lap("classify")
     digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
@@ -275,7 +295,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     if annotate or debug:
         reading.annotated = draw.draw_reading(image, reading.digits, rejected[: len(rejected) - edges])
         if debug:
-            reading.stages = _stages(gray, ink, mask, ruled, comps)
+            reading.stages = _stages(gray, frame)
             captions = [f"{int(np.argmax(probs[k]))} {round(100 * conf[k])}%" for k in range(len(crops))]
             reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, batch[:, 0], captions)
         clock.lap("annotate")
@@ -283,10 +303,11 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     return reading
 
 
-def _stages(gray: np.ndarray, ink: np.ndarray, mask: np.ndarray, ruled: np.ndarray, comps: segment.Components) -> dict[str, np.ndarray]:
-    binary = cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
-    binary[ruled > 0] = draw.RED
-    return {"gray": gray, "ink": ink, "binary": binary, "components": draw.colour_components(np.where(mask > 0, comps.labels, 0))}
+def _stages(gray: np.ndarray, frame: _Frame) -> dict[str, np.ndarray]:
+    binary = cv2.cvtColor(frame.mask, cv2.COLOR_GRAY2BGR)
+    binary[frame.ruled > 0] = draw.RED
+    labels = np.where(frame.mask > 0, frame.comps.labels, 0)
+    return {"gray": gray, "ink": frame.ink, "binary": binary, "components": draw.colour_components(labels)}
 
 
 def read_bytes(data: bytes, recognizer: Recognizer, *, max_bytes: int = MAX_BYTES,
