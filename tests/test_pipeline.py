@@ -201,3 +201,12 @@ def test_a_thin_pen_one_in_a_photo_reaches_the_model_as_inky_as_mnist_ones(mnist
     cv2.line(one, (20, 5), (20, 95), 255, pen, cv2.LINE_AA)
     crop = digit_input(one, (one > 0).astype(np.uint8) * 255, target=binarize.MNIST_STROKE_ALL_INK)
     assert low <= crop.sum() <= high
+
+
+@pytest.mark.parametrize("labels, overlap", [([0, 1], 0.1), ([3, 0], 0.2), ([3, 1], 0.2), ([9, 1], 0.1)])
+def test_two_digits_drawn_into_each_other_on_a_canvas_are_read_as_two(mnist_dir, recognizer, labels, overlap):
+    pair = reference_digits(mnist_dir, recognizer, 2, labels=labels)
+    img = page(200, 300, level=255)
+    x, y, w, h = paste_digit(img, pair[0][0], 80, 60, 90)
+    paste_digit(img, pair[1][0], x + w - round(overlap * w), 60, 90)  # no wider together than one broad digit
+    assert read_frame(img, recognizer, mode="canvas").lines == [number(pair)]
