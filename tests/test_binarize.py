@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.pipeline_helpers import page, rule, shadow, write
 from webapp.binarize import (
+    LOW_MIN,
     ink_map,
     light_on_dark,
     MNIST_STROKE,
@@ -84,6 +86,42 @@ def test_ruled_lines_are_removed_and_the_digits_kept():
     clean, lines = remove_lines(mask, digit_height=60)
     assert np.count_nonzero(lines) > 0
     assert iou(clean > 0, truth) > 0.85
+
+
+def tilted_rules(img: np.ndarray, degrees: float, spacing: int = 40, colour=(150, 120, 90)) -> np.ndarray:
+    """Ruled paper photographed at a tilt: thin lines across the page rising by `degrees`."""
+    out = img.copy()
+    h, w = out.shape[:2]
+    rise = round(np.tan(np.radians(degrees)) * w)
+    for y in range(-rise, h + abs(rise), spacing):
+        cv2.line(out, (0, y + rise), (w - 1, y), colour, 1, cv2.LINE_AA)
+    return out
+
+
+def away_from(truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Ink of `mask` more than 3 px from the true ink (a rule's remains, not a digit's soft edge)."""
+    near = cv2.dilate(truth.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    return (mask > 0) & ~near
+
+
+@pytest.mark.parametrize("degrees", [-5, -2, 2, 5])
+def test_rules_tilted_with_the_page_are_removed_and_the_digits_kept(degrees):
+    img, truth = written_page()
+    mask = threshold_ink(ink_map(to_gray(tilted_rules(img, degrees))))
+    clean, lines = remove_lines(mask, digit_height=60)
+    # Of ~4000 rule pixels, only stubs where a rule crosses a corner too briefly to be seen are left.
+    assert np.count_nonzero(away_from(truth, clean)) < 0.03 * np.count_nonzero(away_from(truth, mask))
+    assert iou(clean > 0, truth) > 0.85
+
+
+def test_rules_are_found_in_faint_ink_where_they_run_unbroken():
+    img, truth = written_page()
+    img = tilted_rules(img, 3, colour=(150, 150, 150))  # faint: only bits next to the digits reach the mask
+    ink = ink_map(to_gray(img))
+    mask = threshold_ink(ink)
+    faint = cv2.threshold(ink, LOW_MIN * 255, 255, cv2.THRESH_BINARY)[1]
+    clean, _ = remove_lines(mask, digit_height=60, guide=faint)
+    assert np.count_nonzero(away_from(truth, clean)) < 0.03 * np.count_nonzero(away_from(truth, mask))
 
 
 def test_a_tall_thin_one_is_not_taken_for_a_rule():

@@ -210,3 +210,13 @@ def test_two_digits_drawn_into_each_other_on_a_canvas_are_read_as_two(mnist_dir,
     x, y, w, h = paste_digit(img, pair[0][0], 80, 60, 90)
     paste_digit(img, pair[1][0], x + w - round(overlap * w), 60, 90)  # no wider together than one broad digit
     assert read_frame(img, recognizer, mode="canvas").lines == [number(pair)]
+
+
+@pytest.mark.parametrize("degrees", [-4, 4])
+def test_digits_sitting_on_rules_of_a_tilted_page_are_read(three_digits, recognizer, degrees):
+    img = mnist_page(three_digits, y0=80)
+    h, w = img.shape[:2]
+    rise = round(np.tan(np.radians(degrees)) * w)
+    for y in range(144 - 96 - rise, h + abs(rise), 48):  # one rule runs along the digits' feet
+        cv2.line(img, (0, y + rise), (w - 1, y), (170, 150, 130), 2, cv2.LINE_AA)
+    assert read_frame(img, recognizer, mode="camera").lines == [number(three_digits)]

@@ -27,6 +27,10 @@ LOW_MIN = 0.12  # nor grow it into pixels fainter than 12%
 LINE_LENGTH_FRACTION = 0.3  # ruled/grid lines run straight for at least 30% of the image's long side ...
 LINE_THICKNESS_FRACTION = 0.012  # ... and are at most 1.2% of the long side thick ...
 LINE_DIGITS = 2.5  # ... and longer than 2.5 typical digit heights (a tall thin 1 is not a rule)
+RULE_ELONGATION = 4.0  # a rule is over 4x longer than its box is high (a 6 degree tilt still is)
+MAX_RULES = 24  # the slope is measured on at most this many rules
+LEVEL_SLOPE = 0.004  # rules flatter than this (0.2 degrees) are found without shearing
+BRIDGE = 2  # a stroke cut by a removed rule is rejoined across up to 2 rule thicknesses (tilted rules cut wider)
 TAIL_QUANTILE = 0.0005  # polarity looks at the extreme 0.05% of pixels (one thin 1 is more)
 POLARITY_WINDOW = 15  # neighbourhood for local deviations, at half resolution
 POLARITY_MARGIN = 1.5  # the votes for light ink must outweigh those for dark ink 1.5 to 1
@@ -201,10 +205,53 @@ def _thin_runs(mask: np.ndarray, run: int, thick: int, horizontal: bool) -> np.n
     return cv2.subtract(opened, cv2.morphologyEx(opened, cv2.MORPH_OPEN, np.ones(across, np.uint8)))
 
 
-def remove_lines(mask: np.ndarray, digit_height: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def rule_slope(half: np.ndarray, run: int) -> float:
+    """Slope (rows per column) of the paper's rules: the median over long thin components.
+
+    A rule is straight, so its slope is how far its ink's mean row moves from its left end to
+    its right end. 0 when there is no such component (or the page is level).
+    """
+    _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(half, 8, cv2.CV_32S, CCL)
+    w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    long = np.flatnonzero((w >= run) & (w > RULE_ELONGATION * h)) + 1
+    slopes = []
+    for i in long[:MAX_RULES]:
+        x0, y0, bw, bh = stats[i, :4]
+        roi = labels[y0 : y0 + bh, x0 : x0 + bw] == i
+        end = max(1, bw // 8)
+        rows = np.arange(bh, dtype=np.float64)
+        left, right = roi[:, :end].sum(axis=1), roi[:, -end:].sum(axis=1)
+        if left.any() and right.any():
+            slopes.append((rows @ right / right.sum() - rows @ left / left.sum()) / max(bw - end, 1))
+    return float(np.median(slopes)) if slopes else 0.0
+
+
+def _runs_along(half: np.ndarray, slope: float, run: int, thick: int, horizontal: bool) -> np.ndarray:
+    """_thin_runs on the mask sheared by the rules' slope, so tilted rules are level; sheared back."""
+    if abs(slope) < LEVEL_SLOPE:
+        return _thin_runs(half, run, thick, horizontal)
+    h, w = half.shape
+    if horizontal:  # rows move by slope per column: shift each column back
+        m = np.float32([[1, 0, 0], [-slope, 1, slope * w / 2]])
+    else:  # the same tilt leans vertical lines the other way
+        m = np.float32([[1, slope, -slope * h / 2], [0, 1, 0]])
+    level = cv2.warpAffine(half, m, (w, h), flags=cv2.INTER_NEAREST)
+    # Resampling a 1 px line steps it by a row here and there: bridge those steps.
+    level = cv2.dilate(level, np.ones((2, 1) if horizontal else (1, 2), np.uint8))
+    found = _thin_runs(level, run, thick, horizontal)
+    if not found.any():
+        return found
+    back = cv2.warpAffine(found, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    # Resampling back may miss the line by a pixel: take the ink within one pixel of it.
+    return cv2.bitwise_and(cv2.dilate(back, np.ones((3, 1) if horizontal else (1, 3), np.uint8)), half)
+
+
+def remove_lines(mask: np.ndarray, digit_height: float = 0.0, guide: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Remove long thin horizontal/vertical runs (ruled and grid paper); return (mask, lines).
 
     `digit_height` (0 when unknown) keeps strokes of big digits from counting as rules.
+    `guide` (default: the mask) is where the lines are looked for, e.g. all faint ink.
+    Rules tilted with the page are found along their own slope.
     Strokes crossed by a removed line are bridged again where ink continues on both sides.
     """
     h, w = mask.shape
@@ -212,16 +259,18 @@ def remove_lines(mask: np.ndarray, digit_height: float = 0.0) -> tuple[np.ndarra
     run = max(3, int(LINE_LENGTH_FRACTION * max(h, w)), int(LINE_DIGITS * digit_height))
     # Search at half resolution (any ink in a 2x2 cell counts, so 1 px rules survive): the long
     # openings cost 8x less, and the full-resolution ink under the found runs is what is removed.
-    half = cv2.resize(mask, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    half = cv2.resize(mask if guide is None else guide, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     half = cv2.threshold(half, 0, 255, cv2.THRESH_BINARY)[1]
-    found = _thin_runs(half, max(2, run // 2), max(1, thick // 2), horizontal=True)
-    found |= _thin_runs(half, max(2, run // 2), max(1, thick // 2), horizontal=False)
+    half_run, half_thick = max(2, run // 2), max(1, thick // 2)
+    slope = rule_slope(half, half_run)
+    found = (_runs_along(half, slope, half_run, half_thick, horizontal=True)
+             | _runs_along(half, slope, half_run, half_thick, horizontal=False))
     if not found.any():
         return mask, np.zeros_like(mask)
     lines = cv2.bitwise_and(mask, cv2.resize(found, (w, h), interpolation=cv2.INTER_NEAREST))
     clean = cv2.subtract(mask, lines)
-    bridge = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, np.ones((thick + 3, 1), np.uint8))
-    bridge |= cv2.morphologyEx(clean, cv2.MORPH_CLOSE, np.ones((1, thick + 3), np.uint8))
+    bridge = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, np.ones((BRIDGE * thick + 3, 1), np.uint8))
+    bridge |= cv2.morphologyEx(clean, cv2.MORPH_CLOSE, np.ones((1, BRIDGE * thick + 3), np.uint8))
     return clean | (bridge & lines), lines
 
 

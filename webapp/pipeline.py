@@ -261,7 +261,10 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> _Frame:
     clock.lap("binarize")
     ruled = np.zeros_like(mask)
     if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
-        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape, fallback=False))
+        # Rules are looked for in all faint ink, where they run unbroken; the mask holds only the
+        # pieces that its hysteresis grew out of the digits sitting on them.
+        faint = cv2.threshold(ink, binarize.LOW_MIN * 255, 255, cv2.THRESH_BINARY)[1]
+        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape, fallback=False), faint)
         if ruled.any():
             comps = segment.components(mask)
     clock.lap("components")
