@@ -52,3 +52,22 @@ def test_a_word_of_short_letters_is_rejected(number_page, recognizer, word):
     reading = read_frame(img, recognizer, mode="camera")
     assert reading.lines == [text]
     assert reading.rejected >= 1
+
+
+def comb(img: np.ndarray, x: int, y: int, boxes: int, size: int) -> None:
+    """A form's row of boxes, one character per box: a top and a bottom rule joined by walls."""
+    grey = (60, 60, 60)
+    cv2.line(img, (x, y), (x + boxes * size, y), grey, 2)
+    cv2.line(img, (x, y + size), (x + boxes * size, y + size), grey, 2)
+    for i in range(boxes + 1):
+        cv2.line(img, (x + i * size, y), (x + i * size, y + size), grey, 2)
+
+
+def test_the_walls_of_a_forms_boxes_are_not_read_as_ones(mnist_dir, recognizer):
+    digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 0, 7])
+    img = page(200, 640)
+    comb(img, 20, 60, 14, 44)
+    for i, (digit, _) in enumerate(digits):  # the first three boxes filled in
+        paste_digit(img, digit, 20 + i * 44 + 8, 66, 32)
+    reading = read_frame(img, recognizer, mode="camera")
+    assert [d.label for d in reading.digits] == [4, 0, 7]

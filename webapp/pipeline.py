@@ -268,7 +268,7 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> _Frame:
         if ruled.any():
             comps = segment.components(mask)
     clock.lap("components")
-    regions, comps, digit_h = segment.find_regions(mask, comps, ink, photo=photo)
+    regions, comps, digit_h = segment.find_regions(mask, comps, ink, photo=photo, ruled=ruled if ruled.any() else None)
     clock.lap("regions")
     return _Frame(ink, mask, ruled, comps, regions, digit_h, photo)
 

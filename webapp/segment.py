@@ -35,6 +35,7 @@ NARROW = 0.4  # boxes narrower than 40% of their height may be full (a plain 1)
 MAX_STROKE = 0.7  # "strokes" wider than 70% of the box height are a blot (a disc: ~1; digits up to ~0.6)
 MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word
 HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
+WALL_REACH = 0.08  # a bar's end meets a rule when one lies within 8% of the bar's height of it
 FAINT = 0.5  # mean ink weaker than half the frame's boldest writing: show-through, wood grain, shadows
 MAX_CANDIDATES = 150  # more candidates than this in one frame is noise: the rest are rejected
 # Splitting touching digits.
@@ -233,12 +234,25 @@ def _reject_faint(regions: list[Region], comps: Components, ink: np.ndarray) -> 
                 r.reason, r.splits = "faint", []
 
 
+def _box_wall(box: tuple[int, int, int, int], ruled: np.ndarray) -> bool:
+    """A bar whose both ends meet removed rules: the side of a drawn box or a form's comb, not a 1."""
+    x, y, w, h = box
+    if w >= NARROW * h:
+        return False
+    reach = max(2, round(WALL_REACH * h))
+    top = ruled[max(0, y - reach) : y + reach, x : x + w]
+    bottom = ruled[max(0, y + h - reach) : y + h + reach, x : x + w]
+    return bool(top.any()) and bool(bottom.any())
+
+
 def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndarray | None = None,
-                 photo: bool = False) -> tuple[list[Region], Components, float]:
+                 photo: bool = False, ruled: np.ndarray | None = None) -> tuple[list[Region], Components, float]:
     """Return (regions incl. rejected ones, components, typical digit height) for a binary mask.
 
     With the ink map, regions much fainter than the frame's boldest writing are rejected too.
     With `photo`, regions cut by the frame's edge are rejected: part of them is out of view.
+    With `ruled` (the rules removed from the mask), bars running from one rule to another are
+    rejected as box walls.
     (A drawing canvas is different: its digits may touch the edge and still be whole.)
     """
     comps = comps or components(mask)
@@ -264,6 +278,8 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
         bx, by, bw, bh = region.box
         if photo and region.reason is None and (bx == 0 or by == 0 or bx + bw == W or by + bh == H):
             region.reason = "cut off"
+        if ruled is not None and region.reason is None and _box_wall(region.box, ruled):
+            region.reason = "box wall"
         if region.reason is None and region.aspect > SPLIT_ASPECT:
             parts = (2, 3) if region.aspect > SPLIT3_ASPECT else (2,)
             region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c]
