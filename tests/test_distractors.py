@@ -71,3 +71,16 @@ def test_the_walls_of_a_forms_boxes_are_not_read_as_ones(mnist_dir, recognizer):
         paste_digit(img, digit, 20 + i * 44 + 8, 66, 32)
     reading = read_frame(img, recognizer, mode="camera")
     assert [d.label for d in reading.digits] == [4, 0, 7]
+
+
+@pytest.mark.parametrize("word", ["wax", "nun", "cam"])
+def test_a_number_written_right_after_a_word_is_read_and_the_word_is_not(number_page, mnist_dir, recognizer, word):
+    img, text = number_page
+    img = img.copy()
+    digits = reference_digits(mnist_dir, recognizer, 4, labels=[1, 3, 8, 7])
+    script_word(img, word, 40, 250, round(0.9 * DIGIT_H))
+    x = 40 + cv2.getTextSize(word, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 0.9 * DIGIT_H / 22, 4)[0][0] + 20
+    for i, (digit, _) in enumerate(digits):
+        paste_digit(img, digit, x + i * 50, 250 - DIGIT_H + 4, DIGIT_H)
+    reading = read_frame(img, recognizer, mode="camera")
+    assert reading.lines == [text, "1387"]

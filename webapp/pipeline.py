@@ -39,6 +39,7 @@ TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
 TEXT_MIN_OTHERS = 2
 TEXT_SHORT = 0.65  # a mark shorter than 65% of its line's tall marks is x-height ...
 TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word
+NUMBER_RUN = 3  # ... unless 3+ tall digits in a row: a number written beside the word
 X_HEIGHT = 0.75  # ... and so is any mark under 75% of the frame's typical digit height: letters without
 #                   ascenders, a zigzag's pieces (0.5-0.72 of it; the shortest 0.5% of digits are 0.75)
 #                   (none -> 0.75: pages F1 0.952 -> 0.961, false detections on nothing 29 -> 4; 0.85 lost recall)
@@ -234,8 +235,26 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0) -
         short = int(np.count_nonzero(heights < short_below))
         wordy = others >= TEXT_MIN_OTHERS and others >= len(digits)
         if wordy or (short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(group)):
-            found.update(digits)
+            found.update(set(digits) - _number_beside_word(group, n, heights >= short_below))
     return found
+
+
+def _number_beside_word(group: list[int], n: int, tall: np.ndarray) -> set[int]:
+    """Digits of a word-like group that are a number written next to the word, not letters.
+
+    A run of NUMBER_RUN or more tall digit marks in a row, where words seldom have more than
+    two tall letters in a row (the ll of hello); the group is in reading order.
+    """
+    kept: set[int] = set()
+    run: list[int] = []
+    for i, is_tall in zip(list(group) + [-1], list(tall) + [False]):
+        if is_tall and 0 <= i < n:
+            run.append(i)
+            continue
+        if len(run) >= NUMBER_RUN:
+            kept.update(run)
+        run = []
+    return kept
 
 
 def _reading_order(digits: list[Digit]) -> tuple[list[Digit], list[str]]:
