@@ -58,6 +58,17 @@ def test_a_five_with_a_detached_bar_is_one_region():
     assert regions[0].box[1] <= 66  # the bar is inside the region's box
 
 
+def test_a_slanted_one_broken_in_two_is_one_region():
+    img = page()
+    write(img, "47", 40, 160)
+    cv2.line(img, (330, 95), (320, 120), (INK,) * 3, 4)  # a thin-pen 1 leaning right,
+    cv2.line(img, (318, 126), (308, 158), (INK,) * 3, 4)  # broken where the pen skipped
+    regions, _ = regions_of(img)
+    ones = [r for r in regions if r.box[0] > 250]
+    assert len(ones) == 1 and ones[0].reason is None
+    assert ones[0].box[1] <= 95 and ones[0].box[1] + ones[0].box[3] >= 158
+
+
 def test_digits_side_by_side_stay_separate_regions():
     img = page()
     write(img, "71", 60, 160)

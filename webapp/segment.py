@@ -105,7 +105,11 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
         overlap = np.minimum(x + w, x[k] + w[k]) - np.maximum(x, x[k])
         gap = np.maximum(y, y[k]) - np.minimum(y + h, y[k] + h[k])
         top, bottom = np.minimum(y, y[k]), np.maximum(y + h, y[k] + h[k])
-        ok = (overlap >= MERGE_OVERLAP * np.minimum(w, w[k])) & (gap <= MERGE_GAP * digit_h)
+        left, right = np.minimum(x, x[k]), np.maximum(x + w, x[k] + w[k])
+        # Pieces of one slanted stroke (a 1 broken by a faint spot) share few columns but
+        # together still make a narrow bar.
+        bar = (right - left) <= NARROW * (bottom - top)
+        ok = ((overlap >= MERGE_OVERLAP * np.minimum(w, w[k])) | bar) & (gap <= MERGE_GAP * digit_h)
         ok &= (bottom - top) <= MERGE_MAX_HEIGHT * digit_h
         ok[k] = False
         if not ok.any():
