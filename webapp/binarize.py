@@ -212,22 +212,21 @@ def rule_slope(half: np.ndarray, run: int) -> float:
     its right end. 0 when there is no such component (or the page is level). Measured at half
     the given resolution again: labelling all faint ink costs, and the slope needs no detail.
     """
-    h, w = half.shape
-    small = cv2.resize(half, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    rows, cols = half.shape
+    small = cv2.resize(half, (max(1, cols // 2), max(1, rows // 2)), interpolation=cv2.INTER_AREA)
     small = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)[1]
-    run = max(2, run // 2)
     _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(small, 8, cv2.CV_32S, CCL)
-    w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
-    long = np.flatnonzero((w >= run) & (w > RULE_ELONGATION * h)) + 1
+    widths, heights = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    long = np.flatnonzero((widths >= max(2, run // 2)) & (widths > RULE_ELONGATION * heights)) + 1
     slopes = []
     for i in long[:MAX_RULES]:
         x0, y0, bw, bh = stats[i, :4]
         end = max(1, bw // 8)
-        rows = np.arange(bh, dtype=np.float64)
+        ys = np.arange(bh, dtype=np.float64)
         left = (labels[y0 : y0 + bh, x0 : x0 + end] == i).sum(axis=1)
         right = (labels[y0 : y0 + bh, x0 + bw - end : x0 + bw] == i).sum(axis=1)
         if left.any() and right.any():
-            slopes.append((rows @ right / right.sum() - rows @ left / left.sum()) / max(bw - end, 1))
+            slopes.append((ys @ right / right.sum() - ys @ left / left.sum()) / max(bw - end, 1))
     return float(np.median(slopes)) if slopes else 0.0
 
 
