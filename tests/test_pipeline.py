@@ -10,7 +10,7 @@ import pytest
 from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, rule, scribble, shadow, write
 from webapp import binarize, segment
 from webapp.decode import ImageError
-from webapp.pipeline import MIN_CONFIDENCE, digit_input, read_bytes, read_frame
+from webapp.pipeline import MIN_CONFIDENCE, Crop, digit_input, read_bytes, read_frame, teaching_crops
 
 STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", "group", "annotate", "total"}
 
@@ -220,3 +220,15 @@ def test_digits_sitting_on_rules_of_a_tilted_page_are_read(three_digits, recogni
     for y in range(144 - 96 - rise, h + abs(rise), 48):  # one rule runs along the digits' feet
         cv2.line(img, (0, y + rise), (w - 1, y), (170, 150, 130), 2, cv2.LINE_AA)
     assert read_frame(img, recognizer, mode="camera").lines == [number(three_digits)]
+
+
+def test_the_teaching_strip_shows_the_crops_in_reading_order():
+    # Five crops over two lines, handed over in region order (not reading order);
+    # each crop's label is its place in reading order.
+    boxes = {3: (300, 200, 40, 60), 0: (50, 40, 40, 60), 4: (360, 205, 40, 60), 2: (170, 42, 40, 60), 1: (110, 38, 40, 60)}
+    crops = [Crop(i, box, np.full((28, 28), i / 10, np.float32)) for i, box in boxes.items()]
+    probs = np.eye(10, dtype=np.float32)[list(boxes)]
+    batch = np.stack([c.image for c in crops])[:, None]
+    images, captions = teaching_crops(crops, batch, probs)
+    assert captions == ["0 100%", "1 100%", "2 100%", "3 100%", "4 100%"]
+    assert [round(float(img[0, 0]) * 10) for img in images] == [0, 1, 2, 3, 4]

@@ -100,7 +100,7 @@ class _Clock:
 
 
 @dataclass
-class _Crop:
+class Crop:
     region: int  # index into the regions list
     box: tuple[int, int, int, int]  # working pixels
     image: np.ndarray  # 28x28 model input
@@ -141,16 +141,16 @@ def digit_input(ink: np.ndarray, mask: np.ndarray, width: float | None = None,
     return mnistify(binarize.normalize_stroke(masked, mask, target=target, width=width))
 
 
-def _crops_for(index: int, region: segment.Region, frame: _Frame) -> list[list[_Crop]]:
+def _crops_for(index: int, region: segment.Region, frame: _Frame) -> list[list[Crop]]:
     """The whole region, then each candidate split: a list of options, each a list of crops."""
     x, y, w, h = region.box
     rmask = segment.region_mask(frame.comps, region)
     rink = frame.ink[y : y + h, x : x + w]
-    whole = _Crop(index, region.box, digit_input(rink, rmask, region.stroke or None, frame.stroke_target))
+    whole = Crop(index, region.box, digit_input(rink, rmask, region.stroke or None, frame.stroke_target))
     return [[whole]] + _split_crops(index, region, frame, region.splits)
 
 
-def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list[list[tuple[int, int]]]) -> list[list[_Crop]]:
+def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list[list[tuple[int, int]]]) -> list[list[Crop]]:
     """The crops of each split (column ranges of the region); splits leaving a piece nearly empty are skipped."""
     x, y, w, h = region.box
     rmask = segment.region_mask(frame.comps, region)
@@ -167,14 +167,14 @@ def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list
                 break
             r0, r1 = rows[0], rows[-1] + 1
             img = digit_input(rink[r0:r1, a:b], piece[r0:r1], region.stroke or None, target)
-            pieces.append(_Crop(index, (x + a, y + int(r0), b - a, int(r1 - r0)), img))
+            pieces.append(Crop(index, (x + a, y + int(r0), b - a, int(r1 - r0)), img))
         else:
             options.append(pieces)
     return options
 
 
-def _retry_splits(frame: _Frame, crops: list[_Crop], options: dict[int, list[list[int]]],
-                  conf: np.ndarray) -> list[_Crop]:
+def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]],
+                  conf: np.ndarray) -> list[Crop]:
     """Crops of two-way splits for unsure regions that were too narrow to be offered one.
 
     Digits drawn into each other on a canvas overlap, so the pair is no wider than one broad
@@ -183,7 +183,7 @@ def _retry_splits(frame: _Frame, crops: list[_Crop], options: dict[int, list[lis
     Photos are left alone: there an unsure region is far more often one blurred or bold digit,
     whose halves can look like two (pages F1 0.968 -> 0.966 when photos were retried too).
     """
-    extra: list[_Crop] = []
+    extra: list[Crop] = []
     if frame.photo:
         return extra
     for i, opts in options.items():
@@ -295,9 +295,9 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> _Frame:
     return _Frame(ink, mask, ruled, comps, regions, digit_h, photo)
 
 
-def _normalize(frame: _Frame) -> tuple[list[_Crop], dict[int, list[list[int]]]]:
+def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
     """Stage 5: every candidate's crops (whole and split), with each region's options as crop indices."""
-    crops: list[_Crop] = []
+    crops: list[Crop] = []
     options: dict[int, list[list[int]]] = {}
     for i, region in enumerate(frame.regions):
         if region.reason is None:
@@ -308,7 +308,7 @@ def _normalize(frame: _Frame) -> tuple[list[_Crop], dict[int, list[list[int]]]]:
     return crops, options
 
 
-def _decide(regions: list[segment.Region], crops: list[_Crop], options: dict[int, list[list[int]]],
+def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, list[list[int]]],
             conf: np.ndarray, digit_h: float = 0.0) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Choose whole or split per region, then drop unsure crops and letters in text lines.
 
@@ -363,11 +363,23 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         reading.annotated = draw.draw_reading(image, reading.digits, rejected[: len(rejected) - edges])
         if debug:
             reading.stages = _stages(gray, frame)
-            captions = [f"{int(np.argmax(probs[k]))} {round(100 * conf[k])}%" for k in range(len(crops))]
-            reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, batch[:, 0], captions)
+            images, captions = teaching_crops(crops, batch, probs)
+            reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, images, captions)
         clock.lap("annotate")
     reading.timings_ms = clock.total()
     return reading
+
+
+def teaching_crops(crops: list[Crop], batch: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The model's inputs with "label confidence%" captions, in reading order of their boxes.
+
+    Every crop the model saw is shown, splits that lost included, so a class can see what was tried.
+    """
+    if not crops:
+        return batch[:, 0], []
+    order = [i for line in grouping.group([c.box for c in crops]) for number in line for i in number]
+    captions = [f"{int(np.argmax(probs[k]))} {round(100 * float(probs[k].max()))}%" for k in order]
+    return batch[order, 0], captions
 
 
 def _stages(gray: np.ndarray, frame: _Frame) -> dict[str, np.ndarray]:
