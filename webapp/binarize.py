@@ -244,7 +244,7 @@ def _runs_along(half: np.ndarray, slope: float, run: int, thick: int, horizontal
     # Resampling a 1 px line steps it by a row here and there: bridge those steps.
     level = cv2.dilate(level, np.ones((2, 1) if horizontal else (1, 2), np.uint8))
     found = _thin_runs(level, run, thick, horizontal)
-    if not found.any():
+    if not cv2.countNonZero(found):
         return found
     back = cv2.warpAffine(found, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
     # Resampling back may miss the line by a pixel: take the ink within one pixel of it.
@@ -270,7 +270,7 @@ def remove_lines(mask: np.ndarray, digit_height: float = 0.0, guide: np.ndarray 
     slope = rule_slope(half, half_run)
     found = (_runs_along(half, slope, half_run, half_thick, horizontal=True)
              | _runs_along(half, slope, half_run, half_thick, horizontal=False))
-    if not found.any():
+    if not cv2.countNonZero(found):  # several times faster than found.any()
         return mask, np.zeros_like(mask)
     lines = cv2.bitwise_and(mask, cv2.resize(found, (w, h), interpolation=cv2.INTER_NEAREST))
     clean = cv2.subtract(mask, lines)
