@@ -58,6 +58,34 @@ def test_a_five_with_a_detached_bar_is_one_region():
     assert regions[0].box[1] <= 66  # the bar is inside the region's box
 
 
+def test_a_five_whose_bar_starts_past_its_body_is_one_region():
+    img = page()
+    cv2.line(img, (170, 80), (170, 120), (INK,) * 3, 6)  # the stem
+    cv2.ellipse(img, (180, 148), (14, 30), 0, -140, 140, (INK,) * 3, 6)  # a narrow belly
+    cv2.line(img, (194, 74), (236, 70), (INK,) * 3, 6)  # the bar, begun where the belly ends
+    regions, _ = regions_of(img)
+    assert len(regions) == 1 and regions[0].reason is None
+    assert regions[0].box[1] <= 68  # the bar is inside the region's box
+
+
+def test_the_dot_of_an_i_beside_its_stem_does_not_make_it_a_tall_one():
+    img = page()
+    write(img, "47", 40, 160)
+    cv2.line(img, (300, 125), (300, 158), (INK,) * 3, 6)  # an x-height stem
+    cv2.circle(img, (314, 115), 5, (INK,) * 3, -1)  # its dot, dabbed off to the right
+    regions, _ = regions_of(img)
+    stems = [r for r in regions if r.box[0] > 250 and r.box[1] + r.box[3] >= 150]
+    assert len(stems) == 1 and stems[0].box[1] >= 118
+
+
+def test_a_short_digit_beside_another_is_not_taken_for_its_piece():
+    img = page()
+    write(img, "4", 60, 160)
+    write(img, "2", 106, 160, scale=1.2, thickness=6)  # a small 2 written close after it: together too wide
+    regions, _ = regions_of(img)
+    assert len([r for r in regions if r.box[0] < 200]) == 2
+
+
 def test_a_slanted_one_broken_in_two_is_one_region():
     img = page()
     write(img, "47", 40, 160)

@@ -21,6 +21,9 @@ PIECE_HEIGHT = 0.6  # a component shorter than 60% of a digit may be a piece of 
 MERGE_OVERLAP = 0.5  # it must lie at least half within a neighbour's columns ...
 MERGE_GAP = 0.3  # ... no further above/below it than 30% of a digit height ...
 MERGE_MAX_HEIGHT = 1.6  # ... and the merged box must not be taller than 1.6 digits
+NEAR_BAR = 2.0  # a piece at least 2x as wide as tall (a 5's bar, not an i's dot) off to the side of a body ...
+NEAR_GAP = 0.15  # ... joins it when their boxes lie within 15% of a digit height of each other ...
+NEAR_ASPECT = 1.25  # ... and together they are no wider than one broad digit (SPLIT_ASPECT)
 # Rejection rules (reported in Reading.rejected).
 EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
 EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow
@@ -111,6 +114,11 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
         # together still make a narrow bar.
         bar = (right - left) <= NARROW * (bottom - top)
         ok = ((overlap >= MERGE_OVERLAP * np.minimum(w, w[k])) | bar) & (gap <= MERGE_GAP * digit_h)
+        # A 5's bar drawn past the end of its body shares few of its columns, but sits right
+        # beside it, and the two together are shaped like one digit.
+        near = np.hypot(np.maximum(-overlap, 0), np.maximum(gap, 0)) <= NEAR_GAP * digit_h
+        if w[k] >= NEAR_BAR * h[k]:
+            ok |= near & ((right - left) <= NEAR_ASPECT * (bottom - top))
         ok &= (bottom - top) <= MERGE_MAX_HEIGHT * digit_h
         ok[k] = False
         if not ok.any():
