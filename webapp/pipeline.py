@@ -33,7 +33,9 @@ WIDE_DOUBT = 4.0  # ... a split may be in up to 4x the whole's doubt
 MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is never read as one digit
 MIN_PIECE_INK = 0.12  # each piece of a split must hold at least 12% of the region's ink
 RETRY_ASPECT = 0.8  # on a canvas, an unsure region at least this wide (w/h) is tried as two digits drawn
-#                     into each other (drawings F1 0.9885 -> 0.9918; 0.65 and 0.7 the same, 0.95 0.9901)
+#                     into each other (drawings F1 0.9885 -> 0.9918; 0.65 and 0.7 the same, 0.95 0.9901) ...
+NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle cut, where two digits touch
+#             (drawings F1 seed 1 0.9818 -> 0.9843, seeds 0, 2 same; 0.8: 0.9827; 1.2 cost seeds 0 and 2 0.001-0.002)
 # A word-like group holding at least as many non-digits (of these kinds) as digits, and two or
 # more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
 BACKDROP = {"edge", "frame"}  # rejections that are the scene, not marks: not drawn on the annotated frame
@@ -175,11 +177,14 @@ def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list
 
 def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]],
                   conf: np.ndarray) -> list[Crop]:
-    """Crops of two-way splits for unsure regions that were too narrow to be offered one.
+    """Crops of two-way splits for regions too narrow to be offered one, that may be two digits.
 
     Digits drawn into each other on a canvas overlap, so the pair is no wider than one broad
-    digit; read whole, it is a poor guess. Only those (rare) regions are cut, after the first
-    model call, so the common frame pays nothing. Their options are added to `options` in place.
+    digit; read whole, it is mostly a poor guess, and sometimes a sure wrong one (a 1 in
+    front of a 7 reads as a 7): so unsure regions are cut, and sure ones pinched to a single
+    stroke at the cut, as two touching digits are (a 0, an 8 or a 9 has two strokes there).
+    Only those (rare) regions are cut, after the first model call, so the common frame pays
+    nothing. Their options are added to `options` in place.
     Photos are left alone: there an unsure region is far more often one blurred or bold digit,
     whose halves can look like two (pages F1 0.968 -> 0.966 when photos were retried too).
     """
@@ -188,14 +193,24 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
         return extra
     for i, opts in options.items():
         region = frame.regions[i]
-        if len(opts) > 1 or conf[opts[0][0]] >= MIN_CONFIDENCE or region.aspect < RETRY_ASPECT:
+        if len(opts) > 1 or region.aspect < RETRY_ASPECT:
             continue
-        cuts = segment.split_candidates(segment.region_mask(frame.comps, region), 2)
+        rmask = segment.region_mask(frame.comps, region)
+        cuts = segment.split_candidates(rmask, 2)
+        if conf[opts[0][0]] >= MIN_CONFIDENCE and not (cuts and _neck(rmask, cuts[0][1], region.stroke)):
+            continue
         for option in _split_crops(i, region, frame, [cuts] if cuts else []):
             first = len(crops) + len(extra)
             opts.append(list(range(first, first + len(option))))
             extra.extend(option)
     return extra
+
+
+def _neck(mask: np.ndarray, cut: int, stroke: float) -> bool:
+    """Whether the mask is pinched to one stroke at column `cut`: where two digits touch."""
+    lo, hi = max(0, cut - 2), min(mask.shape[1], cut + 3)  # the cut and two columns either side
+    ink = np.count_nonzero(mask[:, lo:hi], axis=0)
+    return bool(ink.min() <= NECK * stroke)
 
 
 def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[int]:
