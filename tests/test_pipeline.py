@@ -220,6 +220,14 @@ def test_two_digits_drawn_into_each_other_are_read_as_two_even_when_the_pair_loo
     assert read_frame(img, recognizer, mode="canvas").lines == ["17"]
 
 
+def test_a_narrow_digit_drawn_into_a_broad_one_is_cut_off_where_they_touch(mnist_dir, recognizer):
+    pair = reference_digits(mnist_dir, recognizer, 2, labels=[1, 9])
+    img = page(200, 300, level=255)
+    x, y, w, h = paste_digit(img, pair[0][0], 80, 60, 90)
+    paste_digit(img, pair[1][0], x + w - round(0.2 * w), 60, 90)  # the 1 is far narrower: they touch off the middle
+    assert read_frame(img, recognizer, mode="canvas").lines == ["19"]
+
+
 @pytest.mark.parametrize("degrees", [-4, 4])
 def test_digits_sitting_on_rules_of_a_tilted_page_are_read(three_digits, recognizer, degrees):
     img = mnist_page(three_digits, y0=80)

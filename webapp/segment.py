@@ -175,15 +175,18 @@ def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | 
     return None
 
 
-def split_candidates(mask: np.ndarray, parts: int) -> list[tuple[int, int]]:
-    """Column ranges cutting a region into `parts` at the emptiest columns near even cuts."""
+def split_candidates(mask: np.ndarray, parts: int, window: float = SPLIT_WINDOW) -> list[tuple[int, int]]:
+    """Column ranges cutting a region into `parts` at the emptiest columns near even cuts.
+
+    Each cut is searched within +-`window` of a piece's width of its even cut.
+    """
     profile = mask.sum(axis=0, dtype=np.int64)
     w = len(profile)
     step = w / parts
     cuts = [0]
     for i in range(1, parts):
-        lo = max(cuts[-1] + 1, int(i * step - SPLIT_WINDOW * step))
-        hi = min(w - 1, int(i * step + SPLIT_WINDOW * step))
+        lo = max(cuts[-1] + 1, int(i * step - window * step))
+        hi = min(w - 1, int(i * step + window * step))
         if hi <= lo:
             return []
         cuts.append(lo + int(np.argmin(profile[lo:hi])))
