@@ -52,12 +52,14 @@ def test_a_reader_that_dies_costs_one_frame_and_is_replaced(pool):
     assert pool.read(page_job())[1]["lines"] == PAGE_LINES
 
 
-def test_a_reader_that_hangs_is_abandoned_after_the_timeout_and_replaced(pool):
+@pytest.mark.parametrize("image_bytes", [0, 500_000], ids=["small frame", "frame over the pipe buffer"])
+def test_a_reader_that_hangs_is_abandoned_after_the_timeout_and_replaced(pool, image_bytes):
     assert pool.read(page_job())[0] == "result"  # the reader is up
     pid = pool.pids()[0]
     os.kill(pid, signal.SIGSTOP)  # stuck as if in an endless loop
+    job = page_job() if not image_bytes else ReadJob(os.urandom(image_bytes), max_bytes=image_bytes)
     try:
-        event, reply = pool.read(page_job(), timeout=1.0)
+        event, reply = pool.read(job, timeout=1.0)
     finally:
         with contextlib.suppress(ProcessLookupError):  # normally it was killed and replaced
             os.kill(pid, signal.SIGCONT)
@@ -84,3 +86,18 @@ def test_the_app_with_reader_processes_answers_frames_and_uploads():
     finally:
         st.scheduler.stop()
         st.readers.close()
+
+
+def test_a_reader_pool_that_cannot_load_its_model_fails_at_start(tmp_path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(RuntimeError, match="could not load the model"):
+        ReaderPool(1, broken, "cpu")
+
+
+def test_a_busy_pool_says_so_instead_of_waiting_forever(pool):
+    borrowed = pool._idle.get()  # the only reader, busy elsewhere
+    try:
+        assert pool.read(page_job(), wait=0.2) is None
+    finally:
+        pool._idle.put(borrowed)

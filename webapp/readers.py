@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 READ_TIMEOUT_S = 20.0  # a frame not read by then is abandoned and its reader replaced
 START_TIMEOUT_S = 60.0  # a new reader must have loaded its model within this time
+BORROW_TIMEOUT_S = 30.0  # an upload waiting longer than this for a free reader is refused (503)
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,11 @@ def _child(conn: Connection, model: str | None, provider: str, threads: int) -> 
 
     from webapp.recognizer import Recognizer
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it closes our pipe
     cv2.setNumThreads(1)  # the parallelism is one process per core, not threads inside each
     try:
         recognizer = Recognizer(model, provider=provider, threads=threads)
-    except Exception as exc:  # reported to the parent, which raises it where it can be seen
+    except Exception as exc:  # reported to the parent: ReaderPool raises it at start-up
         conn.send(("failed", str(exc)))
         return
     conn.send(("ready", None))
@@ -91,6 +95,13 @@ def _child(conn: Connection, model: str | None, provider: str, threads: int) -> 
         except (EOFError, OSError):
             return
         conn.send(answer(job, recognizer))
+
+
+def _send(conn: Connection, job: ReadJob) -> None:
+    try:
+        conn.send(job)
+    except (OSError, ValueError, TypeError):  # the pipe was closed under us: the child was replaced
+        pass
 
 
 class ReaderProcess:
@@ -113,7 +124,8 @@ class ReaderProcess:
         self._conn = parent
         self._ready = False
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
+        """Block until the child has loaded its model; RuntimeError if it could not."""
         if self._ready:
             return
         if not self._conn.poll(START_TIMEOUT_S):
@@ -127,10 +139,15 @@ class ReaderProcess:
         """The child's answer; a dead or stuck child is replaced and the frame gets an error."""
         if self._process is None:
             self.start()
+        deadline = time.monotonic() + timeout
         try:
-            self._wait_ready()
-            self._conn.send(job)
-            if self._conn.poll(timeout):
+            self.wait_ready()
+            # Sending blocks once the pipe's buffer is full, so a stuck child must not hold us
+            # here either: send from a helper thread and keep to the same deadline.
+            sender = threading.Thread(target=_send, args=(self._conn, job), daemon=True)
+            sender.start()
+            sender.join(max(0.0, deadline - time.monotonic()))
+            if not sender.is_alive() and self._conn.poll(max(0.0, deadline - time.monotonic())):
                 return self._conn.recv()
             message = f"reading this frame took longer than {timeout:g} s"
         except (EOFError, OSError, RuntimeError) as exc:
@@ -141,7 +158,8 @@ class ReaderProcess:
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        process = self._process
+        return process.pid if process else None
 
     def restart(self) -> None:
         log.warning("replacing reader process %s", self.pid)
@@ -161,14 +179,26 @@ class ReaderPool:
     """`size` reader processes shared by the frame workers: a worker borrows one per frame."""
 
     def __init__(self, size: int, model: str | Path | None, provider: str = "cpu", threads: int = 1):
+        """Start the readers and wait until each has loaded its model (RuntimeError if one cannot)."""
         self._readers = [ReaderProcess(model, provider, threads) for _ in range(max(1, size))]
         self._idle: queue.Queue[ReaderProcess] = queue.Queue()
         for reader in self._readers:
             reader.start()
-            self._idle.put(reader)
+        try:
+            for reader in self._readers:
+                reader.wait_ready()
+                self._idle.put(reader)
+        except RuntimeError:
+            self.close()
+            raise
 
-    def read(self, job: ReadJob, timeout: float = READ_TIMEOUT_S) -> tuple[str, dict[str, Any]]:
-        reader = self._idle.get()
+    def read(self, job: ReadJob, timeout: float = READ_TIMEOUT_S,
+             wait: float | None = None) -> tuple[str, dict[str, Any]] | None:
+        """Read with the next free reader; None when none became free within `wait` seconds."""
+        try:
+            reader = self._idle.get(timeout=wait)
+        except queue.Empty:
+            return None
         try:
             return reader.read(job, timeout)
         finally:

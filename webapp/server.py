@@ -20,8 +20,8 @@ from werkzeug.exceptions import HTTPException
 
 import webapp
 from webapp.frames import FrameScheduler
-from webapp.readers import ReaderPool, ReadJob, answer
-from webapp.recognizer import Recognizer
+from webapp.readers import BORROW_TIMEOUT_S, ReaderPool, ReadJob, answer
+from webapp.recognizer import ModelError, Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     readers = None
     if cfg["READER_PROCESSES"]:
         provider = "cuda" if "CUDAExecutionProvider" in recognizer.providers else "cpu"
-        readers = ReaderPool(cfg["WORKERS"], recognizer.path, provider, cfg["THREADS"])
+        try:
+            readers = ReaderPool(cfg["WORKERS"], recognizer.path, provider, cfg["THREADS"])
+        except RuntimeError as exc:
+            raise ModelError(str(exc)) from exc
     scheduler = FrameScheduler(events.process_frame(app, socketio.server), workers=cfg["WORKERS"])
     app.extensions["digitcam"] = AppState(recognizer, scheduler,
                                           threading.BoundedSemaphore(cfg["WORKERS"]), readers)
@@ -203,7 +206,10 @@ def read_upload():
     st = state()
     job = ReadJob(data, mode, max_bytes=cfg["MAX_CONTENT_LENGTH"], max_pixels=cfg["MAX_PIXELS"], annotate=False)
     if st.readers:  # the same reader processes as live frames: one limit on reads at once
-        event, reply = st.readers.read(job)
+        answered = st.readers.read(job, wait=BORROW_TIMEOUT_S)
+        if answered is None:
+            return jsonify(error="server busy, try again"), 503
+        event, reply = answered
     else:
         if not st.http_slots.acquire(timeout=30):
             return jsonify(error="server busy, try again"), 503
