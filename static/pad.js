@@ -8,9 +8,9 @@
 export const EXPORT_WIDTH = 640;
 const INK = { dark: "#111318", light: "#f4f1ea" };
 const PAPER = { dark: "#ffffff", light: "#161a24" };
-// Line width factor for stylus pressure p in (0, 1]: the pen width at the usual resting 0.5,
-// 0.45x for a feather touch, 1.55x pressed hard.
-const pressureScale = (p) => 0.35 + 1.2 * p;
+// Line width factor for stylus pressure p in (0, 1]: the pen width at the usual 0.5, down to
+// 0.4x for a feather touch, up to 1.6x pressed hard.
+const pressureScale = (p) => 0.4 + 1.2 * p;
 
 export class Pad extends EventTarget {
   constructor(canvas, overlay) {
