@@ -84,3 +84,15 @@ def test_a_number_written_right_after_a_word_is_read_and_the_word_is_not(number_
         paste_digit(img, digit, x + i * 50, 250 - DIGIT_H + 4, DIGIT_H)
     reading = read_frame(img, recognizer, mode="camera")
     assert reading.lines == [text, "1387"]
+
+
+def test_a_one_written_nearly_from_rule_to_rule_on_lined_paper_is_still_a_one(mnist_dir, recognizer):
+    """Only bars drawn on into both rules are box walls; a 1 stopping 3 px short of them is a 1."""
+    digits = reference_digits(mnist_dir, recognizer, 4, labels=[1, 4, 1, 7])
+    img = page(200, 480)
+    for y in (40, 100, 160):
+        cv2.line(img, (0, y), (479, y), (150, 120, 90), 1)
+    for i, (digit, _) in enumerate(digits):  # each digit's ink spans the line's height minus 3 px each side
+        paste_digit(img, digit, 60 + i * 60, 100 + 4, 160 - 100 - 7)
+    reading = read_frame(img, recognizer, mode="camera")
+    assert reading.lines == ["1417"]

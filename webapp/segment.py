@@ -39,7 +39,8 @@ MAX_STROKE = 0.8  # "strokes" wider than 80% of the box height are a blot (a dis
 #                   small bold blurred ones up to 0.75; 0.7 -> 0.8: seed 2 pages F1 0.9625 -> 0.9643, seeds 0, 1 same)
 MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word
 HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
-WALL_REACH = 0.08  # a bar's end meets a rule when one lies within 8% of the bar's height of it
+WALL_REACH = 2  # ... its ends touching them (within 2 px: ink drawn on into the rule). A handwritten 1
+#                 stopping short of both lines (3+ px in a review's test) stays a 1
 FAINT = 0.5  # mean ink weaker than half the frame's boldest writing: show-through, wood grain, shadows
 MAX_CANDIDATES = 150  # more candidates than this in one frame is noise: the rest are rejected
 # Splitting touching digits.
@@ -255,9 +256,9 @@ def _box_wall(box: tuple[int, int, int, int], ruled: np.ndarray) -> bool:
     x, y, w, h = box
     if w >= NARROW * h:
         return False
-    reach = max(2, round(WALL_REACH * h))
-    top = ruled[max(0, y - reach) : y + reach, x : x + w]
-    bottom = ruled[max(0, y + h - reach) : y + h + reach, x : x + w]
+    reach = WALL_REACH
+    top = ruled[max(0, y - reach) : y + reach, max(0, x - 1) : x + w + 1]
+    bottom = ruled[max(0, y + h - reach) : y + h + reach, max(0, x - 1) : x + w + 1]
     return bool(top.any()) and bool(bottom.any())
 
 
