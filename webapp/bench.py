@@ -215,15 +215,13 @@ def _bench(url: str, args: argparse.Namespace) -> int:
     firsts = [s.first_sent for s in stats if s.first_sent]
     lasts = [s.last_reply for s in stats if s.last_reply]
     elapsed = (max(lasts) - min(firsts)) if firsts and lasts else time.perf_counter() - started
-    report(args, stats, elapsed, rss, len(frames[0]))
-    answered = sum(len(s.rtt_ms) for s in stats)
-    if answered and None not in cpu:
-        print(f"  CPU per answered frame: server and its readers {1000 * (cpu[-1] - cpu[0]) / answered:.1f} ms,"
-              f" these clients {1000 * own_cpu / answered:.1f} ms ({os.cpu_count()} cores on this machine)")
+    server_cpu = None if None in cpu else cpu[-1] - cpu[0]
+    report(args, stats, elapsed, rss, len(frames[0]), server_cpu, own_cpu)
     return 1 if any(s.failed or s.lost or s.errors for s in stats) else 0
 
 
-def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, rss: list, frame_bytes: int) -> None:
+def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, rss: list, frame_bytes: int,
+           server_cpu_s: float | None, client_cpu_s: float) -> None:
     rtt = np.array([r for s in stats for r in s.rtt_ms]) if any(s.rtt_ms for s in stats) else np.zeros(1)
     server = np.array([r for s in stats for r in s.server_ms] or [0.0])
     answered = sum(len(s.rtt_ms) for s in stats)
@@ -237,5 +235,8 @@ def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, r
     print(f"  dropped {sum(s.dropped for s in stats)}   errors {sum(s.errors for s in stats)}"
           f"   lost (> {REPLY_TIMEOUT_S:g} s) {sum(s.lost for s in stats)}")
     print("  server RSS   " + " -> ".join(f"{r} MB" for r in rss if r is not None))
+    if answered and server_cpu_s is not None:
+        print(f"  CPU per answered frame: server and its readers {1000 * server_cpu_s / answered:.1f} ms,"
+              f" these clients {1000 * client_cpu_s / answered:.1f} ms ({os.cpu_count()} cores on this machine)")
     for failure in {s.failed for s in stats if s.failed}:
         print(f"  client failure: {failure}")

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_socketio import SocketIO
@@ -132,40 +132,44 @@ def healthz():
                    rss_mb=_rss_mb(), cpu_s=_cpu_s())
 
 
-def _proc_pids() -> list[str]:
+def _sum_over_processes(name: str, parse: Callable[[str], float]) -> float | None:
+    """Sum `parse(text of /proc/PID/name)` over this process and its readers (Linux only).
+
+    None when this process's own file cannot be read; a reader that went away meanwhile counts 0.
+    """
     readers = state().readers
-    return ["self", *(str(pid) for pid in (readers.pids() if readers else []))]
+    total = 0.0
+    for pid in ["self", *(str(pid) for pid in (readers.pids() if readers else []))]:
+        try:
+            with open(f"/proc/{pid}/{name}", encoding="ascii") as file:
+                total += parse(file.read())
+        except (OSError, StopIteration, IndexError, ValueError):
+            if pid == "self":
+                return None
+    return total
 
 
 def _rss_mb() -> float | None:
-    """Resident memory of this process and its reader processes (Linux /proc), for `digitcam bench`."""
-    total = 0.0
-    for pid in _proc_pids():
-        try:
-            with open(f"/proc/{pid}/status", encoding="ascii") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
-        except (OSError, StopIteration, ValueError):
-            if pid == "self":
-                return None
-    return round(total, 1)
+    """Resident memory of this process and its reader processes, for `digitcam bench`."""
+    def vm_rss_mb(status: str) -> float:
+        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
+
+    total = _sum_over_processes("status", vm_rss_mb)
+    return None if total is None else round(total, 1)
 
 
 def _cpu_s() -> float | None:
-    """CPU seconds (user + system) used so far by this process and its readers (Linux /proc).
+    """CPU seconds (user + system) used so far by this process and its readers.
 
     `digitcam bench` divides the difference by the frames answered: the CPU one frame costs,
     which, unlike frames/s, does not depend on what else the machine is doing.
     """
-    ticks = 0
-    for pid in _proc_pids():
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        except (OSError, IndexError, ValueError):
-            if pid == "self":
-                return None
-    return round(ticks / os.sysconf("SC_CLK_TCK"), 2)
+    def cpu_ticks(stat: str) -> float:
+        fields = stat.rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+    ticks = _sum_over_processes("stat", cpu_ticks)
+    return None if ticks is None else round(ticks / os.sysconf("SC_CLK_TCK"), 2)
 
 
 def join_url() -> str:
@@ -211,7 +215,7 @@ def read_upload():
             return jsonify(error="server busy, try again"), 503
         event, reply = answered
     else:
-        if not st.http_slots.acquire(timeout=30):
+        if not st.http_slots.acquire(timeout=BORROW_TIMEOUT_S):
             return jsonify(error="server busy, try again"), 503
         try:
             event, reply = answer(job, st.recognizer)
