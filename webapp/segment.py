@@ -256,9 +256,8 @@ def _box_wall(box: tuple[int, int, int, int], ruled: np.ndarray) -> bool:
     x, y, w, h = box
     if w >= NARROW * h:
         return False
-    reach = WALL_REACH
-    top = ruled[max(0, y - reach) : y + reach, max(0, x - 1) : x + w + 1]
-    bottom = ruled[max(0, y + h - reach) : y + h + reach, max(0, x - 1) : x + w + 1]
+    top = ruled[max(0, y - WALL_REACH) : y + WALL_REACH, max(0, x - 1) : x + w + 1]
+    bottom = ruled[max(0, y + h - WALL_REACH) : y + h + WALL_REACH, max(0, x - 1) : x + w + 1]
     return bool(top.any()) and bool(bottom.any())
 
 
