@@ -316,11 +316,15 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> _Frame:
         # Rules are looked for in all faint ink, where they run unbroken; the mask holds only the
         # pieces that its hysteresis grew out of the digits sitting on them.
         faint = cv2.threshold(ink, binarize.LOW_MIN * 255, 255, cv2.THRESH_BINARY)[1]
-        mask, ruled = binarize.remove_lines(mask, segment.estimate_digit_height(comps, mask.shape, fallback=False), faint)
+        digit_h = segment.estimate_digit_height(comps, mask.shape, fallback=False)
+        mask, ruled = binarize.remove_lines(mask, digit_h, faint)
         if ruled.any():
-            comps = segment.components(mask)
+            comps, digit_h = segment.components(mask), 0.0  # other components: estimate again
+    else:
+        digit_h = 0.0
     clock.lap("components")
-    regions, comps, digit_h = segment.find_regions(mask, comps, ink, photo=photo, ruled=ruled if ruled.any() else None)
+    regions, comps, digit_h = segment.find_regions(mask, comps, ink, photo=photo, ruled=ruled if ruled.any() else None,
+                                                   digit_h=digit_h)
     clock.lap("regions")
     return _Frame(ink, mask, ruled, comps, regions, digit_h, photo)
 

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 READ_TIMEOUT_S = 20.0  # a frame not read by then is abandoned and its reader replaced
 START_TIMEOUT_S = 60.0  # a new reader must have loaded its model within this time
 BORROW_TIMEOUT_S = 30.0  # an upload waiting longer than this for a free reader is refused (503)
+INLINE_SEND_BYTES = 64_000  # a job this small fits in the pipe's buffer (a socket pair's: 208 kB on Linux)
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,7 @@ class ReaderProcess:
         deadline = time.monotonic() + timeout
         try:
             self.wait_ready()
-            # Sending blocks once the pipe's buffer is full, so a stuck child must not hold us
-            # here either: send from a helper thread and keep to the same deadline.
-            sender = threading.Thread(target=_send, args=(self._conn, job), daemon=True)
-            sender.start()
-            sender.join(max(0.0, deadline - time.monotonic()))
-            if not sender.is_alive() and self._conn.poll(max(0.0, deadline - time.monotonic())):
+            if self._send(job, deadline) and self._conn.poll(max(0.0, deadline - time.monotonic())):
                 return self._conn.recv()
             message = f"reading this frame took longer than {timeout:g} s"
         except (EOFError, OSError, RuntimeError) as exc:
@@ -155,6 +151,22 @@ class ReaderProcess:
             log.error("reader process %s failed: %s", self.pid, exc or type(exc).__name__)
         self.restart()
         return "error", {"message": message, "server_fault": True}
+
+    def _send(self, job: ReadJob, deadline: float) -> bool:
+        """Send the job; False when a stuck child did not take it before the deadline.
+
+        Sending blocks once the pipe's buffer is full, so a big job goes from a helper thread
+        that we wait for only until the deadline. A small one fits in the buffer whatever the
+        child does (it is idle: it answered its last job), so it needs no thread, which saves
+        about 0.1-0.4 ms of the server's CPU per frame.
+        """
+        if len(job.image) <= INLINE_SEND_BYTES:
+            _send(self._conn, job)
+            return True
+        sender = threading.Thread(target=_send, args=(self._conn, job), daemon=True)
+        sender.start()
+        sender.join(max(0.0, deadline - time.monotonic()))
+        return not sender.is_alive()
 
     @property
     def pid(self) -> int | None:

@@ -93,6 +93,9 @@ def typical_height(heights: np.ndarray, weights: np.ndarray) -> float:
 
 
 def _union_boxes(boxes: np.ndarray) -> tuple[int, int, int, int]:
+    if len(boxes) == 1:  # most regions are one component: skip four numpy reductions
+        x, y, w, h = boxes[0].tolist()
+        return x, y, w, h
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
     x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
@@ -224,13 +227,20 @@ def estimate_digit_height(comps: Components, shape: tuple[int, int], fallback: b
     When every component touches the border or looks like a rule, `fallback` uses them all;
     without it the answer is 0 (unknown), which is what rule removal needs on squared paper.
     """
+    _, x, y, w, h, area = _box_arrays(comps)
+    ok = np.maximum(w, h) >= SPECK_IMAGE_FRACTION * min(shape)
+    return _digit_height((x, y, w, h, area), ok, enclosing(x, y, w, h, ok), shape, fallback)
+
+
+def _digit_height(boxes: tuple[np.ndarray, ...], ok: np.ndarray, framed: np.ndarray,
+                  shape: tuple[int, int], fallback: bool) -> float:
+    """estimate_digit_height from box arrays, non-speck flags and `enclosing` flags already computed."""
     H, W = shape
-    ids, x, y, w, h, area = _box_arrays(comps)
+    x, y, w, h, area = boxes
     long_side = np.maximum(w, h)
-    ok = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
     rule_like = (long_side >= LINE_LIKE * max(H, W)) & (long_side > RULE_ELONGATION * np.minimum(w, h))
     rule_like |= w > MAX_ASPECT * h  # too wide to be a digit (a shadow's band, a word): rejected anyway
-    inner = ok & ~rule_like & ~enclosing(x, y, w, h, ok) & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    inner = ok & ~rule_like & ~framed & (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
     if not inner.any() and not fallback:
         return 0.0
     use = inner if inner.any() else ok
@@ -262,13 +272,15 @@ def _box_wall(box: tuple[int, int, int, int], ruled: np.ndarray) -> bool:
 
 
 def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndarray | None = None,
-                 photo: bool = False, ruled: np.ndarray | None = None) -> tuple[list[Region], Components, float]:
+                 photo: bool = False, ruled: np.ndarray | None = None,
+                 digit_h: float = 0.0) -> tuple[list[Region], Components, float]:
     """Return (regions incl. rejected ones, components, typical digit height) for a binary mask.
 
     With the ink map, regions much fainter than the frame's boldest writing are rejected too.
     With `photo`, regions cut by the frame's edge are rejected: part of them is out of view.
     With `ruled` (the rules removed from the mask), bars running from one rule to another are
-    rejected as box walls.
+    rejected as box walls. A known `digit_h` (estimate_digit_height of these very components)
+    is not estimated again.
     (A drawing canvas is different: its digits may touch the edge and still be whole.)
     """
     comps = comps or components(mask)
@@ -276,11 +288,12 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
     H, W = mask.shape
     ids, x, y, w, h, area = _box_arrays(comps)
     long_side = np.maximum(w, h)
-    digit_h = estimate_digit_height(comps, (H, W))
     keep = long_side >= SPECK_IMAGE_FRACTION * min(H, W)
+    framed = enclosing(x, y, w, h, keep)
+    digit_h = digit_h or _digit_height((x, y, w, h, area), keep, framed, (H, W), fallback=True)
     touches = (x == 0) | (y == 0) | (x + w == W) | (y + h == H)
     edge = keep & touches & ((w >= EDGE_FRACTION * W) | (h >= EDGE_FRACTION * H)) & (long_side > EDGE_DIGITS * digit_h)
-    frame = keep & ~edge & enclosing(x, y, w, h, keep)
+    frame = keep & ~edge & framed
     regions = [Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], "edge" if edge[i] else "frame")
                for i in np.flatnonzero(edge | frame)]
     keep &= ~(edge | frame)

@@ -22,6 +22,7 @@ import webapp
 from webapp.frames import FrameScheduler
 from webapp.readers import BORROW_TIMEOUT_S, ReaderPool, ReadJob, answer
 from webapp.recognizer import ModelError, Recognizer
+from webapp.wire import LeanPacket
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # A message over max_http_buffer_size is dropped by Engine.IO together with the connection,
     # so leave room above MAX_FRAME_BYTES: frames a little too big get a readable `error` instead.
     socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * cfg["MAX_FRAME_BYTES"],
-                      cors_allowed_origins=cfg["CORS_ORIGINS"], async_handlers=False)
+                      cors_allowed_origins=cfg["CORS_ORIGINS"], async_handlers=False, serializer=LeanPacket)
     readers = None
     if cfg["READER_PROCESSES"]:
         provider = "cuda" if "CUDAExecutionProvider" in recognizer.providers else "cpu"
