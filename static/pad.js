@@ -12,6 +12,54 @@ const PAPER = { dark: "#ffffff", light: "#161a24" };
 // 0.4x for a feather touch, up to 1.6x pressed hard.
 const pressureScale = (p) => 0.4 + 1.2 * p;
 
+const SHARP_TURN = 0.85;  // cosine between neighbouring pieces below which a corner gets a round join
+
+/**
+ * A pressure-drawn stroke as one closed outline: the left edge forward, a round cap, the right
+ * edge back, a round cap; each point [x, y, r] offset by its own radius. Drawn as one shape it
+ * has no joints, where separate pieces would overlap and their anti-aliased edges add up into
+ * darker beads. Sharp corners also get a disc, as a round line join would.
+ */
+function penOutline(points) {
+  const pts = points.filter((p, i) => i === 0 || Math.hypot(p[0] - points[i - 1][0], p[1] - points[i - 1][1]) > 0.01);
+  const path = new Path2D();
+  const disc = ([x, y, r]) => { path.moveTo(x + r, y); path.arc(x, y, r, 0, 2 * Math.PI, true); };  // turning as the outline does
+  if (pts.length === 1) {
+    disc(pts[0]);
+    return path;
+  }
+  const normals = pts.slice(1).map(([x, y], i) => {
+    const dx = x - pts[i][0], dy = y - pts[i][1], len = Math.hypot(dx, dy);
+    return [-dy / len, dx / len];
+  });
+  const left = [], right = [];
+  pts.forEach(([x, y, r], i) => {
+    const a = normals[Math.max(0, i - 1)], b = normals[Math.min(normals.length - 1, i)];
+    if (a[0] * b[0] + a[1] * b[1] < SHARP_TURN) {  // a corner: bevel both sides, round it with a disc
+      left.push([x + a[0] * r, y + a[1] * r], [x + b[0] * r, y + b[1] * r]);
+      right.push([x - a[0] * r, y - a[1] * r], [x - b[0] * r, y - b[1] * r]);
+      disc([x, y, r]);
+      return;
+    }
+    let mx = a[0] + b[0], my = a[1] + b[1];
+    const m = Math.hypot(mx, my);
+    mx /= m; my /= m;
+    const k = r / (mx * b[0] + my * b[1]);  // keep the width across a gentle bend
+    left.push([x + mx * k, y + my * k]);
+    right.push([x - mx * k, y - my * k]);
+  });
+  const angle = ([nx, ny]) => Math.atan2(ny, nx);
+  const [sx, sy, sr] = pts[0], [ex, ey, er] = pts[pts.length - 1];
+  const first = angle(normals[0]), last = angle(normals[normals.length - 1]);
+  path.moveTo(...left[0]);
+  left.slice(1).forEach((p) => path.lineTo(...p));
+  path.arc(ex, ey, er, last, last - Math.PI, true);  // round the end, around the front
+  right.reverse().forEach((p) => path.lineTo(...p));
+  path.arc(sx, sy, sr, first + Math.PI, first, true);  // and the start, around the back
+  path.closePath();
+  return path;
+}
+
 export class Pad extends EventTarget {
   constructor(canvas, overlay) {
     super();
@@ -21,6 +69,7 @@ export class Pad extends EventTarget {
     this.penPx = 14;
     this.lightOnDark = false;
     this.active = null;      // {pointerId, stroke}
+    this._finished = null;   // while drawing: an image of the strokes already finished
     this._listen();
     new ResizeObserver(() => this.resize()).observe(canvas);
   }
@@ -59,6 +108,7 @@ export class Pad extends EventTarget {
   }
 
   redraw() {
+    this._finished = null;
     const ctx = this.canvas.getContext("2d");
     this._paint(ctx, this.canvas.width, this.canvas.height, this.lightOnDark);
     this.showBoxes([], 1);
@@ -102,13 +152,13 @@ export class Pad extends EventTarget {
     }
   }
 
-  _paint(ctx, width, height, lightOnDark) {
+  _paint(ctx, width, height, lightOnDark, strokes = this.strokes) {
     const scheme = lightOnDark ? "light" : "dark";
     ctx.fillStyle = PAPER[scheme];
     ctx.fillRect(0, 0, width, height);
     ctx.strokeStyle = ctx.fillStyle = INK[scheme];
     ctx.lineCap = ctx.lineJoin = "round";
-    for (const s of this.strokes) this._stroke(ctx, s, width);
+    for (const s of strokes) this._stroke(ctx, s, width);
   }
 
   _stroke(ctx, stroke, width) {
@@ -120,14 +170,8 @@ export class Pad extends EventTarget {
       ctx.fill();
       return;
     }
-    if (stroke.pen) {  // one segment at a time, each as wide as its pressure
-      for (let i = 1; i < pts.length; i++) {
-        ctx.beginPath();
-        ctx.lineWidth = lineWidth(i - 1, i);
-        ctx.moveTo(pts[i - 1][0] * width, pts[i - 1][1] * width);
-        ctx.lineTo(pts[i][0] * width, pts[i][1] * width);
-        ctx.stroke();
-      }
+    if (stroke.pen) {
+      ctx.fill(penOutline(pts.map(([x, y, p]) => [x * width, y * width, stroke.w * width * pressureScale(p) / 2])));
       return;
     }
     ctx.lineWidth = lineWidth(0, 0);
@@ -135,6 +179,24 @@ export class Pad extends EventTarget {
     ctx.moveTo(pts[0][0] * width, pts[0][1] * width);
     for (let i = 1; i < pts.length; i++) ctx.lineTo(pts[i][0] * width, pts[i][1] * width);
     ctx.stroke();
+  }
+
+  /** Repaint during a stroke: the finished strokes come from a cached image, made once per stroke. */
+  _paintActive() {
+    const { width, height } = this.canvas;
+    const active = this.active.stroke;
+    if (!this._finished) {
+      this._finished = document.createElement("canvas");
+      this._finished.width = width;
+      this._finished.height = height;
+      this._paint(this._finished.getContext("2d"), width, height, this.lightOnDark,
+        this.strokes.filter((s) => s !== active));
+    }
+    const ctx = this.canvas.getContext("2d");
+    ctx.drawImage(this._finished, 0, 0);
+    ctx.strokeStyle = ctx.fillStyle = INK[this.lightOnDark ? "light" : "dark"];
+    ctx.lineCap = ctx.lineJoin = "round";
+    this._stroke(ctx, active, width);
   }
 
   _listen() {
@@ -147,6 +209,7 @@ export class Pad extends EventTarget {
       const stroke = { w: this.penPx / rect.width, pen: e.pointerType === "pen", pts: [] };
       this.strokes.push(stroke);
       this.active = { pointerId: e.pointerId, stroke };
+      this._finished = null;  // the cached image lacks the stroke that just ended
       this._add([e], rect);
     });
     c.addEventListener("pointermove", (e) => {
@@ -170,9 +233,9 @@ export class Pad extends EventTarget {
       const pressure = e.pressure > 0 ? e.pressure : 0.5;  // 0 when the device reports none
       stroke.pts.push([(e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.width, pressure]);
     }
-    // Repaint everything rather than append a piece: pieces overlap at their joints, and the
-    // overlapping anti-aliased edges would show as beads along the line.
-    this._paint(this.canvas.getContext("2d"), this.canvas.width, this.canvas.height, this.lightOnDark);
+    // Repaint the whole stroke rather than append a piece: pieces overlap at their joints, and
+    // the overlapping anti-aliased edges would show as beads along the line.
+    this._paintActive();
     this._changed(false);
   }
 
