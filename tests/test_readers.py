@@ -89,6 +89,22 @@ def test_the_app_with_reader_processes_answers_frames_and_uploads():
         st.readers.close()
 
 
+def test_the_cpu_reported_by_healthz_keeps_what_replaced_readers_used():
+    app = create_app({"PROVIDER": "cpu", "WORKERS": 1, "READER_PROCESSES": True})
+    st = app.extensions["digitcam"]
+    http = app.test_client()
+    try:
+        for _ in range(5):  # some CPU in the reader: loading the model, then reading
+            assert http.post("/api/read?mode=camera", data=jpeg(render_page())).status_code == 200
+        before = http.get("/healthz").get_json()["cpu_s"]
+        os.kill(st.readers.pids()[0], signal.SIGKILL)
+        assert http.post("/api/read?mode=camera", data=jpeg(render_page())).status_code == 500
+        assert http.get("/healthz").get_json()["cpu_s"] >= before
+    finally:
+        st.scheduler.stop()
+        st.readers.close()
+
+
 def test_a_reader_pool_that_cannot_load_its_model_fails_at_start(tmp_path):
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")

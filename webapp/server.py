@@ -160,14 +160,15 @@ def _rss_mb() -> float | None:
 
 
 def _cpu_s() -> float | None:
-    """CPU seconds (user + system) used so far by this process and its readers.
+    """CPU seconds (user + system) used so far by this process and its readers, replaced ones included.
 
     `digitcam bench` divides the difference by the frames answered: the CPU one frame costs,
-    which, unlike frames/s, does not depend on what else the machine is doing.
+    which, unlike frames/s, does not depend on what else the machine is doing. A reader that
+    was replaced and reaped has its CPU added to this process's children's time.
     """
     def cpu_ticks(stat: str) -> float:
         fields = stat.rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime (fields 14-17 of stat)
 
     ticks = _sum_over_processes("stat", cpu_ticks)
     return None if ticks is None else round(ticks / os.sysconf("SC_CLK_TCK"), 2)
