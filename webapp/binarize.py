@@ -115,10 +115,20 @@ def paper_spread(bg: np.ndarray) -> int:
 
 def ink_map(gray: np.ndarray, light_ink: bool | None = None) -> np.ndarray:
     """Return ink strength as uint8 (0 = paper, 255 = black on white), whatever the light and polarity."""
+    return ink_and_paper(gray, light_ink)[0]
+
+
+def ink_and_paper(gray: np.ndarray, light_ink: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """ink_map and the paper's brightness it was measured against (light ink: inverted first).
+
+    `light_ink` None guesses the polarity (light_on_dark); the paper tells a photographed page
+    from a flat canvas (paper_spread).
+    """
     if light_ink is None:
         light_ink = light_on_dark(gray)
     dark_ink = cv2.bitwise_not(gray) if light_ink else gray
-    return ink_from_background(dark_ink, background(dark_ink))
+    paper = background(dark_ink)
+    return ink_from_background(dark_ink, paper), paper
 
 
 def threshold_ink(ink: np.ndarray) -> np.ndarray:

@@ -113,10 +113,7 @@ class Crop:
 
 def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool, segment.Components]:
     """Ink map, binary mask, and whether the frame is a photo (camera mode, or uneven paper in auto)."""
-    light = False if mode == "camera" else binarize.light_on_dark(gray)
-    dark_ink = cv2.bitwise_not(gray) if light else gray
-    bg = binarize.background(dark_ink)
-    ink = binarize.ink_from_background(dark_ink, bg)
+    ink, bg = binarize.ink_and_paper(gray, light_ink=False if mode == "camera" else None)
     photo = mode == "camera" or (mode == "auto" and binarize.paper_spread(bg) > PHOTO_SPREAD)
     mask, labels, stats = binarize.threshold_ink_labelled(ink)
     return ink, mask, photo, segment.Components(labels, stats)
