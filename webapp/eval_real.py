@@ -32,15 +32,10 @@ def default_dir() -> Path:
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--dir", type=Path, default=None,
                         help="folder with manifest.jsonl and the images (default: ../shared/data/real-dev)")
-    parser.add_argument("--baseline", action="store_true", help="also score the textbook baseline")
-    parser.add_argument("--auto-mode", action="store_true",
-                        help="let the pipeline guess camera/canvas (default: from the manifest's kind)")
     parser.add_argument("--show-failures", action="store_true",
                         help="list only misread images, with the manifest's note on each")
-    parser.add_argument("--annotate", type=Path, default=None, metavar="OUT_DIR",
-                        help="write the pipeline's annotated image for every photo")
-    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    evaluation.add_reader_options(parser, auto_default="from the manifest's kind",
+                                  annotate_help="write the pipeline's annotated image for every photo")
     return parser
 
 

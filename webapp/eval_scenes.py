@@ -26,16 +26,11 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--count", type=int, default=100, help="scenes of each kind (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
     parser.add_argument("--kind", choices=["pages", "drawings", "all"], default="all", help="which scenes (default: all)")
-    parser.add_argument("--baseline", action="store_true", help="also score the textbook baseline on the same scenes")
-    parser.add_argument("--auto-mode", action="store_true",
-                        help="let the pipeline guess camera/canvas (default: pass the scene's own mode)")
     parser.add_argument("--traits", action="store_true", help="also print scores per scene trait (ruled, shadow, ...)")
     parser.add_argument("--failures", type=int, default=0, metavar="N",
                         help="list the N worst scenes of each kind with truth and reading (default: 0)")
-    parser.add_argument("--annotate", type=Path, default=None, metavar="OUT_DIR",
-                        help="write every scene the pipeline misreads, truth in green, reading in red")
-    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    evaluation.add_reader_options(parser, auto_default="pass the scene's own mode",
+                                  annotate_help="write every scene the pipeline misreads, truth in green, reading in red")
     return parser
 
 

@@ -5,6 +5,7 @@ pipeline's and the textbook baseline's around one recognizer, so both are scored
 """
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -19,6 +20,16 @@ from webapp.scenes import Scene
 
 Reader = Callable[[np.ndarray, str], object]
 MODES = {"photo": "camera", "scan": "camera", "canvas": "canvas"}  # manifest kind -> read_frame mode
+
+
+def add_reader_options(parser: argparse.ArgumentParser, *, auto_default: str, annotate_help: str) -> None:
+    """The options eval-scenes and eval-real share: which readers, which model, how to report."""
+    parser.add_argument("--baseline", action="store_true", help="also score the textbook baseline on the same images")
+    parser.add_argument("--auto-mode", action="store_true",
+                        help=f"let the pipeline guess camera/canvas (default: {auto_default})")
+    parser.add_argument("--annotate", type=Path, default=None, metavar="OUT_DIR", help=annotate_help)
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
 def readers(recognizer: Recognizer, baseline: bool, auto_mode: bool = False) -> dict[str, Reader]:
