@@ -12,7 +12,7 @@ import signal
 import pytest
 
 from server_helpers import PAGE_LINES, FrameClient, decode_jpeg, frame, jpeg, render_page
-from webapp.readers import INLINE_SEND_BYTES, ReaderPool, ReadJob, answer
+from webapp.readers import INLINE_SEND_BYTES, ReaderPool, ReaderProcess, ReadJob, answer
 from webapp.server import create_app, socketio
 
 
@@ -110,6 +110,17 @@ def test_a_reader_pool_that_cannot_load_its_model_fails_at_start(tmp_path):
     broken.write_bytes(b"not a model")
     with pytest.raises(RuntimeError, match="could not load the model"):
         ReaderPool(1, broken, "cpu")
+
+
+def test_a_reader_that_dies_while_starting_is_reported_not_raised_as_a_pipe_error():
+    reader = ReaderProcess(None, "cpu")
+    reader.start()
+    os.kill(reader.pid, signal.SIGKILL)  # before it could load the model and say so
+    try:
+        with pytest.raises(RuntimeError, match="exited while starting"):
+            reader.wait_ready()
+    finally:
+        reader.close()
 
 
 def test_a_busy_pool_says_so_instead_of_waiting_forever(pool):

@@ -129,9 +129,12 @@ class ReaderProcess:
         """Block until the child has loaded its model; RuntimeError if it could not."""
         if self._ready:
             return
-        if not self._conn.poll(START_TIMEOUT_S):
-            raise RuntimeError("a reader process did not start in time")
-        status, message = self._conn.recv()
+        try:
+            if not self._conn.poll(START_TIMEOUT_S):
+                raise RuntimeError("a reader process did not start in time")
+            status, message = self._conn.recv()
+        except (EOFError, OSError) as exc:  # it exited before saying anything
+            raise RuntimeError(f"a reader process exited while starting ({type(exc).__name__})") from exc
         if status != "ready":
             raise RuntimeError(f"a reader process could not load the model: {message}")
         self._ready = True
