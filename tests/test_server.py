@@ -255,12 +255,13 @@ def test_lan_addresses_are_this_machines_non_loopback_ipv4():
 
 
 @pytest.mark.slow
-def test_bench_reports_throughput_latency_drops_memory_and_cpu_per_frame():
-    pytest.importorskip("websocket", reason="python-socketio's websocket transport needs websocket-client")
+@pytest.mark.parametrize("client", ["lean", "python-socketio"])
+def test_bench_reports_throughput_latency_drops_memory_and_cpu_per_frame(client):
+    extra = ["--socketio-client"] if client == "python-socketio" else []
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--clients", "2", "--fps", "5",
-                             "--seconds", "2"], cwd=REPO, capture_output=True, text=True, timeout=300)
+                             "--seconds", "2", *extra], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    for words in ("2 client(s)", "frames/s", "p50", "p95", "dropped 0", "errors 0", "server RSS"):
+    for words in (f"2 {client} client(s)", "frames/s", "p50", "p95", "dropped 0", "errors 0", "server RSS"):
         assert words in result.stdout
     cpu_ms = re.search(r"CPU per answered frame: server and its readers ([0-9.]+) ms", result.stdout)
     assert cpu_ms and float(cpu_ms.group(1)) > 0, result.stdout

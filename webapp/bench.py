@@ -5,7 +5,9 @@ in flight at a time, at --fps frames per second (or as fast as results come back
 for --seconds. Prints answered frames/s, round-trip p50/p95, drops, errors, the server's
 resident memory at the start and end, and the CPU time one answered frame cost the server (and
 these clients, which share the machine). Without --url it starts `digitcam serve` on a free
-loopback port and stops it afterwards.
+loopback port and stops it afterwards. The clients are webapp.loadclient's lean ones unless
+--socketio-client asks for python-socketio's: the protocol is the same, the CPU they take
+from the server on this machine is not.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import ipaddress
 import json
 import logging
 import os
+import queue
 import random
 import socket
 import subprocess
@@ -27,6 +30,9 @@ from urllib.parse import urlparse
 
 import cv2
 import numpy as np
+import websocket
+
+from webapp.loadclient import LeanClient
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="--model of the server started here (default: the shipped model)")
     parser.add_argument("--no-processes", action="store_true",
                         help="--no-processes for the server started here: read frames in its threads")
+    parser.add_argument("--socketio-client", action="store_true",
+                        help="drive the server with python-socketio's Client instead of the lean one "
+                             "(same protocol, about 4x the clients' CPU per frame, taken from the server)")
 
 
 def make_frames(count: int = 8, seed: int = 0) -> list[bytes]:
@@ -72,29 +81,53 @@ class ClientStats:
     last_reply: float | None = None
 
 
-def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: ClientStats) -> None:
+class LibraryClient:
+    """python-socketio's own Client behind LeanClient's three calls (--socketio-client)."""
+
+    def __init__(self, url: str):
+        import socketio
+
+        self._events: queue.Queue = queue.Queue()
+        self._sio = socketio.Client(reconnection=False)
+        self._sio.on("result", lambda message: self._events.put(("result", message)))
+        self._sio.on("error", lambda message: self._events.put(("error", message)))
+        try:
+            self._sio.connect(url, transports=["websocket"], wait_timeout=10)
+        except Exception as exc:  # the library raises its own ConnectionError types
+            raise ConnectionError(str(exc)) from exc
+
+    def emit_frame(self, frame: dict, image: bytes) -> None:
+        self._sio.emit("frame", {**frame, "image": image})
+
+    def next_event(self, timeout: float) -> tuple[str, dict]:
+        try:
+            return self._events.get(timeout=timeout)
+        except queue.Empty as exc:
+            raise TimeoutError(f"no event within {timeout:g} s") from exc
+
+    def close(self) -> None:
+        self._sio.disconnect()
+
+
+def _reply_to(client, frame_id: int, timeout: float) -> tuple[str, dict] | None:
+    """The result or error for `frame_id`; None when it did not come within `timeout` (lost)."""
+    deadline = time.perf_counter() + timeout
+    while (left := deadline - time.perf_counter()) > 0:
+        try:
+            event, message = client.next_event(left)
+        except TimeoutError:
+            return None
+        if isinstance(message, dict) and message.get("id") == frame_id:
+            return event, message  # anything else answers a frame already counted as lost
+    return None
+
+
+def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: ClientStats,
+                library: bool = False) -> None:
     """One client: send a frame, wait for its reply, keep the pace, until the deadline."""
-    import socketio
-
-    sio = socketio.Client(reconnection=False)
-    replied = threading.Event()
-    current = {"id": -1}
-
-    def on_reply(kind: str, message: dict) -> None:
-        if message.get("id") != current["id"]:
-            return  # the reply to a frame already counted as lost
-        if kind == "result":
-            stats.server_ms.append(float(message["timings_ms"].get("total", 0.0)))
-            stats.dropped = max(stats.dropped, int(message["dropped"]))
-        else:
-            stats.errors += 1
-        replied.set()
-
-    sio.on("result", lambda m: on_reply("result", m))
-    sio.on("error", lambda m: on_reply("error", m))
     try:
-        sio.connect(url, transports=["websocket"], wait_timeout=10)
-    except Exception as exc:  # the client library raises its own ConnectionError types
+        client = LibraryClient(url) if library else LeanClient(url)
+    except (OSError, ConnectionError, websocket.WebSocketException) as exc:
         stats.failed = f"connect: {exc}"
         return
     try:
@@ -103,22 +136,28 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
         next_send, frame_id = time.perf_counter(), 0
         while time.perf_counter() < until:
             frame_id += 1
-            current["id"] = frame_id
-            replied.clear()
             sent = time.perf_counter()
             stats.first_sent = stats.first_sent or sent
-            sio.emit("frame", {"id": frame_id, "image": frames[frame_id % len(frames)],
-                               "mode": "camera", "debug": False})
-            if replied.wait(REPLY_TIMEOUT_S):
+            client.emit_frame({"id": frame_id, "mode": "camera", "debug": False}, frames[frame_id % len(frames)])
+            reply = _reply_to(client, frame_id, REPLY_TIMEOUT_S)
+            if reply is None:
+                stats.lost += 1
+            else:
                 stats.last_reply = time.perf_counter()
                 stats.rtt_ms.append((stats.last_reply - sent) * 1000)
-            else:
-                stats.lost += 1
+                event, message = reply
+                if event == "result":
+                    stats.server_ms.append(float(message["timings_ms"].get("total", 0.0)))
+                    stats.dropped = max(stats.dropped, int(message["dropped"]))
+                else:
+                    stats.errors += 1
             if fps > 0:  # keep the pace, but never send a burst to catch up
                 next_send = max(next_send + 1 / fps, time.perf_counter())
                 time.sleep(max(0.0, next_send - time.perf_counter()))
+    except (OSError, ConnectionError, websocket.WebSocketException) as exc:
+        stats.failed = f"connection lost: {exc}"
     finally:
-        sio.disconnect()
+        client.close()
 
 
 def _own_cpu_s() -> float:
@@ -197,7 +236,8 @@ def _bench(url: str, args: argparse.Namespace) -> int:
     stats = [ClientStats() for _ in range(args.clients)]
     started = time.perf_counter()
     until = started + args.seconds
-    threads = [threading.Thread(target=client_loop, args=(url, frames, args.fps, until, s), daemon=True)
+    threads = [threading.Thread(target=client_loop, args=(url, frames, args.fps, until, s, args.socketio_client),
+                                daemon=True)
                for s in stats]
     for thread in threads:
         thread.start()
@@ -226,7 +266,8 @@ def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, r
     server = np.array([r for s in stats for r in s.server_ms] or [0.0])
     answered = sum(len(s.rtt_ms) for s in stats)
     pace = f"{args.fps:g} fps each" if args.fps > 0 else "as fast as replies come"
-    print(f"{args.clients} client(s), {pace}, {elapsed:.1f} s, 640x480 JPEG frames of ~{frame_bytes // 1000} kB")
+    kind = "python-socketio" if args.socketio_client else "lean"
+    print(f"{args.clients} {kind} client(s), {pace}, {elapsed:.1f} s, 640x480 JPEG frames of ~{frame_bytes // 1000} kB")
     print(f"  answered     {answered} frames, {answered / elapsed:.1f} frames/s")
     print(f"  round trip   p50 {np.percentile(rtt, 50):.1f} ms   p95 {np.percentile(rtt, 95):.1f} ms"
           f"   max {rtt.max():.1f} ms")

@@ -18,7 +18,7 @@ _BINARY = (bytes, bytearray)
 _NOT_PLAIN = (bytes, bytearray, list, dict)  # what makes a list need a closer look
 
 
-def _plain(items: list) -> bool:
+def plain(items: list) -> bool:
     """True when no item is binary or a container (isinstance mapped in C, no Python frames)."""
     return not any(map(isinstance, items, repeat(_NOT_PLAIN)))
 
@@ -31,7 +31,7 @@ class LeanPacket(packet.Packet):
         if isinstance(data, _BINARY):
             return True
         if isinstance(data, list):
-            return not _plain(data) and any(cls.data_is_binary(item) for item in data)
+            return not plain(data) and any(cls.data_is_binary(item) for item in data)
         if isinstance(data, dict):
             return any(cls.data_is_binary(value) for value in data.values())
         return False
@@ -42,7 +42,7 @@ class LeanPacket(packet.Packet):
             attachments.append(data)
             return {"_placeholder": True, "num": len(attachments) - 1}
         if isinstance(data, list):
-            if _plain(data):
+            if plain(data):
                 return data
             return [cls._deconstruct_binary_internal(item, attachments) for item in data]
         if isinstance(data, dict):
