@@ -95,3 +95,15 @@ def test_both_canvas_polarities_are_drawn(source):
 def test_unknown_kind_is_refused(source):
     with pytest.raises(ValueError, match="unknown scene kind"):
         make_scene(source, "posters", 0)
+
+
+def test_scenes_draw_from_the_test_split_unless_the_training_split_is_asked_for(mnist_dir, source):
+    from train.data import load_split
+
+    assert np.array_equal(source.images, load_split(mnist_dir, "test")[0])
+    train = DigitSource.from_dir(mnist_dir, split="train")
+    assert len(train.labels) == 60000 and len(source.labels) == 10000
+    page = make_scene(train, "pages", 0, seed=1000)
+    assert not np.array_equal(page.image, make_scene(source, "pages", 0, seed=1000).image)
+    with pytest.raises(ValueError, match="split"):
+        DigitSource.from_dir(mnist_dir, split="validation")

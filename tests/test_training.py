@@ -104,3 +104,28 @@ def test_cli_train_dry_run_completes(tmp_path, mnist_dir):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "last.pt").is_file()
+
+
+def _digits(n: int, label: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((n, 28, 28), 200, np.uint8), np.full(n, label, np.int64)
+
+
+def test_extra_crops_take_their_share_of_each_epoch_in_a_fresh_order():
+    base = trainer.AugmentedDigits(*_digits(70, 3), seed=0, enabled=False)
+    crops = np.arange(10, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
+    mixed = trainer.MixedDigits(base, crops, np.full(10, 7), fraction=0.3)
+    assert len(mixed) == 100  # 70 MNIST digits and 30 crops: 30% of the epoch
+    assert [mixed[i][1] for i in (0, 69, 70, 99)] == [3, 3, 7, 7]
+    first = [int(mixed[70 + k][0][0, 0, 0] * 255 + 0.5) for k in range(10)]
+    assert sorted(first) == list(range(10))  # every crop once before any repeats
+    mixed.epoch = 1
+    assert [int(mixed[70 + k][0][0, 0, 0] * 255 + 0.5) for k in range(10)] != first
+
+
+def test_a_crop_that_is_no_digit_is_taught_the_uniform_answer():
+    logits = torch.tensor([[5.0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0.0] * 10])
+    uniform = trainer.digit_loss(logits[1:], torch.tensor([-1]))
+    sure = trainer.digit_loss(logits[:1], torch.tensor([-1]))
+    assert uniform.item() == pytest.approx(np.log(10)) and sure.item() > uniform.item()
+    y = torch.tensor([0, 4])
+    assert trainer.digit_loss(logits, y).item() == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item())

@@ -25,6 +25,7 @@ from train.model import DigitResNet, count_parameters
 log = logging.getLogger(__name__)
 
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics; baked into the ONNX graph on export
+EXTRA_STREAM = 7  # third seed word of the extra digits' order, apart from the MNIST digits' (seed, epoch, i)
 
 
 class AugmentedDigits(Dataset):
@@ -46,6 +47,53 @@ class AugmentedDigits(Dataset):
         else:
             img = self.images[i].astype(np.float32) / 255.0
         return torch.from_numpy(img)[None], int(self.labels[i])
+
+
+class MixedDigits(Dataset):
+    """MNIST digits plus a share of extra ready-made 28x28 inputs (the reader's own crops).
+
+    The extra images are shown as they are: they already are what the model sees when serving.
+    A label of -1 marks a crop that is no digit (see digit_loss).
+    `fraction` is their share of each epoch; they are drawn in a fresh seeded order each epoch,
+    cycling when the epoch asks for more of them than there are.
+    """
+
+    def __init__(self, base: AugmentedDigits, images: np.ndarray, labels: np.ndarray, fraction: float):
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"the extra fraction must be between 0 and 1, not {fraction}")
+        self.base, self.images, self.labels = base, images, labels
+        self.extra = round(len(base) * fraction / (1.0 - fraction))
+        self._cached: tuple[int, np.ndarray] = (-1, np.zeros(0, np.int64))
+
+    @property
+    def epoch(self) -> int:
+        return self.base.epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self.base.epoch = value
+
+    def __len__(self) -> int:
+        return len(self.base) + self.extra
+
+    def _order(self) -> np.ndarray:
+        """This epoch's order of the extra digits (computed once per epoch, in each loader process)."""
+        if self._cached[0] != self.epoch:
+            rng = np.random.default_rng((self.base.seed, self.epoch, EXTRA_STREAM))
+            self._cached = (self.epoch, rng.permutation(len(self.labels)))
+        return self._cached[1]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        if i < len(self.base):
+            return self.base[i]
+        j = int(self._order()[(i - len(self.base)) % len(self.labels)])
+        return torch.from_numpy(self.images[j].astype(np.float32) / 255.0)[None], int(self.labels[j])
+
+
+def load_crops(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images uint8 [N, 28, 28] and labels [N] from a train/pipeline_crops.py .npz file."""
+    with np.load(path) as data:
+        return data["images"], data["labels"].astype(np.int64)
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
@@ -71,15 +119,28 @@ def predict(model: nn.Module, images: np.ndarray, device: torch.device, batch: i
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
 
+def digit_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy; an extra crop labelled NOT_A_DIGIT (-1) is taught the uniform answer.
+
+    The reader rejects what the model is unsure of (and prefers a split whose pieces it is
+    surer of than the whole), so "no digit" is taught as "equally likely to be any".
+    """
+    if not (y < 0).any():
+        return nn.functional.cross_entropy(logits, y)
+    target = torch.full_like(logits, 1.0 / logits.shape[1])
+    known = y >= 0
+    target[known] = nn.functional.one_hot(y[known], logits.shape[1]).to(logits.dtype)
+    return nn.functional.cross_entropy(logits, target)
+
+
 def train_epoch(model, loader, optimiser, scheduler, device, dry_run: bool, desc: str) -> tuple[float, float]:
     model.train()
-    loss_fn = nn.CrossEntropyLoss()
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
     for x, y in bar:
         x, y = x.to(device), y.to(device)
         logits = model(normalise(x))  # [B, 10]
-        loss = loss_fn(logits, y)
+        loss = digit_loss(logits, y)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -116,6 +177,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--clean-fraction", type=float, default=0.0,
                    help="share of digits shown without augmentation each epoch, e.g. 0.5 when "
                         "fine-tuning (default: 0)")
+    p.add_argument("--extra-crops", type=Path, default=None,
+                   help="a .npz of the reader's own labelled crops (train/pipeline_crops.py) to mix in "
+                        "(default: none)")
+    p.add_argument("--extra-fraction", type=float, default=0.25,
+                   help="share of each epoch taken from --extra-crops (default: 0.25)")
+    p.add_argument("--extra-val", type=Path, default=None,
+                   help="a .npz of held-out crops: scored each epoch, and the best epoch is kept as best.pt "
+                        "(default: none)")
     p.add_argument("--limit", type=int, default=0,
                    help="use only the first N training and N test digits (0 = all; for quick trials)")
     p.add_argument("--seed", type=int, default=0, help="random seed for weights, order and augmentation (default: 0)")
@@ -157,6 +226,10 @@ def run(args: argparse.Namespace) -> dict:
     model = DigitResNet(tuple(args.widths), tuple(args.blocks), args.stem_stride).to(device)
     dataset = AugmentedDigits(x_train, y_train, args.seed, enabled=not args.no_augment,
                               clean_fraction=args.clean_fraction)
+    if args.extra_crops:
+        dataset = MixedDigits(dataset, *load_crops(args.extra_crops), args.extra_fraction)
+        log.info("mixing in %d extra digits per epoch from %s", dataset.extra, args.extra_crops)
+    val = load_crops(args.extra_val) if args.extra_val else None
     gen = torch.Generator().manual_seed(args.seed)
     loader = DataLoader(dataset, args.batch_size, shuffle=True, generator=gen,
                         num_workers=args.workers, drop_last=len(dataset) > args.batch_size)
@@ -201,11 +274,17 @@ def run(args: argparse.Namespace) -> dict:
         state["epoch"] = epoch + 1
         log.info("epoch %d: train loss %.4f acc %.4f, test acc %.4f, %.0f s so far",
                  epoch + 1, loss, acc, test_acc, state["train_seconds"])
+        if val is not None:
+            _score_val(model, val, device, state)
         torch.save({"model": model.state_dict(), "model_config": model.config,
                     "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
                     "state": state, "loader_generator": gen.get_state(), "args": vars(args),
                     "data_sha256": data_sha, "test_acc": test_acc,
                     "normalisation": {"mean": MEAN, "std": STD}}, ckpt_path)
+        if val is not None and state["best_epoch"] == epoch + 1:
+            torch.save({"model": model.state_dict(), "model_config": model.config, "state": state,
+                        "args": vars(args), "data_sha256": data_sha, "test_acc": test_acc,
+                        "normalisation": {"mean": MEAN, "std": STD}}, args.out / "best.pt")
     metrics = _write_metrics(args, model, state, data_sha)
     if not args.no_plots:
         from train.plots import write_plots
@@ -213,6 +292,25 @@ def run(args: argparse.Namespace) -> dict:
         probs = predict(model, x_test, device)
         write_plots(args.out, state["history"], x_test, y_test, probs)
     return metrics
+
+
+def _score_val(model: nn.Module, val: tuple[np.ndarray, np.ndarray], device: torch.device, state: dict) -> None:
+    """Accuracy and log-loss on the held-out digit crops; marks the epoch best by accuracy, then log-loss.
+
+    Crops that are no digit are only reported (the mean confidence the model gives them).
+    """
+    probs = predict(model, val[0], device)
+    digit = val[1] >= 0
+    p, y = probs[digit], val[1][digit]
+    val_acc = float((p.argmax(1) == y).mean())
+    val_nll = float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0)).mean())
+    not_digit = float(probs[~digit].max(1).mean()) if (~digit).any() else None
+    state["history"][-1].update(val_acc=val_acc, val_nll=val_nll, val_not_digit_confidence=not_digit)
+    best = state.get("best_score")
+    if best is None or (val_acc, -val_nll) > tuple(best):
+        state["best_score"], state["best_epoch"] = [val_acc, -val_nll], state["epoch"]
+    log.info("held-out crops: acc %.4f, log-loss %.4f, mean confidence on no-digit crops %s (best epoch %d)",
+             val_acc, val_nll, "-" if not_digit is None else f"{not_digit:.3f}", state["best_epoch"])
 
 
 def _write_metrics(args, model: nn.Module, state: dict, data_sha: str) -> dict:
