@@ -325,11 +325,6 @@ def _finish(img: np.ndarray, kind: str, index: int, placed: list[_Glyph], owner:
                  lines=truth, traits=tuple(dict.fromkeys(traits)), ink=ink)
 
 
-def scene_rng(seed: int, kind: str, index: int) -> np.random.Generator:
-    """The generator for one scene: independent of how many scenes are asked for."""
-    return np.random.default_rng([seed, KINDS.index(kind), index])
-
-
 def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
                size: tuple[int, int] | None = None, n_digits: int | None = None) -> Scene:
     """Scene `index` of `kind` ("pages" or "drawings"); size (w, h) and digit count optional."""
