@@ -147,7 +147,8 @@ async function sendPad() {
   if (pad.empty) return;
   const { blob, width } = await pad.export();
   ui.padSentWidth = width;
-  if (!(await link.send(blob, "canvas", ui.teach)) && !link.connected) ui.padDirty = true;  // resend on connect
+  // The pad outlines the digits itself; only the teaching view needs the server's picture.
+  if (!(await link.send(blob, "canvas", ui.teach, ui.teach)) && !link.connected) ui.padDirty = true;  // resend on connect
 }
 
 pad.addEventListener("change", ({ detail }) => {

@@ -36,8 +36,11 @@ export class Link extends EventTarget {
   get connected() { return this.socket.connected; }
   get busy() { return this.inFlight !== null; }
 
-  /** Send one encoded frame; false (and nothing sent) when busy, offline or too large. */
-  async send(blob, mode, debug) {
+  /**
+   * Send one encoded frame; false (and nothing sent) when busy, offline or too large.
+   * `annotate` false asks for the reading without the annotated image (the pad draws its own boxes).
+   */
+  async send(blob, mode, debug, annotate = true) {
     if (this.busy || !this.connected) return false;
     const limit = this.maxFrameBytes;
     if (blob.size > limit) {
@@ -49,7 +52,7 @@ export class Link extends EventTarget {
     this.inFlight = { id, mode, sentAt: performance.now(), timer };
     const image = await blob.arrayBuffer();
     if (this.inFlight?.id !== id) return false;  // the connection dropped meanwhile
-    this.socket.emit("frame", { id, image, mode, debug: Boolean(debug) });
+    this.socket.emit("frame", { id, image, mode, debug: Boolean(debug), annotate: Boolean(annotate) });
     return true;
   }
 

@@ -50,6 +50,15 @@ def test_debug_frames_come_back_as_the_teaching_view(client):
     decode_jpeg(result["annotated"])
 
 
+def test_a_frame_that_asks_for_no_annotated_image_gets_the_reading_alone(client):
+    client.send({**frame(5, mode="canvas"), "annotate": False})
+    result = client.reply_to(5)["args"][0]
+    assert result["lines"] == PAGE_LINES and len(result["digits"]) == len("".join(PAGE_LINES).replace(" ", ""))
+    assert "annotated" not in result and "annotate" not in result["timings_ms"]
+    client.send({**frame(6, mode="canvas", debug=True), "annotate": False})  # the teaching view is a picture
+    decode_jpeg(client.reply_to(6)["args"][0]["annotated"])
+
+
 def test_replies_go_to_the_sender_only(app, client):
     bystander = FrameClient(socketio, app)
     client.send(frame(1))
@@ -72,6 +81,7 @@ BAD_FRAMES = {
     "truncated jpeg": (4, frame(4, jpeg(render_page())[:300]), ""),
     "unknown mode": (4, frame(4, mode="infrared"), "mode must be"),
     "debug as text": (4, frame(4, debug="yes"), "debug"),
+    "annotate as number": (4, {**frame(4), "annotate": 0}, "annotate must be"),
 }
 
 

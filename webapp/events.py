@@ -53,7 +53,10 @@ def parse_frame(payload: Any, max_bytes: int) -> Frame:
         raise FrameError(f"mode must be one of {', '.join(MODES)}", frame_id)
     if not isinstance(debug, bool):
         raise FrameError("debug must be true or false", frame_id)
-    return Frame(frame_id, image, mode, debug)
+    annotate = payload.get("annotate", True)
+    if not isinstance(annotate, bool):
+        raise FrameError("annotate must be true or false", frame_id)
+    return Frame(frame_id, image, mode, debug, annotate)
 
 
 @socketio.on("frame")
@@ -112,7 +115,7 @@ def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
 
     cfg, st = current_app.config, state()
     job = ReadJob(frame.image, frame.mode, frame.debug, cfg["MAX_FRAME_BYTES"], cfg["MAX_FRAME_PIXELS"],
-                  cfg["JPEG_QUALITY"])
+                  cfg["JPEG_QUALITY"], annotate=frame.annotate)
     event, reply = st.readers.read(job) if st.readers else answer(job, st.recognizer)
     reply["id"] = frame.id
     reply.pop("server_fault", None)

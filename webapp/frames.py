@@ -27,6 +27,7 @@ class Frame:
     image: bytes
     mode: str
     debug: bool
+    annotate: bool = True  # False: the reply carries no annotated JPEG (a client that draws its own boxes)
 
 
 @dataclass

@@ -39,7 +39,7 @@ class ReadJob:
     max_bytes: int = 2_000_000
     max_pixels: int = 4_000_000
     jpeg_quality: int = 80
-    annotate: bool = True  # False: the reading only (POST /api/read), no annotated JPEG
+    annotate: bool = True  # False: the reading only (POST /api/read, a frame with "annotate": false)
 
 
 def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
