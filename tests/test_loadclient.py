@@ -1,7 +1,12 @@
 """The bench's lean Socket.IO client against the real server: same protocol as python-socketio's."""
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, BytesMessage, Message, Request, TextMessage
 
 from browser_helpers import ThreadedServer
 from server_helpers import PAGE_LINES, decode_jpeg, jpeg, render_page
@@ -54,3 +59,63 @@ def test_a_full_server_refuses_the_lean_client_with_its_reason(server):
     finally:
         first.close()
         second.close()
+
+
+class OneReplyServer:
+    """A one-connection Engine.IO 4 peer over a real websocket that answers the first frame with
+    `result`, its ping task having queued a PING between the event and its attachment (python-socketio
+    sends them as separate Engine.IO messages, so this order happens on a live server)."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.heard: list = []  # what the client sent after its frame
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        ws = WSConnection(ConnectionType.SERVER)
+        while not any(isinstance(event, Request) for event in self._events(conn, ws)):
+            pass
+        conn.sendall(ws.send(AcceptConnection()))
+        incoming = self._messages(conn, ws)
+        self._send(conn, ws, '0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}')
+        assert next(incoming) == "40"
+        self._send(conn, ws, '40{"sid":"n"}')
+        next(incoming), next(incoming)  # the frame event and its image
+        self._send(conn, ws, '451-["result",{"id":1,"annotated":{"_placeholder":true,"num":0}}]')
+        self._send(conn, ws, "2")
+        self._send(conn, ws, b"\xff\xd8jpeg")
+        self.heard = [next(incoming)]
+        conn.close()
+
+    @staticmethod
+    def _events(conn, ws) -> list:
+        ws.receive_data(conn.recv(65536) or None)
+        return list(ws.events())
+
+    @classmethod
+    def _messages(cls, conn, ws):
+        while True:
+            for event in cls._events(conn, ws):
+                if isinstance(event, (TextMessage, BytesMessage)):
+                    yield event.data
+
+    @staticmethod
+    def _send(conn, ws, data) -> None:
+        conn.sendall(ws.send(Message(data=data)))
+
+
+def test_a_ping_between_an_event_and_its_attachment_is_answered_and_the_attachment_kept():
+    server = OneReplyServer()
+    client = LeanClient(server.url)
+    try:
+        client.emit_frame({"id": 1, "mode": "camera", "debug": False}, b"image")
+        event, reply = client.next_event(timeout=5)
+        server.thread.join(5)
+    finally:
+        client.close()
+        server.listener.close()
+    assert event == "result" and reply["annotated"] == b"\xff\xd8jpeg"
+    assert server.heard == ["3"]  # the pong: unanswered, the server would drop the connection

@@ -63,7 +63,7 @@ class LeanClient:
             if packet.startswith(MESSAGE + BINARY_EVENT):
                 count, body = packet[2:].split("-", 1)
                 name, data = json.loads(body)
-                attachments = [self._ws.recv() for _ in range(int(count))]
+                attachments = [self._attachment() for _ in range(int(count))]
                 return name, _put_back(data, attachments)
             if packet.startswith(MESSAGE + DISCONNECT) or packet.startswith(CLOSE):
                 raise ConnectionError("the server closed the connection")
@@ -76,6 +76,17 @@ class LeanClient:
                 self._ws.send(PONG)
             elif isinstance(packet, str):
                 return packet
+
+    def _attachment(self) -> bytes:
+        """The next binary message. The server's ping task may slip a PING in between an event
+        and its attachments (they are separate Engine.IO messages): answer it and read on."""
+        while True:
+            packet = self._ws.recv()
+            if isinstance(packet, bytes):
+                return packet
+            if packet != PING:
+                raise ConnectionError(f"expected a binary attachment, got {packet[:60]!r}")
+            self._ws.send(PONG)
 
     def close(self) -> None:
         try:
