@@ -79,6 +79,7 @@ export class Pad extends EventTarget {
   undo() {
     if (!this.strokes.length) return;
     this.strokes.pop();
+    this.active = null;  // a stroke being drawn was the last one: it ends here, not as a ghost over the cache
     this.redraw();
     this._changed(true);
   }
@@ -86,6 +87,7 @@ export class Pad extends EventTarget {
   clear() {
     if (!this.strokes.length) return;
     this.strokes = [];
+    this.active = null;  // as in undo: the rest of a stroke being drawn is not drawn
     this.redraw();
     this._changed(true);
   }

@@ -216,6 +216,27 @@ def test_a_stylus_line_at_even_pressure_is_as_smooth_as_a_mouse_line(server, ope
     assert spread["stylus"] <= 1.5 * spread["mouse"], spread
 
 
+PAD_INK = """() => { const c = document.getElementById('pad');
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let dark = 0; for (let i = 0; i < px.length; i += 4) if (px[i] < 128) dark++; return dark; }"""
+
+
+def test_a_stroke_undone_while_still_being_drawn_leaves_no_ink_on_the_pad(server, open_page):
+    page = open_page(server.url + "#canvas")
+    pad = page.locator("#pad")
+    expect(pad).to_be_visible()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + 0.5 * box["height"], steps=5)
+    assert page.evaluate(PAD_INK) > 0
+    page.keyboard.press("Control+z")  # the stroke in progress is the one undone
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.5 * box["height"], steps=5)
+    page.mouse.up()
+    assert page.evaluate("() => document.getElementById('pad-hint').hidden") is False  # the pad is empty...
+    assert page.evaluate(PAD_INK) == 0  # ...and shows it: no stroke that is not in the drawing
+
+
 def test_in_the_classroom_the_teacher_can_draw_on_the_projector_instead_of_the_camera(server, open_page):
     page = open_page(server.url + "#classroom")
     source = page.get_by_role("button", name="Draw on screen")
