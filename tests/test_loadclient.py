@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 from wsproto import ConnectionType, WSConnection
@@ -63,10 +64,12 @@ def test_a_full_server_refuses_the_lean_client_with_its_reason(server):
 
 class OneReplyServer:
     """A one-connection Engine.IO 4 peer over a real websocket that answers the first frame with
-    `result`, its ping task having queued a PING between the event and its attachment (python-socketio
-    sends them as separate Engine.IO messages, so this order happens on a live server)."""
+    `result`, with `between` its event and its attachment: "2" a PING its ping task queued there
+    (python-socketio sends them as separate Engine.IO messages, so this happens on a live server),
+    a number a pause in seconds."""
 
-    def __init__(self):
+    def __init__(self, between: str | float):
+        self.between = between
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.heard: list = []  # what the client sent after its frame
@@ -85,7 +88,10 @@ class OneReplyServer:
         self._send(conn, ws, '40{"sid":"n"}')
         next(incoming), next(incoming)  # the frame event and its image
         self._send(conn, ws, '451-["result",{"id":1,"annotated":{"_placeholder":true,"num":0}}]')
-        self._send(conn, ws, "2")
+        if isinstance(self.between, str):
+            self._send(conn, ws, self.between)
+        else:
+            time.sleep(self.between)
         self._send(conn, ws, b"\xff\xd8jpeg")
         self.heard = [next(incoming)]
         conn.close()
@@ -108,7 +114,7 @@ class OneReplyServer:
 
 
 def test_a_ping_between_an_event_and_its_attachment_is_answered_and_the_attachment_kept():
-    server = OneReplyServer()
+    server = OneReplyServer(between="2")
     client = LeanClient(server.url)
     try:
         client.emit_frame({"id": 1, "mode": "camera", "debug": False}, b"image")
@@ -119,3 +125,18 @@ def test_a_ping_between_an_event_and_its_attachment_is_answered_and_the_attachme
         server.listener.close()
     assert event == "result" and reply["annotated"] == b"\xff\xd8jpeg"
     assert server.heard == ["3"]  # the pong: unanswered, the server would drop the connection
+
+
+def test_an_event_that_has_begun_to_arrive_is_read_whole_even_past_the_wait_for_it():
+    server = OneReplyServer(between=0.5)  # the attachment comes after the caller's timeout
+    client = LeanClient(server.url)
+    try:
+        client.emit_frame({"id": 1, "mode": "camera", "debug": False}, b"image")
+        event, reply = client.next_event(timeout=0.2)
+        client.emit_frame({"id": 2, "mode": "camera", "debug": False}, b"image")  # sent with the client's timeout
+        server.thread.join(5)
+    finally:
+        client.close()
+        server.listener.close()
+    assert event == "result" and reply["annotated"] == b"\xff\xd8jpeg"
+    assert len(server.heard) == 1 and server.heard[0].startswith("451-")

@@ -25,6 +25,7 @@ class LeanClient:
 
     def __init__(self, url: str, timeout: float = 10.0):
         ws_url = url.replace("http", "ws", 1).rstrip("/") + "/socket.io/?EIO=4&transport=websocket"
+        self._timeout = timeout  # for sends and for the rest of a message that has begun to arrive
         # The server sends only ASCII JSON; checking UTF-8 in Python would double the CPU per frame.
         self._ws = websocket.create_connection(ws_url, timeout=timeout, skip_utf8_validation=True)
         try:
@@ -43,6 +44,7 @@ class LeanClient:
     def emit_frame(self, frame: dict[str, Any], image: bytes) -> None:
         """Send a `frame` event whose "image" is `image`, as one binary attachment."""
         head = json.dumps(["frame", {**frame, "image": {"_placeholder": True, "num": 0}}], separators=(",", ":"))
+        self._ws.settimeout(self._timeout)  # not what was left of the last wait for an event
         self._ws.send(MESSAGE + BINARY_EVENT + "1-" + head)
         self._ws.send_binary(image)
 
@@ -63,6 +65,7 @@ class LeanClient:
             if packet.startswith(MESSAGE + BINARY_EVENT):
                 count, body = packet[2:].split("-", 1)
                 name, data = json.loads(body)
+                self._ws.settimeout(self._timeout)  # the event has come: its attachments follow at once
                 attachments = [self._attachment() for _ in range(int(count))]
                 return name, _put_back(data, attachments)
             if packet.startswith(MESSAGE + DISCONNECT) or packet.startswith(CLOSE):
