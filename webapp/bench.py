@@ -156,6 +156,8 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
                 time.sleep(max(0.0, next_send - time.perf_counter()))
     except (OSError, ConnectionError, websocket.WebSocketException) as exc:
         stats.failed = f"connection lost: {exc}"
+    except Exception as exc:  # a reply the client could not understand: a failure to report, not a silent end
+        stats.failed = f"{type(exc).__name__}: {exc}"
     finally:
         client.close()
 
