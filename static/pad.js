@@ -21,7 +21,11 @@ const SHARP_TURN = 0.85;  // cosine between neighbouring pieces below which a co
  * darker beads. Sharp corners also get a disc, as a round line join would.
  */
 function penOutline(points) {
-  const pts = points.filter((p, i) => i === 0 || Math.hypot(p[0] - points[i - 1][0], p[1] - points[i - 1][1]) > 0.01);
+  const pts = [];  // without repeated points (each compared with the last one kept): no zero-length pieces
+  for (const p of points) {
+    const last = pts[pts.length - 1];
+    if (!last || Math.hypot(p[0] - last[0], p[1] - last[1]) > 0.01) pts.push(p);
+  }
   const path = new Path2D();
   const disc = ([x, y, r]) => { path.moveTo(x + r, y); path.arc(x, y, r, 0, 2 * Math.PI, true); };  // turning as the outline does
   if (pts.length === 1) {
