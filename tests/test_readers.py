@@ -35,6 +35,15 @@ def test_a_reader_process_reads_a_page_as_the_server_thread_would(pool, recogniz
     assert decode_jpeg(reply["annotated"]).shape == render_page().shape
 
 
+def test_a_reader_remembers_a_camera_frame_and_draws_its_reading_on_the_same_scene_again(pool):
+    event, first = pool.read(page_job(remember=True))
+    assert event == "result" and "_still" in first and "reused" not in first["timings_ms"]
+    event, again = pool.read(page_job(still=first["_still"], remember=True))
+    assert event == "result" and "reused" in again["timings_ms"] and "_still" not in again
+    assert again["lines"] == first["lines"] == PAGE_LINES
+    assert decode_jpeg(again["annotated"]).shape == render_page().shape
+
+
 def test_an_unreadable_image_is_an_error_and_the_reader_goes_on(pool):
     pid = pool.pids()[0]
     event, reply = pool.read(ReadJob(b"not an image at all"))

@@ -8,6 +8,7 @@ Protocol (README "Protocol"): the client emits `frame` {"id": int, "image": byte
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -86,6 +87,7 @@ def on_disconnect(reason: Any = None) -> None:
     st = state()
     with st.lock:
         st.connections.discard(request.sid)
+        st.stills.pop(request.sid, None)
     st.scheduler.forget(request.sid)
 
 
@@ -99,24 +101,34 @@ def process_frame(app: Flask, server: socketio_server.Server) -> Processor:
         with app.app_context():
             if _outgoing_backlog(server, client) > MAX_OUTGOING_PACKETS:
                 return False
-            event, reply = read_reply(frame, dropped)
+            event, reply = read_reply(frame, dropped, client)
             server.emit(event, reply, to=client, namespace="/")
             return True
 
     return process
 
 
-def read_reply(frame: Frame, dropped: int) -> tuple[str, dict[str, Any]]:
+def read_reply(frame: Frame, dropped: int, client: str | None = None) -> tuple[str, dict[str, Any]]:
     """("result", {...}) for a readable frame, ("error", {...}) for one that is not.
 
-    The reading happens in a reader process when the app has them, else in this thread.
+    The reading happens in a reader process when the app has them, else in this thread. A
+    client's camera frames carry what its last frame read showed, so that a frame showing the
+    same gets that reading drawn again instead of a fresh read (webapp/still.py).
     """
     from webapp.readers import ReadJob, answer
 
     cfg, st = current_app.config, state()
+    max_age = cfg["STILL_MAX_AGE_S"]
+    still_ok = client is not None and max_age > 0 and frame.mode == "camera" and frame.annotate and not frame.debug
+    last = st.stills.get(client) if still_ok else None
     job = ReadJob(frame.image, frame.mode, frame.debug, cfg["MAX_FRAME_BYTES"], cfg["MAX_FRAME_PIXELS"],
-                  cfg["JPEG_QUALITY"], annotate=frame.annotate)
+                  cfg["JPEG_QUALITY"], annotate=frame.annotate, remember=still_ok,
+                  still=last[1] if last and time.monotonic() - last[0] < max_age else None)
     event, reply = st.readers.read(job) if st.readers else answer(job, st.recognizer)
+    fresh = reply.pop("_still", None)
+    with st.lock:
+        if fresh is not None and client in st.connections:
+            st.stills[client] = (time.monotonic(), fresh)
     reply["id"] = frame.id
     reply.pop("server_fault", None)
     if event == "result":

@@ -73,6 +73,7 @@ class Reading:
     timings_ms: dict[str, float]
     annotated: np.ndarray | None = None
     stages: dict[str, np.ndarray] = field(default_factory=dict)
+    drawn_rejects: list[tuple[int, int, int, int]] = field(default_factory=list)  # boxes of rejects worth drawing
 
     def to_dict(self) -> dict:
         """JSON-safe summary (no images)."""
@@ -389,9 +390,9 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     digits, text = _reading_order(digits)
     rejected = [_to_input(b, scale) for b in rejected]
     clock.lap("group")
-    reading = Reading(digits, text, len(rejected), {})
+    reading = Reading(digits, text, len(rejected), {}, drawn_rejects=rejected[: len(rejected) - edges])
     if annotate or debug:
-        reading.annotated = draw.draw_reading(image, reading.digits, rejected[: len(rejected) - edges])
+        reading.annotated = draw.draw_reading(image, reading.digits, reading.drawn_rejects)
         if debug:
             reading.stages = _stages(gray, frame)
             images, captions = teaching_crops(crops, batch, probs)

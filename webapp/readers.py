@@ -42,6 +42,8 @@ class ReadJob:
     max_pixels: int = 4_000_000
     jpeg_quality: int = 80
     annotate: bool = True  # False: the reading only (POST /api/read, a frame with "annotate": false)
+    still: Any = None  # still.Still of this client's last frame read: drawn again if this frame shows the same
+    remember: bool = False  # a frame read afresh returns its still.Still as reply["_still"]
 
 
 def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
@@ -53,9 +55,13 @@ def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
     from webapp.decode import ImageError
     from webapp.pipeline import read_bytes
 
+    fresh = None
     try:
-        reading = read_bytes(job.image, recognizer, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
-                             mode=job.mode, annotate=job.annotate, debug=job.debug)
+        if job.still is not None or job.remember:
+            reading, fresh = _read_or_reuse(job, recognizer)
+        else:
+            reading = read_bytes(job.image, recognizer, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
+                                 mode=job.mode, annotate=job.annotate, debug=job.debug)
         started = time.perf_counter()
         annotated = encode_jpeg(reading.annotated, job.jpeg_quality) if reading.annotated is not None else None
         encode_ms = (time.perf_counter() - started) * 1000
@@ -68,7 +74,31 @@ def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
     if annotated is not None:
         add_stage_time(reply["timings_ms"], "encode", encode_ms)
         reply["annotated"] = annotated
+    if fresh is not None:
+        reply["_still"] = fresh
     return "result", reply
+
+
+def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
+    """(reading, its Still or None): the last reading drawn again when the frame shows the same, else a read."""
+    from webapp import still
+    from webapp.decode import decode_image
+    from webapp.pipeline import Reading, read_frame
+
+    started = time.perf_counter()
+    image = decode_image(job.image, max_bytes=job.max_bytes, max_pixels=job.max_pixels)
+    decode_ms = (time.perf_counter() - started) * 1000
+    if job.still is not None and still.shows_same(image, job.still):
+        started = time.perf_counter()
+        last = job.still
+        reading = Reading(last.digits, last.lines, last.rejected, {}, annotated=still.redraw(image, last))
+        reused_ms = (time.perf_counter() - started) * 1000
+        reading.timings_ms = {"decode": decode_ms, "reused": reused_ms, "total": decode_ms + reused_ms}
+        return reading, None
+    reading = read_frame(image, recognizer, mode=job.mode, annotate=job.annotate, debug=job.debug)
+    reading.timings_ms = {"decode": decode_ms, **reading.timings_ms}
+    reading.timings_ms["total"] += decode_ms
+    return reading, (still.remember(image, reading) if job.remember else None)
 
 
 def add_stage_time(timings: dict[str, float], stage: str, ms: float) -> None:

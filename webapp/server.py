@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # parallel despite the GIL, and a crash or hang costs one frame. Off here, so that apps made
     # in tests start at once; `digitcam serve` turns it on.
     "READER_PROCESSES": False,
+    # A camera frame showing what the client's last frame read showed gets that reading drawn
+    # again (webapp/still.py), for at most this many seconds after the read; 0 reads every frame.
+    "STILL_MAX_AGE_S": 1.0,
 }
 
 
@@ -61,6 +64,7 @@ class AppState:
     readers: ReaderPool | None = None  # reader processes, when READER_PROCESSES is on
     started: float = field(default_factory=time.monotonic)
     connections: set[str] = field(default_factory=set)  # Socket.IO sids, capped by MAX_CLIENTS
+    stills: dict[str, tuple[float, Any]] = field(default_factory=dict)  # sid -> (read at, still.Still)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
