@@ -100,3 +100,14 @@ def test_clients_do_not_share_their_last_readings(client):
     result(client, frame(1))
     other = FrameClient(socketio, client.sio.app)
     assert "reused" not in result(other, frame(7))["timings_ms"]
+
+
+def test_a_client_that_leaves_leaves_no_reading_behind(client):
+    stills = client.sio.app.extensions["digitcam"].stills
+    result(client, frame(1))
+    client.send(frame(2, jpeg(render_page(["90", "12"]))))  # read afresh (tens of ms) ...
+    time.sleep(0.005)  # ... once a worker has taken it
+    client.sio.disconnect()  # ... while the client leaves
+    other = FrameClient(socketio, client.sio.app)
+    result(other, frame(1))  # one worker: the leaver's last frame was finished before this one
+    assert len(stills) == 1, "only the client still connected has a last reading"
