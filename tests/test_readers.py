@@ -12,7 +12,7 @@ import signal
 import pytest
 
 from server_helpers import PAGE_LINES, FrameClient, decode_jpeg, frame, jpeg, render_page
-from webapp.readers import INLINE_SEND_BYTES, ReaderPool, ReaderProcess, ReadJob, answer
+from webapp.readers import INLINE_SEND_BYTES, JOB_OVERHEAD, ReaderPool, ReaderProcess, ReadJob, answer
 from webapp.server import create_app, socketio
 
 
@@ -61,7 +61,7 @@ def test_a_reader_that_dies_costs_one_frame_and_is_replaced(pool):
     assert pool.read(page_job())[1]["lines"] == PAGE_LINES
 
 
-@pytest.mark.parametrize("image_bytes", [0, INLINE_SEND_BYTES, 500_000],
+@pytest.mark.parametrize("image_bytes", [0, INLINE_SEND_BYTES - JOB_OVERHEAD, 500_000],
                          ids=["small frame", "largest frame sent without a thread", "frame over the pipe buffer"])
 def test_a_reader_that_hangs_is_abandoned_after_the_timeout_and_replaced(pool, image_bytes):
     assert pool.read(page_job())[0] == "result"  # the reader is up

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 READ_TIMEOUT_S = 20.0  # a frame not read by then is abandoned and its reader replaced
 START_TIMEOUT_S = 60.0  # a new reader must have loaded its model within this time
 BORROW_TIMEOUT_S = 30.0  # an upload waiting longer than this for a free reader is refused (503)
-INLINE_SEND_BYTES = 64_000  # a job this small (and under half the pipe's buffer) is sent without a helper thread
+INLINE_SEND_BYTES = 80_000  # a job this small (and under half the pipe's buffer) is sent without a helper thread
+JOB_OVERHEAD = 16_000  # bytes a pickled job holds besides its image (a client's last reading is ~7 kB)
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,16 @@ def _send(conn: Connection, job: ReadJob) -> None:
 def _send_buffer(conn: Connection) -> int:
     """The pipe's send buffer in bytes (Linux: 208 kB by default; far less elsewhere), 0 if unknown."""
     try:
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-            return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))
+        fd = os.dup(conn.fileno())
     except OSError:
         return 0
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
+        return 0
+    with sock:
+        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))
 
 
 class ReaderProcess:
@@ -205,7 +212,7 @@ class ReaderProcess:
         child does (it is idle: it answered its last job), so it needs no thread, which saves
         about 0.1-0.4 ms of the server's CPU per frame.
         """
-        if len(job.image) <= self._inline_limit:
+        if len(job.image) + JOB_OVERHEAD <= self._inline_limit:
             _send(self._conn, job)
             return True
         sender = threading.Thread(target=_send, args=(self._conn, job), daemon=True)

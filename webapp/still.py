@@ -10,12 +10,16 @@ so does a reading older than the app's STILL_MAX_AGE_S.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from webapp import annotate as draw
 from webapp.binarize import to_gray
+
+if TYPE_CHECKING:  # pipeline imports nothing from here; kept lazy all the same
+    from webapp.pipeline import Reading
 
 GRID = (80, 60)  # cells across and down: 8x8 px each in a 640x480 frame
 LEVELS = 6  # a frame is the same when no cell's mean moved more than this many gray levels
@@ -35,10 +39,11 @@ class Still:
 
 
 def cell_means(image: np.ndarray) -> np.ndarray:
+    """The frame as GRID gray cell means (INTER_AREA averages each cell's pixels)."""
     return to_gray(cv2.resize(image, GRID, interpolation=cv2.INTER_AREA))
 
 
-def remember(image: np.ndarray, reading) -> Still:
+def remember(image: np.ndarray, reading: Reading) -> Still:
     """The Still of a frame just read (`reading` is the pipeline's Reading of `image`)."""
     return Still(image.shape, cell_means(image), list(reading.digits), list(reading.lines), reading.rejected,
                  list(reading.drawn_rejects))
