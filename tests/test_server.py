@@ -265,6 +265,17 @@ def test_bench_reports_throughput_latency_drops_memory_and_cpu_per_frame(client)
         assert words in result.stdout
     cpu_ms = re.search(r"CPU per answered frame: server and its readers ([0-9.]+) ms", result.stdout)
     assert cpu_ms and float(cpu_ms.group(1)) > 0, result.stdout
+    assert "reused readings 0 of" in result.stdout, "the bench's page moves: every frame must be read afresh"
+
+
+@pytest.mark.slow
+def test_bench_still_sends_one_page_and_counts_the_readings_reused():
+    result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--clients", "1", "--fps", "10",
+                             "--seconds", "2", "--still"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "showing the same page" in result.stdout
+    reused = re.search(r"reused readings (\d+) of (\d+)", result.stdout)
+    assert reused and 0 < int(reused.group(1)) < int(reused.group(2)), result.stdout  # the first is read
 
 
 def test_bench_refuses_a_server_off_this_machine():

@@ -50,6 +50,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="--model of the server started here (default: the shipped model)")
     parser.add_argument("--no-processes", action="store_true",
                         help="--no-processes for the server started here: read frames in its threads")
+    parser.add_argument("--still", action="store_true",
+                        help="send the same page every time, as a camera on a stand does (default: the page "
+                             "moves a little from frame to frame, so every frame is read afresh)")
     parser.add_argument("--socketio-client", action="store_true",
                         help="drive the server with python-socketio's Client instead of the lean one "
                              "(same protocol, about 4x the clients' CPU per frame, taken from the server)")
@@ -72,6 +75,7 @@ def make_frames(count: int = 8, seed: int = 0) -> list[bytes]:
 @dataclass
 class ClientStats:
     rtt_ms: list[float] = field(default_factory=list)
+    reused: int = 0  # results the server drew from the client's last reading (a still scene)
     server_ms: list[float] = field(default_factory=list)
     errors: int = 0
     lost: int = 0
@@ -148,6 +152,7 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
                 event, message = reply
                 if event == "result":
                     stats.server_ms.append(float(message["timings_ms"].get("total", 0.0)))
+                    stats.reused += "reused" in message["timings_ms"]
                     stats.dropped = max(stats.dropped, int(message["dropped"]))
                 else:
                     stats.errors += 1
@@ -231,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _bench(url: str, args: argparse.Namespace) -> int:
-    frames = make_frames()
+    frames = make_frames()[:1] if args.still else make_frames()
     health = _health(url)
     rss, cpu = [health.get("rss_mb")], [health.get("cpu_s")]
     own_cpu = _own_cpu_s()
@@ -269,12 +274,15 @@ def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, r
     answered = sum(len(s.rtt_ms) for s in stats)
     pace = f"{args.fps:g} fps each" if args.fps > 0 else "as fast as replies come"
     kind = "python-socketio" if args.socketio_client else "lean"
-    print(f"{args.clients} {kind} client(s), {pace}, {elapsed:.1f} s, 640x480 JPEG frames of ~{frame_bytes // 1000} kB")
+    scene = "the same page" if args.still else "a page moving a little"
+    print(f"{args.clients} {kind} client(s), {pace}, {elapsed:.1f} s, 640x480 JPEG frames of ~{frame_bytes // 1000} kB"
+          f" showing {scene}")
     print(f"  answered     {answered} frames, {answered / elapsed:.1f} frames/s")
     print(f"  round trip   p50 {np.percentile(rtt, 50):.1f} ms   p95 {np.percentile(rtt, 95):.1f} ms"
           f"   max {rtt.max():.1f} ms")
     print(f"  server time  p50 {np.percentile(server, 50):.1f} ms   p95 {np.percentile(server, 95):.1f} ms"
           " (decode to encoded reply)")
+    print(f"  reused readings {sum(s.reused for s in stats)} of {answered} (frames showing what the last one read did)")
     print(f"  dropped {sum(s.dropped for s in stats)}   errors {sum(s.errors for s in stats)}"
           f"   lost (> {REPLY_TIMEOUT_S:g} s) {sum(s.lost for s in stats)}")
     print("  server RSS   " + " -> ".join(f"{r} MB" for r in rss if r is not None))
