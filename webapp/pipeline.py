@@ -427,10 +427,21 @@ def read_bytes(data: bytes, recognizer: Recognizer, *, max_bytes: int = MAX_BYTE
 
     Without drawing, only the gray image is decoded: nothing else needs the colour.
     """
+    colour = kw.get("annotate", True) or kw.get("debug", False)
+    image, decode_ms = decode_timed(data, max_bytes=max_bytes, max_pixels=max_pixels, colour=colour)
+    return read_decoded(image, decode_ms, recognizer, **kw)
+
+
+def decode_timed(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+                 colour: bool = True) -> tuple[np.ndarray, float]:
+    """decode_image (BGR, or gray when `colour` is False) and the milliseconds it took."""
     start = time.perf_counter()
-    gray = not (kw.get("annotate", True) or kw.get("debug", False))
-    image = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=gray)
-    decode_ms = 1000 * (time.perf_counter() - start)
+    image = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=not colour)
+    return image, 1000 * (time.perf_counter() - start)
+
+
+def read_decoded(image: np.ndarray, decode_ms: float, recognizer: Recognizer, **kw) -> Reading:
+    """read_frame of an image decode_timed made, its decode time counted as timings_ms['decode']."""
     reading = read_frame(image, recognizer, **kw)
     reading.timings_ms = {"decode": decode_ms, **reading.timings_ms}
     reading.timings_ms["total"] += decode_ms

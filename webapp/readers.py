@@ -54,15 +54,9 @@ def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
     """
     from webapp.annotate import encode_jpeg
     from webapp.decode import ImageError
-    from webapp.pipeline import read_bytes
 
-    fresh = None
     try:
-        if job.still is not None or job.remember:
-            reading, fresh = _read_or_reuse(job, recognizer)
-        else:
-            reading = read_bytes(job.image, recognizer, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
-                                 mode=job.mode, annotate=job.annotate, debug=job.debug)
+        reading, fresh = _read_or_reuse(job, recognizer)
         started = time.perf_counter()
         annotated = encode_jpeg(reading.annotated, job.jpeg_quality) if reading.annotated is not None else None
         encode_ms = (time.perf_counter() - started) * 1000
@@ -81,14 +75,15 @@ def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
-    """(reading, its Still or None): the last reading drawn again when the frame shows the same, else a read."""
-    from webapp import still
-    from webapp.decode import decode_image
-    from webapp.pipeline import Reading, read_frame
+    """(reading, its Still or None): the last reading drawn again when the frame shows the same, else a read.
 
-    started = time.perf_counter()
-    image = decode_image(job.image, max_bytes=job.max_bytes, max_pixels=job.max_pixels)
-    decode_ms = (time.perf_counter() - started) * 1000
+    Without drawing, only the gray image is decoded: nothing else needs the colour.
+    """
+    from webapp import still
+    from webapp.pipeline import Reading, decode_timed, read_decoded
+
+    image, decode_ms = decode_timed(job.image, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
+                                    colour=job.annotate or job.debug)
     if job.still is not None and still.shows_same(image, job.still):
         started = time.perf_counter()
         last = job.still
@@ -96,14 +91,12 @@ def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
         reused_ms = (time.perf_counter() - started) * 1000
         reading.timings_ms = {"decode": decode_ms, "reused": reused_ms, "total": decode_ms + reused_ms}
         return reading, None
-    reading = read_frame(image, recognizer, mode=job.mode, annotate=job.annotate, debug=job.debug)
-    reading.timings_ms = {"decode": decode_ms, **reading.timings_ms}
-    reading.timings_ms["total"] += decode_ms
+    reading = read_decoded(image, decode_ms, recognizer, mode=job.mode, annotate=job.annotate, debug=job.debug)
     return reading, (still.remember(image, reading) if job.remember else None)
 
 
 def add_stage_time(timings: dict[str, float], stage: str, ms: float) -> None:
-    """Add a stage timed outside read_bytes (encoding the reply after it) to the timings and total."""
+    """Add a stage timed outside the reading (encoding the reply after it) to the timings and total."""
     timings[stage] = round(ms, 2)
     if "total" in timings:
         timings["total"] = round(timings["total"] + ms, 2)
