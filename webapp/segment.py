@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from webapp.binarize import CCL, stroke_width
+from webapp.binarize import CCL, RULE_ELONGATION, stroke_width
 
 # Noise: dropped silently, never reported.
 SPECK_IMAGE_FRACTION = 0.012  # a component whose long side is under 1.2% of the image's short side
@@ -29,7 +29,7 @@ EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
 EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow
 FRAME_ENCLOSES = 3  # a component around the centres of 3+ others is a frame (sheet outline, box), not a digit
 LINE_LIKE = 0.3  # components longer than 30% of the image's long side ...
-RULE_ELONGATION = 4.0  # ... and 4x longer than wide (rules), or touching the border, don't set the digit size
+# ... and binarize.RULE_ELONGATION times longer than wide (rules), or touching the border, don't set the digit size
 MAX_HEIGHT = 2.6  # taller than 2.6 typical digits: a drawing, not a digit
 MIN_HEIGHT = 0.4  # shorter than 40% of a typical digit: punctuation, dash, dot
 MAX_ASPECT = 3.2  # wider than 3.2x its height even three digits would not fill: words, lines
