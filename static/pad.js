@@ -14,6 +14,12 @@ const pressureScale = (p) => 0.4 + 1.2 * p;
 
 const SHARP_TURN = 0.85;  // cosine between neighbouring pieces below which a corner gets a round join
 
+/** Ink colour and round ends for strokes, dark on light or light on dark. */
+function inkStyle(ctx, lightOnDark) {
+  ctx.strokeStyle = ctx.fillStyle = INK[lightOnDark ? "light" : "dark"];
+  ctx.lineCap = ctx.lineJoin = "round";
+}
+
 /**
  * A pressure-drawn stroke as one closed outline: the left edge forward, a round cap, the right
  * edge back, a round cap; each point [x, y, r] offset by its own radius. Drawn as one shape it
@@ -162,25 +168,24 @@ export class Pad extends EventTarget {
     const scheme = lightOnDark ? "light" : "dark";
     ctx.fillStyle = PAPER[scheme];
     ctx.fillRect(0, 0, width, height);
-    ctx.strokeStyle = ctx.fillStyle = INK[scheme];
-    ctx.lineCap = ctx.lineJoin = "round";
+    inkStyle(ctx, lightOnDark);
     for (const s of strokes) this._stroke(ctx, s, width);
   }
 
   _stroke(ctx, stroke, width) {
     const pts = stroke.pts;
-    const lineWidth = (i, j) => stroke.w * width * (stroke.pen ? pressureScale((pts[i][2] + pts[j][2]) / 2) : 1);
+    const lineWidth = (p) => stroke.w * width * (stroke.pen ? pressureScale(p) : 1);  // at pressure p
     if (pts.length === 1) {
       ctx.beginPath();
-      ctx.arc(pts[0][0] * width, pts[0][1] * width, lineWidth(0, 0) / 2, 0, 2 * Math.PI);
+      ctx.arc(pts[0][0] * width, pts[0][1] * width, lineWidth(pts[0][2]) / 2, 0, 2 * Math.PI);
       ctx.fill();
       return;
     }
     if (stroke.pen) {
-      ctx.fill(penOutline(pts.map(([x, y, p]) => [x * width, y * width, stroke.w * width * pressureScale(p) / 2])));
+      ctx.fill(penOutline(pts.map(([x, y, p]) => [x * width, y * width, lineWidth(p) / 2])));
       return;
     }
-    ctx.lineWidth = lineWidth(0, 0);
+    ctx.lineWidth = lineWidth(pts[0][2]);
     ctx.beginPath();
     ctx.moveTo(pts[0][0] * width, pts[0][1] * width);
     for (let i = 1; i < pts.length; i++) ctx.lineTo(pts[i][0] * width, pts[i][1] * width);
@@ -200,8 +205,7 @@ export class Pad extends EventTarget {
     }
     const ctx = this.canvas.getContext("2d");
     ctx.drawImage(this._finished, 0, 0);
-    ctx.strokeStyle = ctx.fillStyle = INK[this.lightOnDark ? "light" : "dark"];
-    ctx.lineCap = ctx.lineJoin = "round";
+    inkStyle(ctx, this.lightOnDark);
     this._stroke(ctx, active, width);
   }
 
