@@ -22,6 +22,7 @@ import numpy as np
 
 from webapp import binarize, pipeline, segment
 from webapp.scenes import KINDS, DigitSource, Scene, make_scene
+from webapp.scoring import iou
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,6 @@ class LabelledCrop:
     image: np.ndarray  # uint8 28x28, white on black
     label: int  # 0-9, or NOT_A_DIGIT
     piece: bool  # a piece of a split region rather than a whole region
-
-
-def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two x, y, w, h boxes."""
-    inter = _intersection(a, b)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _intersection(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:

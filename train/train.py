@@ -276,15 +276,12 @@ def run(args: argparse.Namespace) -> dict:
                  epoch + 1, loss, acc, test_acc, state["train_seconds"])
         if val is not None:
             _score_val(model, val, device, state)
-        torch.save({"model": model.state_dict(), "model_config": model.config,
-                    "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-                    "state": state, "loader_generator": gen.get_state(), "args": vars(args),
-                    "data_sha256": data_sha, "test_acc": test_acc,
-                    "normalisation": {"mean": MEAN, "std": STD}}, ckpt_path)
+        weights = {"model": model.state_dict(), "model_config": model.config, "state": state, "args": vars(args),
+                   "data_sha256": data_sha, "test_acc": test_acc, "normalisation": {"mean": MEAN, "std": STD}}
+        torch.save({**weights, "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+                    "loader_generator": gen.get_state()}, ckpt_path)
         if val is not None and state["best_epoch"] == epoch + 1:
-            torch.save({"model": model.state_dict(), "model_config": model.config, "state": state,
-                        "args": vars(args), "data_sha256": data_sha, "test_acc": test_acc,
-                        "normalisation": {"mean": MEAN, "std": STD}}, args.out / "best.pt")
+            torch.save(weights, args.out / "best.pt")  # what export needs; resuming goes from last.pt
     metrics = _write_metrics(args, model, state, data_sha)
     if not args.no_plots:
         from train.plots import write_plots
