@@ -65,6 +65,8 @@ def test_a_scribble_is_rejected_not_guessed(three_digits, recognizer):
     reading = read_frame(img, recognizer)
     assert reading.lines == [number(three_digits)]
     assert reading.rejected == 1
+    (x, y, w, h), = reading.to_dict()["rejected_boxes"]  # where it is, so a client can outline it
+    assert x <= 300 + 55 <= x + w and y <= 60 + 55 <= y + h
 
 
 def test_letters_of_a_word_are_rejected_by_their_line(three_digits, recognizer):
@@ -123,7 +125,7 @@ def test_boxes_are_in_input_pixels_and_the_result_is_json(three_digits, recogniz
     for a, b in zip(small.digits, big.digits):
         assert np.allclose(np.array(b.box), 3 * np.array(a.box), atol=8)
     out = json.loads(json.dumps(big.to_dict()))
-    assert set(out) == {"digits", "lines", "rejected", "timings_ms"}
+    assert set(out) == {"digits", "lines", "rejected", "rejected_boxes", "timings_ms"}
     assert set(out["digits"][0]) == {"label", "confidence", "box", "probs"} and len(out["digits"][0]["probs"]) == 10
     assert STAGES <= set(out["timings_ms"])
 
@@ -177,7 +179,9 @@ def test_read_bytes_without_drawing_reads_the_same_digits(three_digits, recogniz
 def test_letters_the_model_is_unsure_of_are_rejected_not_guessed(recognizer):
     img = page(300, 640)
     write(img, "47", 40, 130)
-    for x, y, letter in [(300, 110, "x"), (480, 250, "e")]:  # lone letters, away from the number
+    # Lone letters, away from the number, that the model reads under 0.5 (k 0.41, e 0.49 here). A
+    # script "x" was used until it read as 4 at 0.73 on a newer CPU (int8 kernels differ by CPU).
+    for x, y, letter in [(300, 110, "k"), (480, 250, "e")]:
         cv2.putText(img, letter, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3, (INK,) * 3, 6)
     reading = read_frame(img, recognizer)
     assert reading.lines == ["47"] and reading.rejected == 2

@@ -68,6 +68,7 @@ def test_a_page_sent_again_is_answered_with_its_reading_drawn_on_the_new_frame(c
     assert "reused" not in first["timings_ms"] and "reused" in again["timings_ms"]
     assert again["lines"] == first["lines"] == PAGE_LINES
     assert again["digits"] == first["digits"] and again["rejected"] == first["rejected"]
+    assert again["rejected_boxes"] == first["rejected_boxes"]
     assert decode_jpeg(again["annotated"]).shape == render_page().shape
 
 

@@ -84,6 +84,7 @@ class Reading:
             ],
             "lines": list(self.lines),
             "rejected": self.rejected,
+            "rejected_boxes": [list(b) for b in self.drawn_rejects],
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }
 

@@ -87,7 +87,8 @@ def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
     if job.still is not None and still.shows_same(image, job.still):
         started = time.perf_counter()
         last = job.still
-        reading = Reading(last.digits, last.lines, last.rejected, {}, annotated=still.redraw(image, last))
+        reading = Reading(last.digits, last.lines, last.rejected, {}, annotated=still.redraw(image, last),
+                          drawn_rejects=last.drawn_rejects)
         reused_ms = (time.perf_counter() - started) * 1000
         reading.timings_ms = {"decode": decode_ms, "reused": reused_ms, "total": decode_ms + reused_ms}
         return reading, None
