@@ -5,6 +5,7 @@
 import { Link, DEFAULT_MAX_FRAME_BYTES } from "./link.js";
 import { Camera, JPEG_QUALITY, SEND_WIDTH, cameraErrorMessage } from "./camera.js";
 import { Pad } from "./pad.js";
+import { drawReading } from "./marks.js";
 import { drawJpeg, showBars, showReadout, showTimings, summary } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -104,15 +105,17 @@ async function onResult(msg) {
     showReadout($("readout"), msg.lines || []);
     $("readout-meta").textContent = summary(msg);
     showBars($("bars"), msg.digits || []);
-    pad.showBoxes(msg.digits || [], ui.padSentWidth);
+    pad.showBoxes(msg.digits || [], ui.padSentWidth, msg.rejected_boxes || []);
     if (ui.teach) await drawJpeg($("stages"), msg.annotated);
     return;
   }
   showReadout($("readout"), msg.lines || []);
   $("readout-meta").textContent = summary(msg);
-  if (camera.running && await drawJpeg($("annotated"), msg.annotated)) {
-    $("stage").querySelector(".camera-view").classList.add("live");
-  }
+  if (!camera.running) return;
+  // The teaching view's composite comes from the server; otherwise the frame sent is outlined here.
+  const shown = msg.annotated ? await drawJpeg($("annotated"), msg.annotated)
+    : drawReading($("annotated"), camera.sent, msg);
+  if (shown) $("stage").querySelector(".camera-view").classList.add("live");
 }
 
 // ---- the loop -------------------------------------------------------------------------------
@@ -134,7 +137,8 @@ async function pumpCamera() {
     await camera.nextFrame();
     const blob = await camera.capture(SEND_WIDTH, ui.quality);
     if (!blob) { setTimeout(pump, 100); return; }  // the video has no frame yet
-    if (isCameraMode()) await link.send(blob, "camera", ui.teach);
+    // Only the teaching view needs the server's picture: the page outlines the frame it sent.
+    if (isCameraMode()) await link.send(blob, "camera", ui.teach, ui.teach);
   } finally {
     ui.pumping = false;
   }

@@ -32,7 +32,7 @@ export class Camera {
     this.video = video;
     this.stream = null;
     this.ticket = 0;  // bumped by every start and stop, so a slow start that was overtaken gives up
-    this.grab = document.createElement("canvas");
+    this.grab = document.createElement("canvas");  // the last frame captured, as sent (never mirrored)
   }
 
   get running() { return this.stream !== null; }
@@ -94,6 +94,10 @@ export class Camera {
       else requestAnimationFrame(done);
     });
   }
+
+  /** The canvas holding the last frame captured: the reply to it is drawn on it. The loop captures
+   *  the next frame only after that reply (one frame in flight), so it stays until then. */
+  get sent() { return this.grab; }
 
   /** The current frame, at most `width` px wide, as a JPEG Blob; null before video arrives. */
   capture(width = SEND_WIDTH, quality = JPEG_QUALITY) {

@@ -5,6 +5,8 @@
 // and widens or narrows the line around the chosen pen width, as on paper. The exported image is always black ink on
 // white, whatever the pad shows, so the server sees one kind of drawing.
 
+import { drawMarks } from "./marks.js";
+
 export const EXPORT_WIDTH = 640;
 const INK = { dark: "#111318", light: "#f4f1ea" };
 const PAPER = { dark: "#ffffff", light: "#161a24" };
@@ -139,29 +141,13 @@ export class Pad extends EventTarget {
     return { blob, width, height };
   }
 
-  /** Outline each digit read, given boxes in the exported image's pixels. */
-  showBoxes(digits, exportWidth) {
+  /** Outline each digit read (and each reject), given boxes in the exported image's pixels. */
+  showBoxes(digits, exportWidth, rejected = []) {
     const ctx = this.overlay.getContext("2d");
-    const k = this.overlay.width / exportWidth;
     const dpr = window.devicePixelRatio || 1;
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
-    ctx.lineWidth = 2 * dpr;
-    ctx.font = `700 ${Math.round(16 * dpr)}px system-ui, sans-serif`;
-    ctx.textBaseline = "bottom";
-    for (const d of digits) {
-      const [x, y, w, h] = d.box.map((v) => v * k);
-      const sure = d.confidence >= 0.8;
-      ctx.strokeStyle = sure ? "#1fb978" : "#f0a020";
-      ctx.strokeRect(x, y, w, h);
-      const tag = String(d.label);
-      const tw = ctx.measureText(tag).width + 8 * dpr;
-      const th = 20 * dpr;
-      const ty = y >= th ? y - th : y + h;
-      ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillRect(x - dpr, ty, tw, th);
-      ctx.fillStyle = "#fff";
-      ctx.fillText(tag, x + 3 * dpr, ty + th - 2 * dpr);
-    }
+    const size = { line: 2 * dpr, font: 18 * dpr, minFont: 12 * dpr };  // screen pixels: the pad is on screen
+    drawMarks(ctx, digits, rejected, this.overlay.width / exportWidth, size, false);
   }
 
   _paint(ctx, width, height, lightOnDark, strokes = this.strokes) {

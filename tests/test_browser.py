@@ -114,6 +114,11 @@ def open_camera_page(camera_browser):
     opener.close()
 
 
+GREEN_PIXELS = """c => { const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0; for (let i = 0; i < px.length; i += 4) n += px[i + 1] > px[i] + 80 && px[i + 1] > px[i + 2] + 80;
+    return n; }"""  # the tags and boxes of sure digits
+
+
 def shot(page, name: str, full_page: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
@@ -131,8 +136,15 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
     facing = page.evaluate("document.getElementById('preview').srcObject"
                            ".getVideoTracks()[0].getSettings().facingMode || ''")
     assert page.locator("#preview").evaluate("v => v.classList.contains('mirrored')") == (facing != "environment")
+    # The page outlines the digits on the frame it sent: green boxes on a gray page.
+    assert page.locator("#annotated").evaluate(GREEN_PIXELS) > 500
     page.wait_for_timeout(600)  # let the stats refresh once with several frames answered
     shot(page, "camera-desktop")
+
+    page.get_by_role("button", name="Teaching view").click()  # now the server's composite of the stages
+    page.wait_for_function("() => document.getElementById('annotated').width === 1280", timeout=READ_TIMEOUT_MS)
+    page.get_by_role("button", name="Teaching view").click()
+    page.wait_for_function("() => document.getElementById('annotated').width === 640", timeout=READ_TIMEOUT_MS)
 
     track = page.evaluate_handle("document.getElementById('preview').srcObject.getVideoTracks()[0]")
     page.get_by_role("tab", name="Draw").click()  # drawing needs no camera: it is released

@@ -255,13 +255,16 @@ def test_lan_addresses_are_this_machines_non_loopback_ipv4():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("client", ["lean", "python-socketio"])
-def test_bench_reports_throughput_latency_drops_memory_and_cpu_per_frame(client):
-    extra = ["--socketio-client"] if client == "python-socketio" else []
+@pytest.mark.parametrize("client, extra, replies", [
+    ("lean", [], "the reading only"),  # what the page asks for
+    ("python-socketio", ["--socketio-client", "--annotated"], "the reading and its annotated JPEG"),
+])
+def test_bench_reports_throughput_latency_drops_memory_and_cpu_per_frame(client, extra, replies):
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--clients", "2", "--fps", "5",
                              "--seconds", "2", *extra], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    for words in (f"2 {client} client(s)", "frames/s", "p50", "p95", "dropped 0", "errors 0", "server RSS"):
+    assert result.returncode == 0, result.stdout + result.stderr  # a reply of the wrong kind fails a client
+    for words in (f"2 {client} client(s)", f"replies: {replies}", "frames/s", "p50", "p95", "dropped 0",
+                  "errors 0", "server RSS"):
         assert words in result.stdout
     cpu_ms = re.search(r"CPU per answered frame: server and its readers ([0-9.]+) ms", result.stdout)
     assert cpu_ms and float(cpu_ms.group(1)) > 0, result.stdout

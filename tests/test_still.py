@@ -78,11 +78,18 @@ def test_a_page_with_other_numbers_is_read_afresh(client):
     assert "reused" not in other["timings_ms"] and other["lines"] == ["90", "12"]
 
 
-@pytest.mark.parametrize("change", [{"mode": "canvas"}, {"debug": True}, {"annotate": False}],
-                         ids=["drawing", "teaching view", "no picture"])
+@pytest.mark.parametrize("change", [{"mode": "canvas"}, {"debug": True}], ids=["drawing", "teaching view"])
 def test_only_plain_camera_frames_are_answered_from_the_last_reading(client, change):
     result(client, frame(1))
     assert "reused" not in result(client, {**frame(2), **change})["timings_ms"]
+
+
+def test_a_camera_that_draws_its_own_boxes_gets_the_last_reading_without_a_picture(client):
+    first = result(client, {**frame(1), "annotate": False})
+    again = result(client, {**frame(2, jpeg(render_page(), 70)), "annotate": False})
+    assert "reused" in again["timings_ms"] and "annotated" not in again
+    assert again["lines"] == first["lines"] == PAGE_LINES
+    assert again["rejected_boxes"] == first["rejected_boxes"]
 
 
 def test_a_reading_older_than_the_limit_is_not_reused():

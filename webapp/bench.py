@@ -2,7 +2,8 @@
 
 Each client sends 640x480 JPEG pages of about ten digits over the websocket transport, one frame
 in flight at a time, at --fps frames per second (or as fast as results come back with --fps 0),
-for --seconds. Prints answered frames/s, round-trip p50/p95, drops, errors, the server's
+for --seconds, asking for the reading only, as the page does: it draws the boxes on the frame it
+sent (--annotated asks for the server's annotated JPEG too, the protocol's default). Prints answered frames/s, round-trip p50/p95, drops, errors, the server's
 resident memory at the start and end, and the CPU time one answered frame cost the server (and
 these clients, which share the machine). Without --url it starts `digitcam serve` on a free
 loopback port and stops it afterwards. The clients are webapp.loadclient's lean ones unless
@@ -53,6 +54,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--still", action="store_true",
                         help="send the same page every time, as a camera on a stand does (default: the page "
                              "moves a little from frame to frame, so every frame is read afresh)")
+    parser.add_argument("--annotated", action="store_true",
+                        help="ask for the server's annotated JPEG in every reply, the protocol's default "
+                             "(default: the reading only, as the page asks outside the teaching view)")
     parser.add_argument("--socketio-client", action="store_true",
                         help="drive the server with python-socketio's Client instead of the lean one "
                              "(same protocol, about 4x the clients' CPU per frame, taken from the server)")
@@ -127,7 +131,7 @@ def _reply_to(client, frame_id: int, timeout: float) -> tuple[str, dict] | None:
 
 
 def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: ClientStats,
-                library: bool = False) -> None:
+                library: bool = False, annotate: bool = False) -> None:
     """One client: send a frame, wait for its reply, keep the pace, until the deadline."""
     try:
         client = LibraryClient(url) if library else LeanClient(url)
@@ -142,7 +146,8 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
             frame_id += 1
             sent = time.perf_counter()
             stats.first_sent = stats.first_sent or sent
-            client.emit_frame({"id": frame_id, "mode": "camera", "debug": False}, frames[frame_id % len(frames)])
+            client.emit_frame({"id": frame_id, "mode": "camera", "debug": False, "annotate": annotate},
+                              frames[frame_id % len(frames)])
             reply = _reply_to(client, frame_id, REPLY_TIMEOUT_S)
             if reply is None:
                 stats.lost += 1
@@ -151,6 +156,8 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
                 stats.rtt_ms.append((stats.last_reply - sent) * 1000)
                 event, message = reply
                 if event == "result":
+                    if annotate != ("annotated" in message):
+                        raise ValueError(f"a reply {'without' if annotate else 'with'} the annotated JPEG")
                     stats.server_ms.append(float(message["timings_ms"].get("total", 0.0)))
                     stats.reused += "reused" in message["timings_ms"]
                     stats.dropped = max(stats.dropped, int(message["dropped"]))
@@ -243,7 +250,8 @@ def _bench(url: str, args: argparse.Namespace) -> int:
     stats = [ClientStats() for _ in range(args.clients)]
     started = time.perf_counter()
     until = started + args.seconds
-    threads = [threading.Thread(target=client_loop, args=(url, frames, args.fps, until, s, args.socketio_client),
+    threads = [threading.Thread(target=client_loop, args=(url, frames, args.fps, until, s, args.socketio_client,
+                                                                args.annotated),
                                 daemon=True)
                for s in stats]
     for thread in threads:
@@ -275,8 +283,9 @@ def report(args: argparse.Namespace, stats: list[ClientStats], elapsed: float, r
     pace = f"{args.fps:g} fps each" if args.fps > 0 else "as fast as replies come"
     kind = "python-socketio" if args.socketio_client else "lean"
     scene = "the same page" if args.still else "a page moving a little"
+    reply = "the reading and its annotated JPEG" if args.annotated else "the reading only (the page draws the boxes)"
     print(f"{args.clients} {kind} client(s), {pace}, {elapsed:.1f} s, 640x480 JPEG frames of ~{frame_bytes // 1000} kB"
-          f" showing {scene}")
+          f" showing {scene}; replies: {reply}")
     print(f"  answered     {answered} frames, {answered / elapsed:.1f} frames/s")
     print(f"  round trip   p50 {np.percentile(rtt, 50):.1f} ms   p95 {np.percentile(rtt, 95):.1f} ms"
           f"   max {rtt.max():.1f} ms")

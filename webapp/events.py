@@ -113,13 +113,14 @@ def read_reply(frame: Frame, dropped: int, client: str | None = None) -> tuple[s
 
     The reading happens in a reader process when the app has them, else in this thread. A
     client's camera frames carry what its last frame read showed, so that a frame showing the
-    same gets that reading drawn again instead of a fresh read (webapp/still.py).
+    same gets that reading again (drawn on the new frame, if it asked for a picture) instead of a
+    fresh read (webapp/still.py).
     """
     from webapp.readers import ReadJob, answer
 
     cfg, st = current_app.config, state()
     max_age = cfg["STILL_MAX_AGE_S"]
-    still_ok = client is not None and max_age > 0 and frame.mode == "camera" and frame.annotate and not frame.debug
+    still_ok = client is not None and max_age > 0 and frame.mode == "camera" and not frame.debug
     last = st.stills.get(client) if still_ok else None
     job = ReadJob(frame.image, frame.mode, frame.debug, cfg["MAX_FRAME_BYTES"], cfg["MAX_FRAME_PIXELS"],
                   cfg["JPEG_QUALITY"], annotate=frame.annotate, remember=still_ok,

@@ -75,7 +75,7 @@ def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
-    """(reading, its Still or None): the last reading drawn again when the frame shows the same, else a read.
+    """(reading, its Still or None): the last reading again when the frame shows the same, else a read.
 
     Without drawing, only the gray image is decoded: nothing else needs the colour.
     """
@@ -87,8 +87,8 @@ def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
     if job.still is not None and still.shows_same(image, job.still):
         started = time.perf_counter()
         last = job.still
-        reading = Reading(last.digits, last.lines, last.rejected, {}, annotated=still.redraw(image, last),
-                          drawn_rejects=last.drawn_rejects)
+        reading = Reading(last.digits, last.lines, last.rejected, {}, drawn_rejects=last.drawn_rejects,
+                          annotated=still.redraw(image, last) if job.annotate else None)
         reused_ms = (time.perf_counter() - started) * 1000
         reading.timings_ms = {"decode": decode_ms, "reused": reused_ms, "total": decode_ms + reused_ms}
         return reading, None
