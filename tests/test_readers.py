@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 
 import pytest
 
@@ -42,6 +43,12 @@ def test_a_reader_remembers_a_camera_frame_and_draws_its_reading_on_the_same_sce
     assert event == "result" and "reused" in again["timings_ms"] and "_still" not in again
     assert again["lines"] == first["lines"] == PAGE_LINES
     assert decode_jpeg(again["annotated"]).shape == render_page().shape
+
+
+def test_a_reader_reads_afresh_once_the_last_reading_is_too_old_even_if_the_job_waited(pool):
+    event, first = pool.read(page_job(remember=True))
+    event, again = pool.read(page_job(still=first["_still"], still_until=time.monotonic() - 0.01))
+    assert event == "result" and "reused" not in again["timings_ms"] and again["lines"] == PAGE_LINES
 
 
 def test_an_unreadable_image_is_an_error_and_the_reader_goes_on(pool):

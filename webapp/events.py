@@ -122,9 +122,10 @@ def read_reply(frame: Frame, dropped: int, client: str | None = None) -> tuple[s
     max_age = cfg["STILL_MAX_AGE_S"]
     still_ok = client is not None and max_age > 0 and frame.mode == "camera" and not frame.debug
     last = st.stills.get(client) if still_ok else None
+    until = last[0] + max_age if last else 0.0  # the reader checks it again after any wait for a free reader
     job = ReadJob(frame.image, frame.mode, frame.debug, cfg["MAX_FRAME_BYTES"], cfg["MAX_FRAME_PIXELS"],
                   cfg["JPEG_QUALITY"], annotate=frame.annotate, remember=still_ok,
-                  still=last[1] if last and time.monotonic() - last[0] < max_age else None)
+                  still=last[1] if last and time.monotonic() < until else None, still_until=until)
     event, reply = st.readers.read(job) if st.readers else answer(job, st.recognizer)
     fresh = reply.pop("_still", None)
     with st.lock:

@@ -11,6 +11,7 @@ picklable values (the image bytes in, the reply without its id out).
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import queue
@@ -44,6 +45,8 @@ class ReadJob:
     jpeg_quality: int = 80
     annotate: bool = True  # False: the reading only (POST /api/read, a frame with "annotate": false)
     still: Any = None  # still.Still of this client's last frame read: drawn again if this frame shows the same
+    still_until: float = math.inf  # time.monotonic() after which `still` is too old: checked when a reader
+    #                                takes the job, so the wait for a free reader counts too
     remember: bool = False  # a frame read afresh returns its still.Still as reply["_still"]
 
 
@@ -84,7 +87,7 @@ def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
 
     image, decode_ms = decode_timed(job.image, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
                                     colour=job.annotate or job.debug)
-    if job.still is not None and still.shows_same(image, job.still):
+    if job.still is not None and time.monotonic() < job.still_until and still.shows_same(image, job.still):
         started = time.perf_counter()
         last = job.still
         reading = Reading(last.digits, last.lines, last.rejected, {}, drawn_rejects=last.drawn_rejects,
