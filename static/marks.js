@@ -9,10 +9,16 @@ const COLOUR = { sure: "rgb(40,170,40)", unsure: "rgb(255,140,0)", rejected: "rg
 const TAG_FIT = 1.15;     // a tag may stick out a little past its box, never onto the neighbour's tag
 const FONT = (px) => `700 ${px}px system-ui, sans-serif`;
 
-/** Line width and font size (px) that read from the back of a classroom, for a picture this size. */
-export function markSize(width, height) {
+/**
+ * Line width and font sizes (picture px) that read from the back of a classroom, for a picture of
+ * width x height shown `shownWidth` CSS px wide: on a phone, where a 640 px frame is shown 300 px
+ * wide, tags grow so that they stay at least 11 CSS px high on screen.
+ */
+export function markSize(width, height, shownWidth = width) {
   const side = Math.min(width, height);
-  return { line: Math.max(2, Math.round(side / 240)), font: Math.max(14, Math.round(side / 20)), minFont: 11 };
+  const k = Math.max(1, width / Math.max(shownWidth, 1));  // picture px per CSS px
+  return { line: Math.max(2, Math.round(side / 240), Math.round(1.5 * k)),
+    font: Math.max(14, Math.round(side / 20), Math.round(16 * k)), minFont: Math.round(11 * k) };
 }
 
 /** A filled tag with white text whose bottom-left corner is (x, y), kept inside the canvas. */
@@ -36,9 +42,10 @@ function fitting(ctx, text, room, px) {
 }
 
 /**
- * Box each digit and tag it "7 98%" (or only "7" with `percent` false); where digits stand close,
- * "7" goes above the box and "98%" below. Rejected regions get a thin red box. Boxes are in the
- * read image's pixels; `k` scales them to the canvas.
+ * Box each digit and tag it "7 98%" (or only "7" with `percent` false); where digits stand too close
+ * for that to be readable (a phone's small view), the tag is only "7": the colour still tells sure
+ * from unsure. Rejected regions get a thin red box. Boxes are in the read image's pixels; `k` scales
+ * them to the canvas.
  */
 export function drawMarks(ctx, digits, rejected, k, size, percent = true) {
   ctx.lineWidth = Math.max(1, size.line / 2);
@@ -63,8 +70,6 @@ export function drawMarks(ctx, digits, rejected, k, size, percent = true) {
       continue;
     }
     tag(ctx, label, x - size.line / 2, y - size.line / 2, colour, Math.max(size.minFont, fitting(ctx, label, room, size.font)));
-    const below = Math.max(size.minFont, fitting(ctx, pct, room, size.font));
-    tag(ctx, pct, x - size.line / 2, y + h + size.line / 2 + 1.25 * below, colour, below);
   }
 }
 
@@ -77,6 +82,8 @@ export function drawReading(canvas, image, msg) {
   }
   const ctx = canvas.getContext("2d");
   ctx.drawImage(image, 0, 0);
-  drawMarks(ctx, msg.digits, msg.rejected_boxes, 1, markSize(image.width, image.height));
+  // The canvas is shown with object-fit: contain, so the picture is as wide as the box lets it be.
+  const shown = Math.min(canvas.clientWidth, (canvas.clientHeight * image.width) / image.height) || image.width;
+  drawMarks(ctx, msg.digits, msg.rejected_boxes, 1, markSize(image.width, image.height, shown));
   return true;
 }
