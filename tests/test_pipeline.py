@@ -232,6 +232,19 @@ def test_a_narrow_digit_drawn_into_a_broad_one_is_cut_off_where_they_touch(mnist
     assert read_frame(img, recognizer, mode="canvas").lines == ["19"]
 
 
+@pytest.mark.parametrize("label, row, length", [(8, 0.3, 0.6), (8, 0.3, 0.8), (3, 0.15, 0.6)])
+def test_a_stroke_flicked_off_a_digit_on_a_canvas_is_not_read_as_a_digit_of_its_own(mnist_dir, recognizer, label, row, length):
+    """A split leaving a piece shorter than x-height cuts a stroke off one digit (it was read as 1 or 5)."""
+    (digit, _), = reference_digits(mnist_dir, recognizer, 1, labels=[label])
+    img = page(200, 320, level=255)
+    x, y, w, h = paste_digit(img, digit, 80, 50, 90)
+    start_y = y + int(row * h)
+    start_x = int(np.flatnonzero(img[start_y, :, 0] < 128).max()) - 4  # from the ink's right edge ...
+    end = (int(start_x + length * h * np.cos(np.radians(30))), int(start_y - length * h * np.sin(np.radians(30))))
+    cv2.line(img, (start_x, start_y), end, (INK, INK, INK), 9, cv2.LINE_AA)  # ... up and out to the right
+    assert read_frame(img, recognizer, mode="canvas").lines == [str(label)]
+
+
 @pytest.mark.parametrize("degrees", [-4, 4])
 def test_digits_sitting_on_rules_of_a_tilted_page_are_read(three_digits, recognizer, degrees):
     img = mnist_page(three_digits, y0=80)

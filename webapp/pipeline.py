@@ -48,6 +48,9 @@ TEXT_SHORT = 0.65  # a mark shorter than 65% of its line's tall marks is x-heigh
 X_HEIGHT = 0.75  # ... and so is any mark under 75% of the frame's typical digit height: letters without
 #                   ascenders, a zigzag's pieces (0.5-0.72 of it; the shortest 0.5% of digits are 0.75)
 #                   (none -> 0.75: pages F1 0.952 -> 0.961, false detections on nothing 29 -> 4; 0.85 lost recall)
+SPLIT_PIECE_HEIGHT = X_HEIGHT  # on a canvas, a split piece shorter than this (x typical digit height) is a
+#   stroke cut off a digit, not one of two digits (drawings F1 seeds 0, 2 0.9910, 0.9835 -> 0.9918, 0.9887,
+#   seed 1 same; segment.MIN_HEIGHT's "too small" instead: seed 2 0.9861; 0.85 cost pages seed 2 0.002)
 TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word ...
 NUMBER_RUN = 3  # ... except for 3+ tall digits in a row in it: a number written beside the word
 #                 (pages F1 0.9702 -> 0.9719)
@@ -155,7 +158,8 @@ def _crops_for(index: int, region: segment.Region, frame: _Frame) -> list[list[C
 
 
 def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list[list[tuple[int, int]]]) -> list[list[Crop]]:
-    """The crops of each split (column ranges of the region); splits leaving a piece nearly empty are skipped."""
+    """The crops of each split (column ranges of the region); splits leaving a piece nearly empty, or
+    too short to be a digit (_not_a_digit), are skipped, except in a region that must be split."""
     x, y, w, h = region.box
     rmask = segment.region_mask(frame.comps, region)
     rink = frame.ink[y : y + h, x : x + w]
@@ -170,6 +174,9 @@ def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list
             if np.count_nonzero(piece) < MIN_PIECE_INK * total or len(rows) == 0:
                 break
             r0, r1 = rows[0], rows[-1] + 1
+            # A region too wide to be read whole keeps all its splits: it has nothing else.
+            if region.aspect <= MUST_SPLIT_ASPECT and _not_a_digit(int(r1 - r0), frame):
+                break
             img = digit_input(rink[r0:r1, a:b], piece[r0:r1], region.stroke or None, target)
             pieces.append(Crop(index, (x + a, y + int(r0), b - a, int(r1 - r0)), img))
         else:
@@ -209,6 +216,15 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
             opts.append(list(range(first, first + len(option))))
             extra.extend(option)
     return extra
+
+
+def _not_a_digit(h: int, frame: _Frame) -> bool:
+    """Whether a piece of a split, `h` pixels tall, is too short to be one of two digits.
+
+    Only on a canvas: in photos the short pieces of a cursive word, read unsure, are what mark
+    it as text (real-dev CER 0.29 -> 0.34 when photos had the rule too).
+    """
+    return not frame.photo and h < SPLIT_PIECE_HEIGHT * frame.digit_h
 
 
 def _neck(mask: np.ndarray, cut: int, stroke: float) -> bool:
