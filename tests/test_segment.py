@@ -68,6 +68,16 @@ def test_a_five_whose_bar_starts_past_its_body_is_one_region():
     assert regions[0].box[1] <= 68  # the bar is inside the region's box
 
 
+def test_a_flat_five_whose_bar_runs_on_past_its_body_is_one_region():
+    img = page()
+    cv2.line(img, (170, 96), (168, 120), (INK,) * 3, 7)  # the stem
+    cv2.ellipse(img, (186, 140), (22, 20), 0, -120, 140, (INK,) * 3, 7)  # a flat belly
+    cv2.line(img, (212, 84), (290, 80), (INK,) * 3, 7)  # the bar, begun past the belly: wider than a broad digit
+    regions, _ = regions_of(img)
+    assert len(regions) == 1 and regions[0].reason is None
+    assert regions[0].box[0] + regions[0].box[2] >= 290  # the whole bar is inside the region's box
+
+
 def test_the_dot_of_an_i_beside_its_stem_does_not_make_it_a_tall_one():
     img = page()
     write(img, "47", 40, 160)

@@ -23,7 +23,9 @@ MERGE_GAP = 0.3  # ... no further above/below it than 30% of a digit height ...
 MERGE_MAX_HEIGHT = 1.6  # ... and the merged box must not be taller than 1.6 digits
 NEAR_BAR = 2.0  # a piece at least 2x as wide as tall (a 5's bar, not an i's dot) off to the side of a body ...
 NEAR_GAP = 0.15  # ... joins it when their boxes lie within 15% of a digit height of each other ...
-NEAR_ASPECT = 1.25  # ... and together they are no wider than one broad digit (SPLIT_ASPECT)
+NEAR_ASPECT = 2.0  # ... and together they are no wider than twice their height, as wide as one digit is ever
+#                   read whole (pipeline.MUST_SPLIT_ASPECT): a flat 5 drawn with a long bar is wider than a broad
+#                   digit (1.25 -> 2.0: drawings F1 seed 1 0.9868 -> 0.9877, seeds 0, 2 same; 1.4-2.5 alike)
 # Rejection rules (reported in Reading.rejected).
 EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
 EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow
@@ -119,7 +121,7 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
         bar = (right - left) <= NARROW * (bottom - top)
         ok = ((overlap >= MERGE_OVERLAP * np.minimum(w, w[k])) | bar) & (gap <= MERGE_GAP * digit_h)
         # A 5's bar drawn past the end of its body shares few of its columns, but sits right
-        # beside it, and the two together are shaped like one digit.
+        # beside it, and the two together are no wider than a (flat) digit.
         near = np.hypot(np.maximum(-overlap, 0), np.maximum(gap, 0)) <= NEAR_GAP * digit_h
         if w[k] >= NEAR_BAR * h[k]:
             ok |= near & ((right - left) <= NEAR_ASPECT * (bottom - top))
