@@ -11,9 +11,17 @@ import cv2
 import numpy as np
 import pytest
 
+from pipeline_helpers import scribble
 from server_helpers import PAGE_LINES, FrameClient, decode_jpeg, frame, jpeg, render_page
 from webapp import still
 from webapp.server import create_app, socketio
+
+
+def scribbled_page() -> np.ndarray:
+    """The test page with a crossed-out scribble below the numbers: one reject worth outlining."""
+    page = render_page()
+    scribble(page, 450, 300, 110)
+    return page
 
 
 def camera_shot(image: np.ndarray, quality: int = 85) -> np.ndarray:
@@ -63,12 +71,12 @@ def result(client: FrameClient, payload: dict) -> dict:
 
 
 def test_a_page_sent_again_is_answered_with_its_reading_drawn_on_the_new_frame(client):
-    first = result(client, frame(1, jpeg(render_page(), 85)))
-    again = result(client, frame(2, jpeg(render_page(), 70)))
+    first = result(client, frame(1, jpeg(scribbled_page(), 85)))
+    again = result(client, frame(2, jpeg(scribbled_page(), 70)))
     assert "reused" not in first["timings_ms"] and "reused" in again["timings_ms"]
     assert again["lines"] == first["lines"] == PAGE_LINES
-    assert again["digits"] == first["digits"] and again["rejected"] == first["rejected"]
-    assert again["rejected_boxes"] == first["rejected_boxes"]
+    assert again["digits"] == first["digits"] and again["rejected"] == first["rejected"] == 1
+    assert len(first["rejected_boxes"]) == 1 and again["rejected_boxes"] == first["rejected_boxes"]
     assert decode_jpeg(again["annotated"]).shape == render_page().shape
 
 
@@ -85,11 +93,12 @@ def test_only_plain_camera_frames_are_answered_from_the_last_reading(client, cha
 
 
 def test_a_camera_that_draws_its_own_boxes_gets_the_last_reading_without_a_picture(client):
-    first = result(client, {**frame(1), "annotate": False})
-    again = result(client, {**frame(2, jpeg(render_page(), 70)), "annotate": False})
+    first = result(client, {**frame(1, jpeg(scribbled_page(), 85)), "annotate": False})
+    again = result(client, {**frame(2, jpeg(scribbled_page(), 70)), "annotate": False})
     assert "reused" in again["timings_ms"] and "annotated" not in again
     assert again["lines"] == first["lines"] == PAGE_LINES
-    assert again["rejected_boxes"] == first["rejected_boxes"]
+    # the page outlines the reject too, so a reused reading must carry its box
+    assert len(first["rejected_boxes"]) == 1 and again["rejected_boxes"] == first["rejected_boxes"]
 
 
 def test_a_reading_older_than_the_limit_is_not_reused():
