@@ -101,6 +101,15 @@ def test_a_camera_that_draws_its_own_boxes_gets_the_last_reading_without_a_pictu
     assert len(first["rejected_boxes"]) == 1 and again["rejected_boxes"] == first["rejected_boxes"]
 
 
+@pytest.mark.parametrize("first_annotate", [True, False], ids=["picture first", "reading only first"])
+def test_asking_for_a_picture_or_not_does_not_change_what_the_frame_shows(client, first_annotate):
+    # Without a picture the server decodes the frame gray, with one in colour: the same scene either way.
+    result(client, {**frame(1, jpeg(render_page(), 85)), "annotate": first_annotate})
+    again = result(client, {**frame(2, jpeg(render_page(), 70)), "annotate": not first_annotate})
+    assert "reused" in again["timings_ms"] and again["lines"] == PAGE_LINES
+    assert ("annotated" in again) == (not first_annotate)
+
+
 def test_a_reading_older_than_the_limit_is_not_reused():
     app = app_with(0.3)
     client = FrameClient(socketio, app)

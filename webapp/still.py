@@ -30,7 +30,7 @@ LEVELS = 6  # a frame is the same when no cell's mean moved more than this many 
 class Still:
     """What a camera frame showed when it was last read, and what was read."""
 
-    shape: tuple[int, ...]
+    size: tuple[int, int]  # height, width: a frame decoded gray (no picture asked) shows what its colour decode does
     cells: np.ndarray  # GRID gray cell means, uint8
     digits: list  # pipeline.Digit, in reading order
     lines: list[str]
@@ -45,13 +45,13 @@ def cell_means(image: np.ndarray) -> np.ndarray:
 
 def remember(image: np.ndarray, reading: Reading) -> Still:
     """The Still of a frame just read (`reading` is the pipeline's Reading of `image`)."""
-    return Still(image.shape, cell_means(image), list(reading.digits), list(reading.lines), reading.rejected,
+    return Still(image.shape[:2], cell_means(image), list(reading.digits), list(reading.lines), reading.rejected,
                  list(reading.drawn_rejects))
 
 
 def shows_same(image: np.ndarray, still: Still) -> bool:
     """Whether `image` shows what `still` did: same size, and no cell moved more than LEVELS."""
-    if image.shape != still.shape:
+    if image.shape[:2] != still.size:
         return False
     return cv2.norm(cell_means(image), still.cells, cv2.NORM_INF) <= LEVELS
 
