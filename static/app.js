@@ -18,7 +18,7 @@ const link = new Link();
 const camera = new Camera($("preview"));
 const pad = new Pad($("pad"), $("pad-overlay"));
 const ui = { mode: "camera", source: "camera", teach: false, mirror: null, quality: JPEG_QUALITY,
-  padDirty: false, padTimer: 0, padSentWidth: 1, pumping: false, cameraWanted: true };
+  padDirty: false, padTimer: 0, padSentWidth: 1, pumping: false, cameraWanted: true, cameraDraws: 0 };
 
 // ---- messages -------------------------------------------------------------------------------
 
@@ -112,8 +112,12 @@ async function onResult(msg) {
   showReadout($("readout"), msg.lines || []);
   $("readout-meta").textContent = summary(msg);
   if (!camera.running) return;
-  // The teaching view's composite comes from the server; otherwise the frame sent is outlined here.
-  const shown = msg.annotated ? await drawJpeg($("annotated"), msg.annotated)
+  // The teaching view's composite comes from the server; otherwise the frame sent is outlined here,
+  // also when the teaching view was turned off while a frame asking for the composite was in flight.
+  // Decoding the composite takes a while: a later reply, or turning the view off, wins over it.
+  const turn = ++ui.cameraDraws;
+  const shown = ui.teach && msg.annotated
+    ? await drawJpeg($("annotated"), msg.annotated, () => ui.teach && turn === ui.cameraDraws)
     : drawReading($("annotated"), camera.sent, msg);
   if (shown) $("stage").querySelector(".camera-view").classList.add("live");
 }

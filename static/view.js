@@ -55,8 +55,9 @@ export function showTimings(box, timings) {
   box.replaceChildren(...items);
 }
 
-/** Draw JPEG bytes (ArrayBuffer or Blob) onto a canvas, resizing it to the image. */
-export async function drawJpeg(canvas, bytes) {
+/** Draw JPEG bytes (ArrayBuffer or Blob) onto a canvas, resizing it to the image. Decoding takes
+ *  a while: `wanted()` says, once it is done, whether the picture is still the one to show. */
+export async function drawJpeg(canvas, bytes, wanted = () => true) {
   if (!bytes) return false;
   const blob = bytes instanceof Blob ? bytes : new Blob([bytes], { type: "image/jpeg" });
   let bitmap;
@@ -64,6 +65,10 @@ export async function drawJpeg(canvas, bytes) {
     bitmap = await createImageBitmap(blob);
   } catch {
     return false;  // a damaged image: keep the last good one on screen
+  }
+  if (!wanted()) {
+    bitmap.close();
+    return false;
   }
   if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
     canvas.width = bitmap.width;

@@ -119,6 +119,27 @@ GREEN_PIXELS = """c => { const px = c.getContext('2d').getImageData(0, 0, c.widt
     return n; }"""  # the tags and boxes of sure digits
 
 
+# Turns the teaching view off right after a frame asking for the composite has gone out, and from
+# then on records the width of #annotated at each picture drawn on it (the composite is 1280 wide).
+TEACH_OFF_IN_FLIGHT = """() => {
+    window.annotatedDraws = [];
+    const draw = CanvasRenderingContext2D.prototype.drawImage;
+    CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+      if (this.canvas.id === 'annotated' && window.teachOff) window.annotatedDraws.push(this.canvas.width);
+      return draw.apply(this, args);
+    };
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+      send.call(this, data);
+      const teach = document.getElementById('teach');
+      if (typeof data !== 'string' && !window.teachOff && teach.getAttribute('aria-pressed') === 'true') {
+        teach.click();  // the frame's image has just gone: it asked for the composite
+        window.teachOff = true;
+      }
+    };
+  }"""
+
+
 def shot(page, name: str, full_page: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
@@ -143,8 +164,14 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
 
     page.get_by_role("button", name="Teaching view").click()  # now the server's composite of the stages
     page.wait_for_function("() => document.getElementById('annotated').width === 1280", timeout=READ_TIMEOUT_MS)
-    page.get_by_role("button", name="Teaching view").click()
+    # Turned off with a frame that asked for the composite in flight: that frame is shown outlined, as
+    # the view now asks, and no composite is drawn after the click (nor one still being decoded).
+    page.evaluate(TEACH_OFF_IN_FLIGHT)
+    page.wait_for_function("() => window.teachOff === true", timeout=READ_TIMEOUT_MS)
     page.wait_for_function("() => document.getElementById('annotated').width === 640", timeout=READ_TIMEOUT_MS)
+    page.wait_for_timeout(300)  # a few more replies
+    draws = page.evaluate("window.annotatedDraws")
+    assert draws and set(draws) == {640}, draws
 
     track = page.evaluate_handle("document.getElementById('preview').srcObject.getVideoTracks()[0]")
     page.get_by_role("tab", name="Draw").click()  # drawing needs no camera: it is released
