@@ -281,6 +281,13 @@ def test_bench_still_sends_one_page_and_counts_the_readings_reused():
     assert reused and 0 < int(reused.group(1)) < int(reused.group(2)), result.stdout  # the first is read
 
 
+@pytest.mark.slow
+def test_bench_fails_a_client_that_never_got_to_send_a_frame():
+    result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--clients", "1", "--seconds", "0"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "no frame sent" in result.stdout, result.stdout + result.stderr
+
+
 def test_bench_refuses_a_server_off_this_machine():
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--url", "http://192.0.2.7:5000"],
                             cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -166,6 +166,8 @@ def client_loop(url: str, frames: list[bytes], fps: float, until: float, stats: 
             if fps > 0:  # keep the pace, but never send a burst to catch up
                 next_send = max(next_send + 1 / fps, time.perf_counter())
                 time.sleep(max(0.0, next_send - time.perf_counter()))
+        if not stats.first_sent:  # connected too late to send anything: not a client that was served
+            stats.failed = "connected after the run's end: no frame sent"
     except (OSError, ConnectionError, websocket.WebSocketException) as exc:
         stats.failed = f"connection lost: {exc}"
     except Exception as exc:  # a reply the client could not understand: a failure to report, not a silent end

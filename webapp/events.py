@@ -1,9 +1,10 @@
 """Socket.IO handlers: check a `frame` message, hand it to the frame slots, reply to that client.
 
 Protocol (README "Protocol"): the client emits `frame` {"id": int, "image": bytes, "mode":
-"camera"|"canvas"|"auto", "debug": bool}; the server answers that client alone with `result`
-{"id", "digits", "lines", "rejected", "annotated": JPEG bytes, "timings_ms", "dropped"} or
-`error` {"id", "message"}. A bad message costs the client one `error`, never the connection.
+"camera"|"canvas"|"auto", "debug": bool, "annotate": bool}; the server answers that client alone
+with `result` {"id", "digits", "lines", "rejected", "rejected_boxes", "annotated": JPEG bytes (unless
+annotate is false and debug is not asked), "timings_ms", "dropped"} or `error` {"id", "message"}.
+A bad message costs the client one `error`, never the connection.
 """
 from __future__ import annotations
 
