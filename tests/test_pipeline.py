@@ -245,6 +245,21 @@ def test_a_stroke_flicked_off_a_digit_on_a_canvas_is_not_read_as_a_digit_of_its_
     assert read_frame(img, recognizer, mode="canvas").lines == [str(label)]
 
 
+@pytest.mark.parametrize("index, width", [(1114, 9), (2331, 9), (1989, 14)])
+def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(mnist_dir, recognizer,
+                                                                                          index, width):
+    """MNIST test digits redrawn as on a canvas that the model reads unsurely (below MIN_CONFIDENCE) at one width."""
+    from train.data import load_split
+    from webapp import glyphs
+
+    images, labels = load_split(mnist_dir, "test")
+    alpha = glyphs.redrawn(images[index], 90, width)[..., None]
+    img = page(200, 300, level=255).astype(np.float32)
+    h, w = alpha.shape[:2]
+    img[50 : 50 + h, 60 : 60 + w] = img[50 : 50 + h, 60 : 60 + w] * (1 - alpha) + INK * alpha
+    assert read_frame(img.astype(np.uint8), recognizer, mode="canvas").lines == [str(labels[index])]
+
+
 @pytest.mark.parametrize("degrees", [-4, 4])
 def test_digits_sitting_on_rules_of_a_tilted_page_are_read(three_digits, recognizer, degrees):
     img = mnist_page(three_digits, y0=80)
