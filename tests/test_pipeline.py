@@ -282,9 +282,6 @@ def test_the_teaching_strip_shows_the_crops_in_reading_order():
     assert [round(float(img[0, 0]) * 10) for img in images] == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: marks under 75% of the frame's digit height "
-                   "count as x-height letters (pipeline.X_HEIGHT), so a smaller number is taken for a word "
-                   "like 'nun' (tests/test_distractors.py); telling them apart is open work")
 @pytest.mark.parametrize("scale", [0.7, 0.5])
 def test_a_smaller_number_below_a_bigger_one_is_still_read(mnist_dir, recognizer, scale):
     """An answer written smaller under a sum is a number, not a word of x-height letters."""

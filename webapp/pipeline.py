@@ -56,6 +56,10 @@ X_HEIGHT = 0.75  # ... and so is any mark under 75% of the frame's typical digit
 SPLIT_PIECE_HEIGHT = X_HEIGHT  # on a canvas, a split piece shorter than this (x typical digit height) is a
 #   stroke cut off a digit, not one of two digits (drawings F1 seeds 0, 2 0.9910, 0.9835 -> 0.9918, 0.9887,
 #   seed 1 same; segment.MIN_HEIGHT's "too small" instead: seed 2 0.9861; 0.85 cost pages seed 2 0.002)
+SMALL_NUMBER_SURE = 0.95  # a group of even-height marks, all unsplit regions read at least this surely, is a
+#   smaller number (an answer under a sum), not x-height letters: the frame-wide X_HEIGHT rule spares it
+#   (scenes seeds 0-2 and real-dev unchanged; 3 of 40 small x-height words then read as numbers: "so" 50
+#   twice, "zoo" 200; 0.9 the same)
 TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word ...
 NUMBER_RUN = 3  # ... except for 3+ tall digits in a row in it: a number written beside the word
 #                 (pages F1 0.9702 -> 0.9719)
@@ -286,7 +290,8 @@ def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[i
     return options[0]
 
 
-def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0) -> set[int]:
+def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
+                   sure: list[bool] | None = None) -> set[int]:
     """Indices of "digits" that are letters of words, judged by the word they stand in.
 
     Marks are grouped as numbers would be (lines, split at wide gaps). A group is a word, not
@@ -294,8 +299,10 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0) -
     are short: digits all reach full height, while words mix x-height letters (a, e, n, o)
     with tall ones. A word of x-height letters only (or a zigzag cut into pieces) has no tall
     mark of its own, so marks are also short against the frame's typical digit height
-    `digit_h` (0 when unknown). Judging each group alone keeps a word beside a number from
-    sinking it.
+    `digit_h` (0 when unknown) -- unless the group looks like a smaller number: marks of even
+    height, each a whole region the model is `sure` of (a zigzag's pieces are cut from one
+    stroke; x-height letters are seldom all sure). Judging each group alone keeps a word beside
+    a number from sinking it.
     """
     boxes = digit_boxes + other_boxes
     n = len(digit_boxes)
@@ -304,7 +311,10 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0) -
         digits = [i for i in group if i < n]
         others = len(group) - len(digits)
         heights = np.array([boxes[i][3] for i in group], float)
-        short_below = max(TEXT_SHORT * _percentile(heights, 80), X_HEIGHT * digit_h)
+        own = TEXT_SHORT * _percentile(heights, 80)
+        small_number = (not others and len(digits) >= 2 and sure is not None and all(sure[i] for i in digits)
+                        and heights.min() >= own)
+        short_below = own if small_number else max(own, X_HEIGHT * digit_h)
         short = int(np.count_nonzero(heights < short_below))
         wordy = others >= TEXT_MIN_OTHERS and others >= len(digits)
         if wordy or (short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(group)):
@@ -401,7 +411,9 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     unsure = [crops[k].box for k in chosen if conf[k] < MIN_CONFIDENCE]
     chosen = [k for k in chosen if conf[k] >= MIN_CONFIDENCE]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE] + unsure
-    in_text = _in_text_lines([crops[k].box for k in chosen], wordy, digit_h)
+    whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
+    in_text = _in_text_lines([crops[k].box for k in chosen], wordy, digit_h,
+                             [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen])
     # Paper edges, desks and frames are counted but listed last, so drawings can leave them out.
     regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason in BACKDROP)
     rejected = unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text] + [r.box for r in regions]
