@@ -43,7 +43,8 @@ NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle
 STEADY_STROKES = (0.8, 1.25)  # on a canvas, an unsure region is read again with strokes this much thinner and
 #   thicker than MNIST's, and the three readings averaged (drawings F1 seeds 0-2 0.9918/0.9877/0.9887 ->
 #   0.9926/0.9885/0.9896; seeds 5-9: four up, one down a digit; 0.75/1.33 the same; 1.25 alone or 0.8/1.25/1.5 no
-#   better, 0.8 alone less)
+#   better, 0.8 alone less). Strokes within binarize.STROKE_TOLERANCE of a target are left as they are, so one
+#   of the two is often the first reading again (17 of 25 unsure regions, drawings seeds 0-2)
 # A word-like group holding at least as many non-digits (of these kinds) as digits, and two or
 # more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
 BACKDROP = {"edge", "frame"}  # rejections that are the scene, not marks: not drawn on the annotated frame
@@ -55,7 +56,8 @@ X_HEIGHT = 0.75  # ... and so is any mark under 75% of the frame's typical digit
 #                   (none -> 0.75: pages F1 0.952 -> 0.961, false detections on nothing 29 -> 4; 0.85 lost recall)
 SPLIT_PIECE_HEIGHT = X_HEIGHT  # on a canvas, a split piece shorter than this (x typical digit height) is a
 #   stroke cut off a digit, not one of two digits (drawings F1 seeds 0, 2 0.9910, 0.9835 -> 0.9918, 0.9887,
-#   seed 1 same; segment.MIN_HEIGHT's "too small" instead: seed 2 0.9861; 0.85 cost pages seed 2 0.002)
+#   seed 1 same; segment.MIN_HEIGHT's "too small" instead: seed 2 0.9861; 0.85: seed 1 0.9885 -> 0.9901 but
+#   held-out seed 3 0.9842 -> 0.9827; pages, read as photos, never meet the rule)
 SMALL_NUMBER_SURE = 0.95  # a group of even-height marks, all unsplit regions read at least this surely, is a
 #   smaller number (an answer under a sum), not x-height letters: the frame-wide X_HEIGHT rule spares it
 #   (scenes seeds 0-2 and real-dev unchanged; 3 of 40 small x-height words then read as numbers: "so" 50
@@ -167,8 +169,9 @@ def _crops_for(index: int, region: segment.Region, frame: _Frame) -> list[list[C
 
 
 def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list[list[tuple[int, int]]]) -> list[list[Crop]]:
-    """The crops of each split (column ranges of the region); splits leaving a piece nearly empty, or
-    too short to be a digit (_not_a_digit), are skipped, except in a region that must be split."""
+    """The crops of each split (column ranges of the region); splits leaving a piece nearly empty are
+    skipped, and so are those leaving one too short to be a digit (_not_a_digit), except in a region
+    that must be split."""
     x, y, w, h = region.box
     rmask = segment.region_mask(frame.comps, region)
     rink = frame.ink[y : y + h, x : x + w]
