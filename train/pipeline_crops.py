@@ -92,7 +92,7 @@ def _retry_options(frame: "pipeline._Frame", options: dict[int, list[list[int]]]
         rmask = segment.region_mask(frame.comps, region)
         splits = [c for c in (segment.split_candidates(rmask, 2, w) for w in pipeline.RETRY_WINDOWS) if c]
         splits = [c for k, c in enumerate(splits) if c not in splits[:k]]
-        for option in pipeline._split_crops(i, region, frame, splits):
+        for option in pipeline._split_crops(i, region, frame, splits, rmask):
             extra.extend(option)
     return extra
 

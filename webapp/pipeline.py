@@ -161,19 +161,23 @@ def digit_input(ink: np.ndarray, mask: np.ndarray, width: float | None = None,
 
 def _crops_for(index: int, region: segment.Region, frame: _Frame) -> list[list[Crop]]:
     """The whole region, then each candidate split: a list of options, each a list of crops."""
-    x, y, w, h = region.box
     rmask = segment.region_mask(frame.comps, region)
-    rink = frame.ink[y : y + h, x : x + w]
-    whole = Crop(index, region.box, digit_input(rink, rmask, region.stroke or None, frame.stroke_target))
-    return [[whole]] + _split_crops(index, region, frame, region.splits)
+    whole = _whole_crop(index, region, frame, rmask, frame.stroke_target)
+    return [[whole]] + _split_crops(index, region, frame, region.splits, rmask)
 
 
-def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list[list[tuple[int, int]]]) -> list[list[Crop]]:
-    """The crops of each split (column ranges of the region); splits leaving a piece nearly empty are
-    skipped, and so are those leaving one too short to be a digit (_not_a_digit), except in a region
-    that must be split."""
+def _whole_crop(index: int, region: segment.Region, frame: _Frame, rmask: np.ndarray, target: float) -> Crop:
+    """The region read as one digit, its strokes brought to `target` width (`rmask`: its region_mask)."""
     x, y, w, h = region.box
-    rmask = segment.region_mask(frame.comps, region)
+    return Crop(index, region.box, digit_input(frame.ink[y : y + h, x : x + w], rmask, region.stroke or None, target))
+
+
+def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list[list[tuple[int, int]]],
+                 rmask: np.ndarray) -> list[list[Crop]]:
+    """The crops of each split (column ranges of the region; `rmask`: its region_mask); splits leaving
+    a piece nearly empty are skipped, and so are those leaving one too short to be a digit
+    (_not_a_digit), except in a region that must be split."""
+    x, y, w, h = region.box
     rink = frame.ink[y : y + h, x : x + w]
     target = frame.stroke_target
     options = []
@@ -223,7 +227,7 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
         splits = [c for k, c in enumerate(splits) if c not in splits[:k]]
         if conf[opts[0][0]] >= MIN_CONFIDENCE and not any(_neck(rmask, c[0][1], region.stroke) for c in splits):
             continue
-        for option in _split_crops(i, region, frame, splits):
+        for option in _split_crops(i, region, frame, splits, rmask):
             first = len(crops) + len(extra)
             opts.append(list(range(first, first + len(option))))
             extra.extend(option)
@@ -250,12 +254,9 @@ def _steady_crops(frame: _Frame, options: dict[int, list[list[int]]], conf: np.n
         if conf[k] >= MIN_CONFIDENCE:
             continue
         region = frame.regions[i]
-        x, y, w, h = region.box
         rmask = segment.region_mask(frame.comps, region)
-        rink = frame.ink[y : y + h, x : x + w]
         variants[k] = list(range(first + len(extra), first + len(extra) + len(STEADY_STROKES)))
-        extra += [Crop(i, region.box, digit_input(rink, rmask, region.stroke or None, frame.stroke_target * f))
-                  for f in STEADY_STROKES]
+        extra += [_whole_crop(i, region, frame, rmask, frame.stroke_target * f) for f in STEADY_STROKES]
     return extra, variants
 
 
