@@ -61,15 +61,10 @@ export function drawMarks(ctx, digits, rejected, k, size, percent = true) {
     ctx.strokeStyle = colour;
     ctx.strokeRect(x, y, w, h);
     const label = String(d.label);
-    const pct = `${Math.round(100 * d.confidence)}%`;
     const room = TAG_FIT * Math.max(w, 1);
-    const whole = percent ? `${label} ${pct}` : label;
-    const px = fitting(ctx, whole, room, size.font);
-    if (px >= size.minFont || !percent) {
-      tag(ctx, whole, x - size.line / 2, y - size.line / 2, colour, Math.max(px, size.minFont));
-      continue;
-    }
-    tag(ctx, label, x - size.line / 2, y - size.line / 2, colour, Math.max(size.minFont, fitting(ctx, label, room, size.font)));
+    const full = `${label} ${Math.round(100 * d.confidence)}%`;
+    const text = percent && fitting(ctx, full, room, size.font) >= size.minFont ? full : label;
+    tag(ctx, text, x - size.line / 2, y - size.line / 2, colour, Math.max(size.minFont, fitting(ctx, text, room, size.font)));
   }
 }
 
