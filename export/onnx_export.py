@@ -16,10 +16,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from torch import nn
 
+from export.onnx_files import add_metadata, quantize_int8
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from train.model import DigitResNet, count_parameters
@@ -70,16 +70,6 @@ def export_onnx(model: ServingModel, out: Path) -> None:
                           opset_version=OPSET, dynamo=False)
 
 
-def add_metadata(path: Path, meta: dict[str, str]) -> None:
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    for key, value in meta.items():
-        model.metadata_props.add(key=key, value=str(value))
-    model.doc_string = "digitcam handwritten digit classifier: pixels [N,1,28,28] in [0,1] -> probs [N,10]"
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, str(path))
-
-
 def check_parity(model: ServingModel, path: Path, images: np.ndarray) -> float:
     """Max |diff| of probabilities between PyTorch and onnxruntime on real digits."""
     x = images.astype(np.float32)[:, None] / 255.0
@@ -87,23 +77,6 @@ def check_parity(model: ServingModel, path: Path, images: np.ndarray) -> float:
         expected = model(torch.from_numpy(x)).numpy()
     got = Recognizer(path, provider="cpu", threads=1).predict(x)
     return float(np.abs(expected - got).max())
-
-
-def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str, str]) -> None:
-    """Static int8 quantisation (QDQ, per-channel) calibrated on training digits."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
-    class Digits(CalibrationDataReader):
-        def __init__(self) -> None:
-            x = calibration.astype(np.float32)[:, None] / 255.0
-            self.batches = iter([{"pixels": x[i : i + 50]} for i in range(0, len(x), 50)])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    quantize_static(str(src), str(dst), Digits(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    add_metadata(dst, {**meta, "quantization": "int8 static QDQ, per-channel, calibrated on training digits"})
 
 
 def training_command(ckpt: dict) -> str:
@@ -172,9 +145,10 @@ def _int8_report(args, data_dir: Path, meta: dict, x_test, y_test, acc: float, f
     x_train, _ = mnist.load_split(data_dir, "train")
     q_path = args.out.with_name(args.out.stem + "-int8.onnx")
     rng = np.random.default_rng(0)
-    quantize_int8(args.out, q_path, x_train[rng.choice(len(x_train), 1000, replace=False)], meta)
+    q_meta = quantize_int8(args.out, q_path, x_train[rng.choice(len(x_train), 1000, replace=False)], meta)
     q_rec = Recognizer(q_path, provider="cpu", threads=1)
     q_acc, _ = accuracy(q_rec, x_test, y_test)
+    add_metadata(q_path, {**q_meta, "mnist_test_accuracy": f"{q_acc:.5f}"})
     q_ms = ms_per_digit(q_rec, x_test)
     print(f"int8 {q_path}: MNIST test {q_acc * 100:.2f}% (fp32 {acc * 100:.2f}%), "
           f"{q_ms:.3f} ms/digit (fp32 {fp32_ms:.3f}), {q_path.stat().st_size} bytes")

@@ -129,3 +129,57 @@ def test_a_crop_that_is_no_digit_is_taught_the_uniform_answer():
     assert uniform.item() == pytest.approx(np.log(10)) and sure.item() > uniform.item()
     y = torch.tensor([0, 4])
     assert trainer.digit_loss(logits, y).item() == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item())
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(short_run, mnist_dir, tmp_path_factory):
+    """The short run's network exported as the server would load it."""
+    path = tmp_path_factory.mktemp("tiny") / "tiny.onnx"
+    assert onnx_export.run(argparse_for_export(short_run[0] / "last.pt", path, mnist_dir)) == 0
+    return path
+
+
+def _ensemble(models, out, data, *extra):
+    import argparse
+
+    from export import ensemble
+
+    parser = ensemble.build_parser(argparse.ArgumentParser())
+    return ensemble.run(parser.parse_args([*map(str, models), "--out", str(out), "--data", str(data),
+                                           "--check-digits", "300", *extra]))
+
+
+def test_an_ensemble_file_outputs_the_mean_of_its_members(tiny_onnx, mnist_dir, tmp_path):
+    from train.data import load_split
+    from webapp.recognizer import DEFAULT_MODEL, Recognizer
+
+    shipped = DEFAULT_MODEL.with_name("digits.onnx")
+    shipped = shipped if shipped.is_file() else DEFAULT_MODEL
+    out = tmp_path / "both.onnx"
+    assert _ensemble([tiny_onnx, shipped], out, mnist_dir) == 0
+    x = load_split(mnist_dir, "test")[0][:64].astype(np.float32)[:, None] / 255.0
+    tiny, big, both = (Recognizer(p, provider="cpu").predict(x) for p in (tiny_onnx, shipped, out))
+    assert np.abs(tiny - big).max() > 0.1  # the members differ, so the mean is a real check
+    assert np.allclose(both, (tiny + big) / 2, atol=1e-5)
+    meta = Recognizer(out, provider="cpu").metadata
+    members = json.loads(meta["ensemble"])
+    assert [m["file"] for m in members] == ["tiny.onnx", shipped.name]
+    assert members[0]["model_config"]["widths"] == [16, 32]
+    assert meta["labels"] == json.dumps([str(i) for i in range(10)]) and float(meta["mnist_test_accuracy"]) > 0.6
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert len(card["members"]) == 2 and card["mean_check_max_abs_diff"] <= 1e-5
+
+
+def test_an_ensemble_refuses_models_that_disagree_on_their_labels(tiny_onnx, mnist_dir, tmp_path):
+    import onnx
+
+    other = onnx.load(str(tiny_onnx))
+    for prop in other.metadata_props:
+        if prop.key == "labels":
+            prop.value = json.dumps(list("abcdefghij"))
+    onnx.save(other, str(tmp_path / "letters.onnx"))
+    with pytest.raises(SystemExit, match="disagree on .*labels"):
+        _ensemble([tiny_onnx, tmp_path / "letters.onnx"], tmp_path / "out.onnx", mnist_dir)
+    with pytest.raises(SystemExit, match="at least two"):
+        _ensemble([tiny_onnx], tmp_path / "out.onnx", mnist_dir)
+    assert not (tmp_path / "out.onnx").exists()

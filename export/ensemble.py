@@ -1,0 +1,193 @@
+"""`digitcam ensemble`: one ONNX file that averages the probabilities of several exported models.
+
+Two networks trained apart (another seed, other fine-tuning data) make partly different mistakes,
+so the mean of their outputs is wrong less often than either, and it is less sure where they
+disagree, which the reader's confidence rule turns into a rejection instead of a wrong digit. The
+file keeps the single model's contract (input `pixels`, output `probs`, the same metadata keys),
+so the server loads it unchanged and still classifies a frame in one onnxruntime call.
+Torch-free: members are the float files `digitcam export` wrote; the mean is checked against the
+members run one by one on real MNIST test digits, and `--int8` quantises the merged graph the way
+`digitcam export --int8` quantises one model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper
+
+from export.onnx_files import add_metadata, quantize_int8
+from train import data as mnist
+from train.evaluate import accuracy, ms_per_digit
+from webapp.recognizer import Recognizer
+
+SHARED_KEYS = ("input_size", "input_range", "polarity", "labels")  # members must agree on these
+PARITY_TOLERANCE = 1e-5  # max |probability difference| between the file and the mean of its members
+MEMBER_KEYS = ("model_config", "digitcam_train_command", "mnist_test_accuracy", "training_data_sha256")
+
+
+def merge(members: list[onnx.ModelProto]) -> onnx.ModelProto:
+    """A graph that feeds its one input to every member and outputs the mean of their outputs.
+
+    Every member's node, edge and weight name gets the prefix `m{i}_` so the graphs cannot collide;
+    the shared input keeps the first member's name and the output its output's name.
+    """
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two models")
+    first = members[0].graph
+    opsets = {(o.domain or "ai.onnx", o.version) for m in members for o in m.opset_import}
+    if len({domain for domain, _ in opsets}) != len(opsets):
+        raise ValueError(f"members use different opsets: {sorted(opsets)}")
+    pixels, probs = first.input[0], first.output[0]
+    nodes, weights, outputs = [], [], []
+    for i, model in enumerate(members):
+        graph = model.graph
+        if len(graph.input) != 1 or len(graph.output) != 1:
+            raise ValueError(f"member {i} must have one input and one output")
+        prefix = f"m{i}_"
+        names = {graph.input[0].name: pixels.name}
+
+        def rename(name: str) -> str:
+            return names.get(name, prefix + name) if name else name
+
+        for node in graph.node:
+            copy = onnx.NodeProto()
+            copy.CopyFrom(node)
+            copy.name = prefix + node.name
+            copy.input[:] = [rename(n) for n in node.input]
+            copy.output[:] = [rename(n) for n in node.output]
+            nodes.append(copy)
+        for init in graph.initializer:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(init)
+            copy.name = prefix + init.name
+            weights.append(copy)
+        outputs.append(rename(graph.output[0].name))
+    nodes.append(helper.make_node("Mean", outputs, [probs.name], name="ensemble_mean"))
+    graph = helper.make_graph(nodes, "digitcam_ensemble", [pixels], [probs], weights)
+    merged = helper.make_model(graph, opset_imports=list(members[0].opset_import))
+    merged.ir_version = members[0].ir_version
+    return merged
+
+
+def ensemble_metadata(members: list[onnx.ModelProto], names: list[str]) -> dict[str, str]:
+    """The shared constants (which members must agree on) plus where each member came from."""
+    metas = [{p.key: p.value for p in m.metadata_props} for m in members]
+    meta: dict[str, str] = {}
+    for key in SHARED_KEYS:
+        values = {m.get(key) for m in metas}
+        if len(values) != 1 or None in values:
+            raise ValueError(f"members disagree on (or lack) {key!r}: {sorted(map(str, values))}")
+        meta[key] = metas[0][key]
+    described = [{"file": name, **{k: _json_or_text(m[k]) for k in MEMBER_KEYS if k in m}}
+                 for name, m in zip(names, metas)]
+    meta["ensemble"] = json.dumps(described)
+    meta["model_config"] = json.dumps([json.loads(m.get("model_config", "null")) for m in metas])
+    meta["training_data_sha256"] = ",".join(sorted({m.get("training_data_sha256", "") for m in metas}))
+    meta["exporter"] = f"digitcam ensemble: mean of {len(members)} models' probs, onnx {onnx.__version__}"
+    return meta
+
+
+def _json_or_text(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("models", type=Path, nargs="+",
+                        help="two or more float ONNX files written by `digitcam export`")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="ONNX file to write (it may replace a member); a model card OUT.json goes beside it")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="MNIST folder for the check, accuracy and calibration "
+                             "(default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+    parser.add_argument("--int8", action="store_true", help="also write OUT-int8.onnx (static quantisation)")
+    parser.add_argument("--note", default="", help="free text for the model card")
+    parser.add_argument("--check-digits", type=int, default=2000,
+                        help="real test digits on which the file must equal the mean of its members (default: 2000)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if len(args.models) < 2:
+        raise SystemExit("an ensemble needs at least two models")
+    for path in args.models:
+        if not path.is_file():
+            raise SystemExit(f"model not found: {path}")
+    data_dir = args.data or mnist.default_data_dir()
+    if data_dir is None:
+        raise SystemExit("no MNIST folder: pass --data DIR")
+    x_test, y_test = mnist.load_split(data_dir, "test")
+    # Everything is read before anything is written: --out may be one of the members.
+    members = [onnx.load(str(p)) for p in args.models]
+    cards = [_card_beside(p) for p in args.models]
+    try:
+        meta = ensemble_metadata(members, [p.name for p in args.models])
+        merged = merge(members)
+    except ValueError as exc:
+        raise SystemExit(f"cannot average these models: {exc}") from exc
+    x = x_test.astype(np.float32)[:, None] / 255.0
+    member_probs = [_run(m, x) for m in members]
+    member_acc = [float((p.argmax(1) == y_test).mean()) for p in member_probs]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(merged, str(args.out))
+    add_metadata(args.out, meta)
+    rec = Recognizer(args.out, provider="cpu", threads=1)
+    n = args.check_digits
+    diff = float(np.abs(rec.predict(x[:n]) - np.mean([p[:n] for p in member_probs], axis=0)).max())
+    if diff > PARITY_TOLERANCE:
+        raise SystemExit(f"check failed: the file differs from its members' mean by {diff:.2e}")
+    acc, _ = accuracy(rec, x_test, y_test)
+    meta["mnist_test_accuracy"] = f"{acc:.5f}"
+    add_metadata(args.out, meta)
+    ms = ms_per_digit(Recognizer(args.out, "cpu", 1), x_test)
+    members_text = ", ".join(f"{a * 100:.2f}%" for a in member_acc)
+    print(f"wrote {args.out}: MNIST test {acc * 100:.2f}% (members {members_text}), "
+          f"mean check max |diff| {diff:.1e}, {ms:.3f} ms/digit (1 thread, batch 10)")
+    card = {"file": args.out.name, "task": "mean of the members' probabilities (see members)",
+            "mnist_test_accuracy": round(acc, 5), "mnist_test_errors": int(round((1 - acc) * len(y_test))),
+            "ms_per_digit": round(ms, 4), "mean_check_max_abs_diff": float(f"{diff:.2e}"),
+            "members": [{"file": p.name, "mnist_test_accuracy": round(a, 5), "card": c}
+                        for p, a, c in zip(args.models, member_acc, cards)],
+            "exported_at": time.strftime("%Y-%m-%d"), "note": args.note}
+    if args.int8:
+        card["int8"] = _int8(args.out, data_dir, meta, x_test, y_test)
+    args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return 0
+
+
+def _card_beside(path: Path) -> dict | None:
+    card = path.with_suffix(".json")
+    try:
+        return json.loads(card.read_text()) if card.is_file() else None
+    except ValueError:
+        return None
+
+
+def _int8(out: Path, data_dir: Path, meta: dict, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """Quantise the merged graph with the calibration digits `digitcam export --int8` uses."""
+    x_train, _ = mnist.load_split(data_dir, "train")
+    q_path = out.with_name(out.stem + "-int8.onnx")
+    rng = np.random.default_rng(0)
+    q_meta = quantize_int8(out, q_path, x_train[rng.choice(len(x_train), 1000, replace=False)], meta)
+    q_rec = Recognizer(q_path, provider="cpu", threads=1)
+    q_acc, _ = accuracy(q_rec, x_test, y_test)
+    add_metadata(q_path, {**q_meta, "mnist_test_accuracy": f"{q_acc:.5f}"})
+    q_ms = ms_per_digit(q_rec, x_test)
+    print(f"int8 {q_path}: MNIST test {q_acc * 100:.2f}%, {q_ms:.3f} ms/digit, {q_path.stat().st_size} bytes")
+    return {"file": q_path.name, "mnist_test_accuracy": round(q_acc, 5), "ms_per_digit": round(q_ms, 4),
+            "bytes": q_path.stat().st_size}
