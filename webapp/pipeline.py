@@ -31,7 +31,8 @@ MIN_CONFIDENCE = 0.7  # a region the model reads less surely than this is reject
 SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole ...
 WIDE_ASPECT = 1.25  # ... but for regions wider than this (w/h) ...
 WIDE_DOUBT = 4.0  # ... a split may be in up to 4x the whole's doubt
-MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is never read as one digit
+MUST_SPLIT_ASPECT = 2.0  # a region wider than twice its height is read as one digit only when it has no split
+#   to offer (every cut leaves a piece with too little ink, MIN_PIECE_INK)
 MIN_PIECE_INK = 0.12  # each piece of a split must hold at least 12% of the region's ink
 RETRY_WINDOWS = (segment.SPLIT_WINDOW, 0.5)  # ... at the emptiest column near the middle, and also anywhere
 #   from a quarter to three quarters of the width: a 1 drawn into a 0 takes a quarter of the pair (drawings
