@@ -116,6 +116,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="MNIST folder for the check, accuracy and calibration "
                              "(default: $DIGITCAM_DATA, else ../shared/data/mnist)")
     parser.add_argument("--int8", action="store_true", help="also write OUT-int8.onnx (static quantisation)")
+    parser.add_argument("--min-confidence", type=float, default=None, metavar="P",
+                        help="the reader rejects a digit read less surely than P; stored in the file, because "
+                             "a mean of models is less sure than one (default: the reader's own, 0.7)")
     parser.add_argument("--note", default="", help="free text for the model card")
     parser.add_argument("--check-digits", type=int, default=2000,
                         help="real test digits on which the file must equal the mean of its members (default: 2000)")
@@ -125,6 +128,8 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if len(args.models) < 2:
         raise SystemExit("an ensemble needs at least two models")
+    if args.min_confidence is not None and not 0.0 < args.min_confidence < 1.0:
+        raise SystemExit(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
     for path in args.models:
         if not path.is_file():
             raise SystemExit(f"model not found: {path}")
@@ -137,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     cards = [_card_beside(p) for p in args.models]
     try:
         meta = ensemble_metadata(members, [p.name for p in args.models])
+        if args.min_confidence is not None:
+            meta["min_confidence"] = str(args.min_confidence)
         merged = merge(members)
     except ValueError as exc:
         raise SystemExit(f"cannot average these models: {exc}") from exc
@@ -159,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: MNIST test {acc * 100:.2f}% (members {members_text}), "
           f"mean check max |diff| {diff:.1e}, {ms:.3f} ms/digit (1 thread, batch 10)")
     card = {"file": args.out.name, "task": "mean of the members' probabilities (see members)",
+            "min_confidence": rec.min_confidence,
             "mnist_test_accuracy": round(acc, 5), "mnist_test_errors": int(round((1 - acc) * len(y_test))),
             "ms_per_digit": round(ms, 4), "mean_check_max_abs_diff": float(f"{diff:.2e}"),
             "members": [{"file": p.name, "mnist_test_accuracy": round(a, 5), "card": c}

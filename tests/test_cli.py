@@ -44,10 +44,12 @@ def test_importing_the_serving_side_leaves_torch_unloaded():
     assert result.stdout.strip() == "False"
 
 
-def test_eval_reports_accuracy_of_the_shipped_model(mnist_dir):
+def test_eval_reports_that_the_shipped_model_meets_its_bar_on_mnist(mnist_dir):
     result = digitcam("eval", "--data", str(mnist_dir), "--json")
     assert result.returncode == 0, result.stderr
     import json
 
     report = json.loads(result.stdout)
-    assert report["test_digits"] == 10000 and report["accuracy"] > 0.95
+    # The model issue's bar is 99.6% on the MNIST test set. Quantised outputs vary a little by CPU
+    # (the shipped file has 99.64% on the development machines, 4 digits above the bar).
+    assert report["test_digits"] == 10000 and report["accuracy"] >= 0.996

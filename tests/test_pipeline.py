@@ -10,7 +10,7 @@ import pytest
 from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, rule, scribble, shadow, write
 from webapp import binarize, segment
 from webapp.decode import ImageError
-from webapp.pipeline import MIN_CONFIDENCE, Crop, digit_input, read_bytes, read_frame, teaching_crops
+from webapp.pipeline import Crop, digit_input, read_bytes, read_frame, teaching_crops
 
 STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", "group", "annotate", "total"}
 
@@ -185,7 +185,33 @@ def test_letters_the_model_is_unsure_of_are_rejected_not_guessed(recognizer):
         cv2.putText(img, letter, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3, (INK,) * 3, 6)
     reading = read_frame(img, recognizer)
     assert reading.lines == ["47"] and reading.rejected == 2
-    assert all(d.confidence >= MIN_CONFIDENCE for d in reading.digits)
+    assert all(d.confidence >= recognizer.min_confidence for d in reading.digits)
+
+
+def _with_bar(tmp_path, value: str):
+    """The shipped model, with its confidence bar in the metadata set to `value`."""
+    onnx = pytest.importorskip("onnx", reason="editing a model's metadata needs the 'train' extra (onnx)")
+    from webapp.recognizer import DEFAULT_MODEL, Recognizer
+
+    model = onnx.load(str(DEFAULT_MODEL))
+    bars = [p for p in model.metadata_props if p.key == "min_confidence"]
+    (bars[0] if bars else model.metadata_props.add(key="min_confidence")).value = value
+    onnx.save(model, str(tmp_path / "bar.onnx"))
+    return lambda: Recognizer(tmp_path / "bar.onnx", provider="cpu")
+
+
+def test_the_confidence_bar_travels_in_the_model_file(three_digits, recognizer, tmp_path):
+    img = mnist_page(three_digits)
+    sure = min(d.confidence for d in read_frame(img, recognizer).digits)
+    strict = _with_bar(tmp_path, f"{min(sure + 1e-3, 0.9999):.6f}")()
+    reading = read_frame(img, strict)
+    assert len(reading.digits) < 3 and reading.rejected >= 1
+    assert all(d.confidence >= strict.min_confidence for d in reading.digits)
+    from webapp.recognizer import ModelError
+
+    for bad in ("often", "1.5"):
+        with pytest.raises(ModelError, match="min_confidence"):
+            _with_bar(tmp_path, bad)()
 
 
 def test_an_unknown_mode_is_refused(recognizer):
@@ -248,7 +274,7 @@ def test_a_stroke_flicked_off_a_digit_on_a_canvas_is_not_read_as_a_digit_of_its_
 @pytest.mark.parametrize("index, width", [(1114, 9), (2331, 9), (1989, 14)])
 def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(mnist_dir, recognizer,
                                                                                           index, width):
-    """MNIST test digits redrawn as on a canvas that the model reads unsurely (below MIN_CONFIDENCE) at one width."""
+    """MNIST test digits redrawn as on a canvas that the model reads unsurely (below its confidence bar) at one width."""
     from train.data import load_split
     from webapp import glyphs
 

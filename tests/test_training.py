@@ -156,7 +156,7 @@ def test_an_ensemble_file_outputs_the_mean_of_its_members(tiny_onnx, mnist_dir, 
     shipped = DEFAULT_MODEL.with_name("digits.onnx")
     shipped = shipped if shipped.is_file() else DEFAULT_MODEL
     out = tmp_path / "both.onnx"
-    assert _ensemble([tiny_onnx, shipped], out, mnist_dir) == 0
+    assert _ensemble([tiny_onnx, shipped], out, mnist_dir, "--min-confidence", "0.55") == 0
     x = load_split(mnist_dir, "test")[0][:64].astype(np.float32)[:, None] / 255.0
     tiny, big, both = (Recognizer(p, provider="cpu").predict(x) for p in (tiny_onnx, shipped, out))
     assert np.abs(tiny - big).max() > 0.1  # the members differ, so the mean is a real check
@@ -166,6 +166,7 @@ def test_an_ensemble_file_outputs_the_mean_of_its_members(tiny_onnx, mnist_dir, 
     assert [m["file"] for m in members] == ["tiny.onnx", shipped.name]
     assert members[0]["model_config"]["widths"] == [16, 32]
     assert meta["labels"] == json.dumps([str(i) for i in range(10)]) and float(meta["mnist_test_accuracy"]) > 0.6
+    assert Recognizer(out, provider="cpu").min_confidence == 0.55
     card = json.loads(out.with_suffix(".json").read_text())
     assert len(card["members"]) == 2 and card["mean_check_max_abs_diff"] <= 1e-5
 

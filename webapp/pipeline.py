@@ -26,8 +26,6 @@ from webapp.recognizer import Recognizer
 MODES = ("auto", "camera", "canvas")
 PHOTO_SPREAD = 16  # in auto mode, paper spanning more gray levels than this is a photo, not a canvas
 WORK_MAX_SIDE = 1280  # bigger frames are shrunk for processing; boxes are mapped back
-MIN_CONFIDENCE = 0.7  # a region the model reads less surely than this is rejected, not guessed
-#                       (0.5 -> 0.7: pages F1 0.947 -> 0.952, drawings 0.985 -> 0.989, real-dev CER 1.08 -> 0.81)
 SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole ...
 WIDE_ASPECT = 1.25  # ... but for regions wider than this (w/h) ...
 WIDE_DOUBT = 4.0  # ... a split may be in up to 4x the whole's doubt
@@ -202,7 +200,7 @@ def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list
 
 
 def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]],
-                  conf: np.ndarray) -> list[Crop]:
+                  conf: np.ndarray, sure: float) -> list[Crop]:
     """Crops of two-way splits for regions too narrow to be offered one, that may be two digits.
 
     Digits drawn into each other on a canvas overlap, so the pair is no wider than one broad
@@ -226,7 +224,7 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
         rmask = segment.region_mask(frame.comps, region)
         splits = [c for c in (segment.split_candidates(rmask, 2, w) for w in RETRY_WINDOWS) if c]
         splits = [c for k, c in enumerate(splits) if c not in splits[:k]]
-        if conf[opts[0][0]] >= MIN_CONFIDENCE and not any(_neck(rmask, c[0][1], region.stroke) for c in splits):
+        if conf[opts[0][0]] >= sure and not any(_neck(rmask, c[0][1], region.stroke) for c in splits):
             continue
         for option in _split_crops(i, region, frame, splits, rmask):
             first = len(crops) + len(extra)
@@ -236,7 +234,7 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
 
 
 def _steady_crops(frame: _Frame, options: dict[int, list[list[int]]], conf: np.ndarray,
-                  first: int) -> tuple[list[Crop], dict[int, list[int]]]:
+                  first: int, sure: float) -> tuple[list[Crop], dict[int, list[int]]]:
     """Each unsure region drawn again with thinner and thicker strokes, to average its readings.
 
     How wide a stroke should reach the model is an estimate (binarize.normalize_stroke), and a
@@ -252,7 +250,7 @@ def _steady_crops(frame: _Frame, options: dict[int, list[list[int]]], conf: np.n
         return extra, variants
     for i, opts in options.items():
         k = opts[0][0]
-        if conf[k] >= MIN_CONFIDENCE:
+        if conf[k] >= sure:
             continue
         region = frame.regions[i]
         rmask = segment.region_mask(frame.comps, region)
@@ -407,14 +405,14 @@ def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
 
 
 def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, list[list[int]]],
-            conf: np.ndarray, digit_h: float = 0.0) -> tuple[list[int], list[tuple[int, int, int, int]]]:
-    """Choose whole or split per region, then drop unsure crops and letters in text lines.
+            conf: np.ndarray, sure: float, digit_h: float = 0.0) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """Choose whole or split per region, then drop crops read less surely than `sure` and letters in text lines.
 
     Returns the accepted crop indices and the boxes of everything rejected (working pixels).
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
-    unsure = [crops[k].box for k in chosen if conf[k] < MIN_CONFIDENCE]
-    chosen = [k for k in chosen if conf[k] >= MIN_CONFIDENCE]
+    unsure = [crops[k].box for k in chosen if conf[k] < sure]
+    chosen = [k for k in chosen if conf[k] >= sure]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE] + unsure
     whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
     in_text = _in_text_lines([crops[k].box for k in chosen], wordy, digit_h,
@@ -443,8 +441,9 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     clock.lap("normalize")
     probs = recognizer.predict(batch) if len(batch) else np.zeros((0, 10), np.float32)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
-    extra = _retry_splits(frame, crops, options, conf)
-    steady, variants = _steady_crops(frame, options, conf, len(crops) + len(extra))
+    sure = recognizer.min_confidence
+    extra = _retry_splits(frame, crops, options, conf, sure)
+    steady, variants = _steady_crops(frame, options, conf, len(crops) + len(extra), sure)
     extra += steady
     if extra:
         more = np.stack([c.image for c in extra])[:, None]
@@ -454,7 +453,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    chosen, rejected = _decide(regions, crops, options, conf, frame.digit_h)
+    chosen, rejected = _decide(regions, crops, options, conf, sure, frame.digit_h)
     edges = sum(r.reason in BACKDROP for r in regions)
     clock.lap("classify")
     digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
