@@ -126,19 +126,13 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if len(args.models) < 2:
-        raise SystemExit("an ensemble needs at least two models")
-    if args.min_confidence is not None and not 0.0 < args.min_confidence < 1.0:
-        raise SystemExit(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
-    for path in args.models:
-        if not path.is_file():
-            raise SystemExit(f"model not found: {path}")
+    _check_args(args)
     data_dir = args.data or mnist.default_data_dir()
     if data_dir is None:
         raise SystemExit("no MNIST folder: pass --data DIR")
     x_test, y_test = mnist.load_split(data_dir, "test")
     # Everything is read before anything is written: --out may be one of the members.
-    members = [onnx.load(str(p)) for p in args.models]
+    members = [_load(p) for p in args.models]
     cards = [_card_beside(p) for p in args.models]
     try:
         meta = ensemble_metadata(members, [p.name for p in args.models])
@@ -165,17 +159,40 @@ def run(args: argparse.Namespace) -> int:
     members_text = ", ".join(f"{a * 100:.2f}%" for a in member_acc)
     print(f"wrote {args.out}: MNIST test {acc * 100:.2f}% (members {members_text}), "
           f"mean check max |diff| {diff:.1e}, {ms:.3f} ms/digit (1 thread, batch 10)")
-    card = {"file": args.out.name, "task": "mean of the members' probabilities (see members)",
-            "min_confidence": rec.min_confidence,
-            "mnist_test_accuracy": round(acc, 5), "mnist_test_errors": int(round((1 - acc) * len(y_test))),
-            "ms_per_digit": round(ms, 4), "mean_check_max_abs_diff": float(f"{diff:.2e}"),
-            "members": [{"file": p.name, "mnist_test_accuracy": round(a, 5), "card": c}
-                        for p, a, c in zip(args.models, member_acc, cards)],
-            "exported_at": time.strftime("%Y-%m-%d"), "note": args.note}
+    card = _card(args, rec.min_confidence, acc, len(y_test), ms, diff, member_acc, cards)
     if args.int8:
         card["int8"] = _int8(args.out, data_dir, meta, x_test, y_test)
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return 0
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if len(args.models) < 2:
+        raise SystemExit("an ensemble needs at least two models")
+    if args.min_confidence is not None and not 0.0 < args.min_confidence < 1.0:
+        raise SystemExit(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
+    for path in args.models:
+        if not path.is_file():
+            raise SystemExit(f"model not found: {path}")
+
+
+def _card(args: argparse.Namespace, bar: float, acc: float, digits: int, ms: float, diff: float,
+          member_acc: list[float], cards: list[dict | None]) -> dict:
+    """The model card: what the file is, how it scored, and each member's own card."""
+    return {"file": args.out.name, "task": "mean of the members' probabilities (see members)",
+            "min_confidence": bar, "mnist_test_accuracy": round(acc, 5),
+            "mnist_test_errors": int(round((1 - acc) * digits)),
+            "ms_per_digit": round(ms, 4), "mean_check_max_abs_diff": float(f"{diff:.2e}"),
+            "members": [{"file": p.name, "mnist_test_accuracy": round(a, 5), "card": c}
+                        for p, a, c in zip(args.models, member_acc, cards)],
+            "exported_at": time.strftime("%Y-%m-%d"), "note": args.note}
+
+
+def _load(path: Path) -> onnx.ModelProto:
+    try:
+        return onnx.load(str(path))
+    except Exception as exc:  # protobuf raises its own DecodeError, among others, for a bad file
+        raise SystemExit(f"cannot read model {path}: {exc}") from exc
 
 
 def _card_beside(path: Path) -> dict | None:

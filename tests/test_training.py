@@ -171,7 +171,7 @@ def test_an_ensemble_file_outputs_the_mean_of_its_members(tiny_onnx, mnist_dir, 
     assert len(card["members"]) == 2 and card["mean_check_max_abs_diff"] <= 1e-5
 
 
-def test_an_ensemble_refuses_models_that_disagree_on_their_labels(tiny_onnx, mnist_dir, tmp_path):
+def test_an_ensemble_refuses_models_that_disagree_on_their_labels_or_cannot_be_read(tiny_onnx, mnist_dir, tmp_path):
     import onnx
 
     other = onnx.load(str(tiny_onnx))
@@ -181,6 +181,9 @@ def test_an_ensemble_refuses_models_that_disagree_on_their_labels(tiny_onnx, mni
     onnx.save(other, str(tmp_path / "letters.onnx"))
     with pytest.raises(SystemExit, match="disagree on .*labels"):
         _ensemble([tiny_onnx, tmp_path / "letters.onnx"], tmp_path / "out.onnx", mnist_dir)
+    (tmp_path / "garbage.onnx").write_bytes(b"not a model at all")
+    with pytest.raises(SystemExit, match="cannot read model .*garbage.onnx"):
+        _ensemble([tiny_onnx, tmp_path / "garbage.onnx"], tmp_path / "out.onnx", mnist_dir)
     with pytest.raises(SystemExit, match="at least two"):
         _ensemble([tiny_onnx], tmp_path / "out.onnx", mnist_dir)
     assert not (tmp_path / "out.onnx").exists()
