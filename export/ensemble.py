@@ -21,7 +21,7 @@ import onnx
 import onnxruntime as ort
 from onnx import helper
 
-from export.onnx_files import add_metadata, quantize_int8
+from export.onnx_files import add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from webapp.recognizer import Recognizer
@@ -155,13 +155,15 @@ def run(args: argparse.Namespace) -> int:
     acc, _ = accuracy(rec, x_test, y_test)
     meta["mnist_test_accuracy"] = f"{acc:.5f}"
     add_metadata(args.out, meta)
-    ms = ms_per_digit(Recognizer(args.out, "cpu", 1), x_test)
+    ms = ms_per_digit(rec, x_test)
     members_text = ", ".join(f"{a * 100:.2f}%" for a in member_acc)
     print(f"wrote {args.out}: MNIST test {acc * 100:.2f}% (members {members_text}), "
           f"mean check max |diff| {diff:.1e}, {ms:.3f} ms/digit (1 thread, batch 10)")
     card = _card(args, rec.min_confidence, acc, len(y_test), ms, diff, member_acc, cards)
     if args.int8:
-        card["int8"] = _int8(args.out, data_dir, meta, x_test, y_test)
+        q = card["int8"] = int8_copy(args.out, data_dir, meta, x_test, y_test)
+        print(f"int8 {args.out.with_name(q['file'])}: MNIST test {q['mnist_test_accuracy'] * 100:.2f}%, "
+              f"{q['ms_per_digit']:.3f} ms/digit, {q['bytes']} bytes")
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return 0
 
@@ -201,18 +203,3 @@ def _card_beside(path: Path) -> dict | None:
         return json.loads(card.read_text()) if card.is_file() else None
     except ValueError:
         return None
-
-
-def _int8(out: Path, data_dir: Path, meta: dict, x_test: np.ndarray, y_test: np.ndarray) -> dict:
-    """Quantise the merged graph with the calibration digits `digitcam export --int8` uses."""
-    x_train, _ = mnist.load_split(data_dir, "train")
-    q_path = out.with_name(out.stem + "-int8.onnx")
-    rng = np.random.default_rng(0)
-    q_meta = quantize_int8(out, q_path, x_train[rng.choice(len(x_train), 1000, replace=False)], meta)
-    q_rec = Recognizer(q_path, provider="cpu", threads=1)
-    q_acc, _ = accuracy(q_rec, x_test, y_test)
-    add_metadata(q_path, {**q_meta, "mnist_test_accuracy": f"{q_acc:.5f}"})
-    q_ms = ms_per_digit(q_rec, x_test)
-    print(f"int8 {q_path}: MNIST test {q_acc * 100:.2f}%, {q_ms:.3f} ms/digit, {q_path.stat().st_size} bytes")
-    return {"file": q_path.name, "mnist_test_accuracy": round(q_acc, 5), "ms_per_digit": round(q_ms, 4),
-            "bytes": q_path.stat().st_size}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.onnx_files import add_metadata, quantize_int8
+from export.onnx_files import add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from train.model import DigitResNet, count_parameters
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     acc, _ = accuracy(rec, x_test, y_test)
     meta["mnist_test_accuracy"] = f"{acc:.5f}"
     add_metadata(args.out, meta)  # accuracy is only known once the file exists
-    card = _model_card(args, ckpt, model, acc, diff, ms_per_digit(Recognizer(args.out, "cpu", 1), x_test))
+    card = _model_card(args, ckpt, model, acc, diff, ms_per_digit(rec, x_test))
     print(f"wrote {args.out}: MNIST test {acc * 100:.2f}%, parity max |diff| {diff:.1e}, "
           f"{card['ms_per_digit']:.3f} ms/digit (1 thread, batch 10)")
     if args.int8:
@@ -142,18 +142,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _int8_report(args, data_dir: Path, meta: dict, x_test, y_test, acc: float, fp32_ms: float) -> dict:
-    x_train, _ = mnist.load_split(data_dir, "train")
-    q_path = args.out.with_name(args.out.stem + "-int8.onnx")
-    rng = np.random.default_rng(0)
-    q_meta = quantize_int8(args.out, q_path, x_train[rng.choice(len(x_train), 1000, replace=False)], meta)
-    q_rec = Recognizer(q_path, provider="cpu", threads=1)
-    q_acc, _ = accuracy(q_rec, x_test, y_test)
-    add_metadata(q_path, {**q_meta, "mnist_test_accuracy": f"{q_acc:.5f}"})
-    q_ms = ms_per_digit(q_rec, x_test)
-    print(f"int8 {q_path}: MNIST test {q_acc * 100:.2f}% (fp32 {acc * 100:.2f}%), "
-          f"{q_ms:.3f} ms/digit (fp32 {fp32_ms:.3f}), {q_path.stat().st_size} bytes")
-    return {"file": q_path.name, "mnist_test_accuracy": round(q_acc, 5), "ms_per_digit": round(q_ms, 4),
-            "bytes": q_path.stat().st_size}
+    q = int8_copy(args.out, data_dir, meta, x_test, y_test)
+    print(f"int8 {args.out.with_name(q['file'])}: MNIST test {q['mnist_test_accuracy'] * 100:.2f}% "
+          f"(fp32 {acc * 100:.2f}%), {q['ms_per_digit']:.3f} ms/digit (fp32 {fp32_ms:.3f}), {q['bytes']} bytes")
+    return q
 
 
 def training_stages(ckpt: dict) -> list[dict]:
