@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import helper
 
 from export.onnx_files import add_metadata, int8_copy
@@ -100,13 +99,6 @@ def _json_or_text(value: str):
         return value
 
 
-def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
-
-
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("models", type=Path, nargs="+",
                         help="two or more float ONNX files written by `digitcam export`")
@@ -142,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(f"cannot average these models: {exc}") from exc
     x = x_test.astype(np.float32)[:, None] / 255.0
-    member_probs = [_run(m, x) for m in members]
+    member_probs = [Recognizer(p, provider="cpu", threads=1).predict(x) for p in args.models]  # before --out is written
     member_acc = [float((p.argmax(1) == y_test).mean()) for p in member_probs]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(merged, str(args.out))
