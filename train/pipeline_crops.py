@@ -4,7 +4,7 @@ The model was trained on (augmented) MNIST digits, but at serving time it sees w
 webapp.pipeline makes of a photo or a canvas: binarised, stroke-normalised, mnistified crops,
 with their own stroke, centring and noise. This module runs the pipeline's own stages
 (segmentation, then normalisation of every whole region and every candidate split) on scenes
-drawn from MNIST *training* digits, and labels each crop by the truth digit its box matches.
+drawn from MNIST *training* digits, and labels each crop by the truth digit whose ink it holds.
 Torch-free; the training loop reads the saved .npz (see train.train --extra-crops).
 
     python -m train.pipeline_crops --seed 1000 --count 2000 --digits 0:54000 --out runs/crops/train.npz
@@ -21,16 +21,18 @@ import cv2
 import numpy as np
 
 from webapp import binarize, pipeline, segment
-from webapp.scenes import KINDS, DigitSource, Scene, make_scene
-from webapp.scoring import iou
+from webapp.scenes import KINDS, TOUCHING, DigitSource, Scene, make_scene
 
 log = logging.getLogger(__name__)
 
-MATCH_IOU = 0.5  # a crop takes a truth digit's label when their boxes overlap this much (IoU) ...
-OTHER_COVER = 0.25  # ... and it covers no more than this share of any other truth digit's box
-#                     (a merged pair whose box happens to match its larger digit is not that digit)
-PIECE_COVER = 0.8  # a split piece must also cover this share of its digit's box: the half of a
-#                    single digit cut in two overlaps it by IoU ~0.5 and must not be taught as it
+OWNED_SHARE = 0.6  # a crop is read for a digit only when this share of its ink is digits' ink ...
+STRAY_SHARE = 0.25  # ... and it is no digit when less than this is (a scribble, a speck, a line left over)
+OWN_COVER = 0.85  # a crop shows a digit when it holds this share of that digit's ink ...
+OWN_SHARE = 0.75  # ... and that digit owns this share of the crop's digit ink (a 1 may keep a hook
+#                   of a touching 2's tail, as the reader's split piece of it does)
+SECOND_COVER = 0.5  # a crop holding this share of a second digit's ink, or ...
+SECOND_SHARE = 0.35  # ... in which a second digit owns this share of the digit ink, shows no single digit
+GROW = 5  # px (square kernel): owner labels spread this far to claim the ink binarisation adds around strokes
 NOT_A_DIGIT = -1  # label of a crop that shows no single digit: a touching pair read whole, a stray mark
 
 
@@ -41,39 +43,47 @@ class LabelledCrop:
     piece: bool  # a piece of a split region rather than a whole region
 
 
-def _intersection(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return max(w, 0) * max(h, 0)
-
-
-def match(box: tuple[int, int, int, int], truth: list[tuple[int, int, int, int]], piece: bool = False) -> int | None:
-    """Index of the single truth digit this crop box shows, or None when it shows none or several."""
-    found = classify(box, truth, piece)
-    return found if found is not None and found >= 0 else None
-
-
-def classify(box: tuple[int, int, int, int], truth: list[tuple[int, int, int, int]], piece: bool = False) -> int | None:
+def classify(counts: np.ndarray, totals: np.ndarray) -> int | None:
     """The truth digit a crop shows (its index), NOT_A_DIGIT when it clearly shows none, or None when unclear.
 
-    Not a digit: a box holding two digits (the whole of a touching pair, which the reader must
-    rather split), or touching no digit at all (a scribble or a speck the region rules let
-    through). Unclear, so left out: a fragment of a digit (the stroke of a 7 cut off looks
-    exactly like a 1 once normalised), and a split piece that misses part of its digit.
+    Judged by whose ink the crop holds, not by box overlap: the box of a split piece of a 1 can
+    cover a third of a touching 2's box (its tail runs under the 1) while holding only a hook of
+    its ink. `counts[0]` is the crop's ink that is no digit's, `counts[k + 1]` its ink of digit
+    k, `totals[k]` all of digit k's ink the reader kept. No digit: most of two digits (a touching
+    pair read whole, or cut in the wrong place), or hardly any digit ink. Unclear, so left out: a
+    fragment of a digit (the stroke of a 7 cut off looks exactly like a 1 once normalised).
     """
-    scores = [iou(box, t) for t in truth]
-    best = int(np.argmax(scores)) if truth else -1
-    if not truth or scores[best] == 0.0:
+    ink = int(counts.sum())
+    owned = counts[1:].astype(np.float64)
+    if ink == 0 or owned.sum() < STRAY_SHARE * ink:
         return NOT_A_DIGIT
-    if scores[best] < MATCH_IOU:
+    share = owned / owned.sum()
+    cover = owned / np.maximum(totals, 1)
+    order = np.argsort(-owned)
+    best, second = int(order[0]), (int(order[1]) if len(order) > 1 else None)
+    if second is not None and (cover[second] >= SECOND_COVER or share[second] >= SECOND_SHARE):
+        return NOT_A_DIGIT
+    if owned.sum() < OWNED_SHARE * ink or cover[best] < OWN_COVER or share[best] < OWN_SHARE:
         return None
-    for k, t in enumerate(truth):
-        cover = _intersection(box, t) / max(t[2] * t[3], 1)
-        if k != best and cover > OTHER_COVER:
-            return NOT_A_DIGIT
-        if k == best and piece and cover < PIECE_COVER:
-            return None
     return best
+
+
+def _owner_at_work_scale(scene: Scene, shape: tuple[int, int]) -> np.ndarray:
+    """The scene's owner map at the reader's working size, grown over the ink binarisation adds."""
+    owner = scene.owner
+    if owner.shape != shape:
+        owner = cv2.resize(owner, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    grown = cv2.dilate(owner, np.ones((GROW, GROW), np.uint8))
+    return np.where(owner > 0, owner, grown)
+
+
+def _ink_counts(crop: pipeline.Crop, frame: "pipeline._Frame", owner: np.ndarray, n: int) -> np.ndarray:
+    """How much of the crop's own ink (its region's components inside its box) each digit owns."""
+    region = frame.regions[crop.region]
+    rx, ry, _, _ = region.box
+    x, y, w, h = crop.box
+    mask = segment.region_mask(frame.comps, region)[y - ry : y - ry + h, x - rx : x - rx + w] > 0
+    return np.bincount(owner[y : y + h, x : x + w][mask], minlength=n + 1)
 
 
 def _retry_options(frame: "pipeline._Frame", options: dict[int, list[list[int]]]) -> list[pipeline.Crop]:
@@ -105,8 +115,10 @@ def scene_crops(scene: Scene) -> tuple[list[LabelledCrop], int]:
     if scale < 1.0:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    truth = [tuple(round(v * scale) for v in b) for b in scene.boxes]
     frame = pipeline._segment(gray, scene.mode, pipeline._Clock())
+    owner = _owner_at_work_scale(scene, gray.shape)
+    n = len(scene.labels)
+    totals = np.bincount(owner[frame.comps.labels > 0], minlength=n + 1)[1:]
     crops, options = pipeline._normalize(frame)
     whole = {opts[0][0] for opts in options.values()}
     candidates = [(c, k not in whole) for k, c in enumerate(crops)]
@@ -114,23 +126,25 @@ def scene_crops(scene: Scene) -> tuple[list[LabelledCrop], int]:
     found: list[LabelledCrop] = []
     covered: set[int] = set()
     for crop, piece in candidates:
-        k = classify(crop.box, truth, piece)
+        k = classify(_ink_counts(crop, frame, owner, n), totals)
         if k is None:
             continue
         if k != NOT_A_DIGIT:
             covered.add(k)
         image = np.clip(np.rint(crop.image * 255), 0, 255).astype(np.uint8)
         found.append(LabelledCrop(image, scene.labels[k] if k != NOT_A_DIGIT else NOT_A_DIGIT, piece))
-    return found, len(truth) - len(covered)
+    return found, n - len(covered)
 
 
-def build(source: DigitSource, kinds: list[str], count: int, seed: int) -> dict[str, np.ndarray]:
-    """Crops of the first `count` scenes of each kind, as arrays for np.savez."""
+def build(source: DigitSource, kinds: list[str], count: int, seed: int,
+          touching: float = TOUCHING) -> dict[str, np.ndarray]:
+    """Crops of the first `count` scenes of each kind, as arrays for np.savez; `touching`: the share
+    of scenes whose digits may run into each other."""
     images, labels, kind_of, pieces = [], [], [], []
     for kind in kinds:
         started, missed, truths, before = time.perf_counter(), 0, 0, len(labels)
         for i in range(count):
-            scene = make_scene(source, kind, i, seed)
+            scene = make_scene(source, kind, i, seed, touching=touching)
             found, lost = scene_crops(scene)
             missed += lost
             truths += len(scene.labels)
@@ -156,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1000,
                    help="scene seed; keep it far from the evaluation seeds 0-4 (default: 1000)")
     p.add_argument("--count", type=int, default=1000, help="scenes of each kind (default: 1000)")
+    p.add_argument("--touching", type=float, default=TOUCHING,
+                   help="share of scenes whose digits may touch: the pieces the reader cuts touching digits "
+                        "into are rare at the scenes' default (default: %(default)s)")
     p.add_argument("--kind", choices=[*KINDS, "all"], default="all", help="which scenes (default: all)")
     p.add_argument("--digits", default="0:60000",
                    help="slice START:END of the MNIST training digits to draw from, so a validation set can "
@@ -171,9 +188,9 @@ def main(argv: list[str] | None = None) -> None:
     full = DigitSource.from_dir(data_dir, split="train")
     source = DigitSource(full.images[start:end], full.labels[start:end])
     kinds = list(KINDS) if args.kind == "all" else [args.kind]
-    arrays = build(source, kinds, args.count, args.seed)
+    arrays = build(source, kinds, args.count, args.seed, args.touching)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays, seed=args.seed, digits=np.array([start, end]))
+    np.savez_compressed(args.out, **arrays, seed=args.seed, digits=np.array([start, end]), touching=args.touching)
     log.info("wrote %d crops to %s", len(arrays["labels"]), args.out)
 
 

@@ -20,6 +20,7 @@ from webapp import photo_effects as fx
 
 KINDS = ("pages", "drawings")
 INK_LEVEL = 0.3  # an alpha above this counts as ink when boxes are measured
+TOUCHING = 0.1  # share of scenes whose digits may run into each other (fine-tuning crops ask for more)
 
 
 @dataclass(kw_only=True)
@@ -34,6 +35,7 @@ class Scene:
     lines: list[str]  # top to bottom; numbers on a line separated by one space
     traits: tuple[str, ...]  # what makes this scene hard ("ruled", "shadow", "dark", ...)
     ink: np.ndarray = field(repr=False)  # bool mask of the digits' ink (not rules or distractors)
+    owner: np.ndarray = field(repr=False)  # int16: which digit each ink pixel belongs to (index + 1; 0: none)
 
     @property
     def mode(self) -> str:
@@ -208,10 +210,10 @@ def scene_rng(seed: int, kind: str, index: int) -> np.random.Generator:
 
 
 def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple[int, int] | None,
-          n_digits: int | None) -> Scene:
+          n_digits: int | None, touching: float) -> Scene:
     """Pen on paper under a lamp, seen by a webcam."""
     w, h = size or [(640, 480), (640, 480), (640, 480), (800, 600), (1280, 720)][rng.integers(5)]
-    style = _page_style(rng, min(w, h) / 480)
+    style = _page_style(rng, min(w, h) / 480, touching)
     desk = rng.random() < 0.2
     m, region = fx.view((w, h), rng, desk)
     margin = 0.04 * (region[2] - region[0])
@@ -243,11 +245,11 @@ def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple
     return _finish(img, "pages", index, placed, owner, ink, style, traits)
 
 
-def _page_style(rng: np.random.Generator, scale: float) -> _Style:
+def _page_style(rng: np.random.Generator, scale: float, touching_share: float) -> _Style:
     stroke = str(rng.choice(["natural", "natural", "thin", "thick"]))
     height = rng.uniform(24, 64) * scale
     width = {"natural": 0.0, "thin": rng.uniform(1.2, 2.2) * scale, "thick": height * rng.uniform(0.12, 0.18)}[stroke]
-    touching = rng.random() < 0.1
+    touching = rng.random() < touching_share
     traits = [stroke + "-stroke"] + ["touching"] * touching + ["small"] * (height < 32 * scale)
     return _Style(height, stroke, width, rng.uniform(0.1, 0.35), touching, traits)
 
@@ -291,11 +293,11 @@ def _distractors(placed: list[_Glyph], size: tuple[int, int], style: _Style, rng
 
 
 def _drawing(source: DigitSource, index: int, rng: np.random.Generator, size: tuple[int, int] | None,
-             n_digits: int | None) -> Scene:
+             n_digits: int | None, touching_share: float) -> Scene:
     """Digits drawn with a mouse or finger on a screen canvas, sent as a browser JPEG."""
     w, h = size or [(640, 480), (640, 480), (480, 360), (800, 400)][rng.integers(4)]
     height = rng.uniform(50, 150) * min(w, h) / 480
-    touching = rng.random() < 0.1
+    touching = rng.random() < touching_share
     style = _Style(height, "canvas", height * rng.uniform(0.07, 0.16), rng.uniform(0.1, 0.4), touching,
                    ["touching"] * touching)
     dark = rng.random() < 0.4
@@ -321,17 +323,21 @@ def _finish(img: np.ndarray, kind: str, index: int, placed: list[_Glyph], owner:
     boxes = _boxes(owner, len(placed))
     kept = [(g, b) for g, b in zip(placed, boxes) if b is not None]
     truth = _truth_lines([g for g, _ in kept], style)
+    renumber = np.zeros(len(placed) + 1, np.int16)  # the owner map follows the kept digits' indexes
+    renumber[[i + 1 for i, b in enumerate(boxes) if b is not None]] = np.arange(1, len(kept) + 1)
     return Scene(image=img, kind=kind, index=index, boxes=[b for _, b in kept], labels=[g.label for g, _ in kept],
-                 lines=truth, traits=tuple(dict.fromkeys(traits)), ink=ink)
+                 lines=truth, traits=tuple(dict.fromkeys(traits)), ink=ink, owner=renumber[owner])
 
 
 def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
-               size: tuple[int, int] | None = None, n_digits: int | None = None) -> Scene:
-    """Scene `index` of `kind` ("pages" or "drawings"); size (w, h) and digit count optional."""
+               size: tuple[int, int] | None = None, n_digits: int | None = None,
+               touching: float = TOUCHING) -> Scene:
+    """Scene `index` of `kind` ("pages" or "drawings"); size (w, h), digit count and the chance
+    that its digits may touch optional (the random draws are the same whatever that chance is)."""
     if kind not in KINDS:
         raise ValueError(f"unknown scene kind {kind!r}: use one of {', '.join(KINDS)}")
     render = _page if kind == "pages" else _drawing
-    return render(source, index, scene_rng(seed, kind, index), size, n_digits)
+    return render(source, index, scene_rng(seed, kind, index), size, n_digits, touching)
 
 
 def make_scenes(source: DigitSource, kind: str, count: int, seed: int = 0) -> list[Scene]:
