@@ -122,6 +122,15 @@ def test_extra_crops_take_their_share_of_each_epoch_in_a_fresh_order():
     assert [int(mixed[70 + k][0][0, 0, 0] * 255 + 0.5) for k in range(10)] != first
 
 
+def test_several_crop_files_are_taken_together_in_the_order_given(tmp_path):
+    for name, label in (("a.npz", 1), ("b.npz", 2)):
+        images, labels = _digits(3 if label == 1 else 2, label)
+        np.savez_compressed(tmp_path / name, images=images, labels=labels)
+    images, labels = trainer.load_crops([tmp_path / "a.npz", tmp_path / "b.npz"])
+    assert images.shape == (5, 28, 28) and labels.tolist() == [1, 1, 1, 2, 2]
+    assert trainer.load_crops(tmp_path / "b.npz")[1].tolist() == [2, 2]
+
+
 def test_a_crop_that_is_no_digit_is_taught_the_uniform_answer():
     logits = torch.tensor([[5.0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0.0] * 10])
     uniform = trainer.digit_loss(logits[1:], torch.tensor([-1]))

@@ -90,10 +90,14 @@ class MixedDigits(Dataset):
         return torch.from_numpy(self.images[j].astype(np.float32) / 255.0)[None], int(self.labels[j])
 
 
-def load_crops(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Images uint8 [N, 28, 28] and labels [N] from a train/pipeline_crops.py .npz file."""
-    with np.load(path) as data:
-        return data["images"], data["labels"].astype(np.int64)
+def load_crops(paths: Path | list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Images uint8 [N, 28, 28] and labels [N] from train/pipeline_crops.py .npz files, in the order given."""
+    images, labels = [], []
+    for path in [paths] if isinstance(paths, Path) else paths:
+        with np.load(path) as data:
+            images.append(data["images"])
+            labels.append(data["labels"].astype(np.int64))
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
@@ -177,9 +181,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--clean-fraction", type=float, default=0.0,
                    help="share of digits shown without augmentation each epoch, e.g. 0.5 when "
                         "fine-tuning (default: 0)")
-    p.add_argument("--extra-crops", type=Path, default=None,
-                   help="a .npz of the reader's own labelled crops (train/pipeline_crops.py) to mix in "
-                        "(default: none)")
+    p.add_argument("--extra-crops", type=Path, nargs="+", default=None,
+                   help="one or more .npz files of the reader's own labelled crops (train/pipeline_crops.py) "
+                        "to mix in, taken together (default: none)")
     p.add_argument("--extra-fraction", type=float, default=0.25,
                    help="share of each epoch taken from --extra-crops (default: 0.25)")
     p.add_argument("--extra-val", type=Path, default=None,
@@ -228,7 +232,7 @@ def run(args: argparse.Namespace) -> dict:
                               clean_fraction=args.clean_fraction)
     if args.extra_crops:
         dataset = MixedDigits(dataset, *load_crops(args.extra_crops), args.extra_fraction)
-        log.info("mixing in %d extra digits per epoch from %s", dataset.extra, args.extra_crops)
+        log.info("mixing in %d extra digits per epoch from %s", dataset.extra, " ".join(map(str, args.extra_crops)))
     val = load_crops(args.extra_val) if args.extra_val else None
     gen = torch.Generator().manual_seed(args.seed)
     loader = DataLoader(dataset, args.batch_size, shuffle=True, generator=gen,
