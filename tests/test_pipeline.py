@@ -179,7 +179,7 @@ def test_read_bytes_without_drawing_reads_the_same_digits(three_digits, recogniz
 def test_letters_the_model_is_unsure_of_are_rejected_not_guessed(recognizer):
     img = page(300, 640)
     write(img, "47", 40, 130)
-    # Lone letters, away from the number, that the model reads under 0.5 (k 0.41, e 0.49 here). A
+    # Lone letters, away from the number, that the model reads under 0.5 (k 0.35, e 0.31 here). A
     # script "x" was used until it read as 4 at 0.73 on a newer CPU (int8 kernels differ by CPU).
     for x, y, letter in [(300, 110, "k"), (480, 250, "e")]:
         cv2.putText(img, letter, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3, (INK,) * 3, 6)
