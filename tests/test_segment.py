@@ -157,6 +157,15 @@ def test_a_small_bold_blurred_zero_is_not_a_blot():
     assert len(zero) == 1 and zero[0].reason is None
 
 
+def test_a_thick_one_written_small_that_fills_its_box_is_not_a_blot():
+    img = page(120, 240)
+    write(img, "32", 20, 80, scale=0.8, thickness=4)
+    cv2.rectangle(img, (147, 64), (154, 80), (INK,) * 3, -1)  # a marker 1: 8 px wide, 17 px tall, full
+    regions, _ = regions_of(cv2.GaussianBlur(img, (3, 3), 0))
+    one = [r for r in regions if r.box[0] > 140]
+    assert len(one) == 1 and 0.4 < one[0].box[2] / one[0].box[3] < 0.5 and one[0].reason is None
+
+
 def test_a_dark_band_at_the_edge_of_the_frame_is_no_digit():
     img = page()
     write(img, "25", 150, 150)

@@ -35,8 +35,10 @@ LINE_LIKE = 0.3  # components longer than 30% of the image's long side ...
 MAX_HEIGHT = 2.6  # taller than 2.6 typical digits: a drawing, not a digit
 MIN_HEIGHT = 0.4  # shorter than 40% of a typical digit: punctuation, dash, dot
 MAX_ASPECT = 3.2  # wider than 3.2x its height even three digits would not fill: words, lines
-MAX_FILL = 0.85  # more than 85% of a (not narrow) box inked: a smudge (a bold small 8 reaches ~0.8)
-NARROW = 0.4  # boxes narrower than 40% of their height may be full (a plain 1)
+MAX_FILL = 0.85  # more than 85% of a box (not MAY_BE_FULL narrow) inked: a smudge (a bold small 8 reaches ~0.8)
+NARROW = 0.4  # a box narrower than 40% of its height is a bar (a plain 1, a pen stroke)
+MAY_BE_FULL = 0.5  # a box narrower than half its height may be full: a thick 1 written small fills
+#                    its box (pages F1 seed 2 0.9661 -> 0.9683, seeds 0, 1, drawings and real-dev same)
 MAX_STROKE = 0.8  # "strokes" wider than 80% of the box height are a blot (a disc: ~1; digits up to ~0.6,
 #                   small bold blurred ones up to 0.75; 0.7 -> 0.8: seed 2 pages F1 0.9625 -> 0.9643, seeds 0, 1 same)
 MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word
@@ -170,7 +172,7 @@ def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | 
         return "too small"
     if region.aspect > MAX_ASPECT:
         return "too wide"
-    if w > NARROW * h and area > MAX_FILL * w * h:
+    if w > MAY_BE_FULL * h and area > MAX_FILL * w * h:
         return "blot"
     region.stroke = stroke_width(mask)
     if region.stroke > MAX_STROKE * h:
