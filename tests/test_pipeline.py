@@ -233,7 +233,7 @@ def test_a_thin_pen_one_in_a_photo_reaches_the_model_as_inky_as_mnist_ones(mnist
     assert low <= crop.sum() <= high
 
 
-@pytest.mark.parametrize("labels, overlap", [([0, 1], 0.1), ([3, 0], 0.2), ([3, 1], 0.2), ([9, 1], 0.1)])
+@pytest.mark.parametrize("labels, overlap", [([0, 1], 0.1), ([3, 0], 0.2), ([3, 1], 0.2), ([9, 1], 0.1), ([1, 5], 0.2)])
 def test_two_digits_drawn_into_each_other_on_a_canvas_are_read_as_two(mnist_dir, recognizer, labels, overlap):
     pair = reference_digits(mnist_dir, recognizer, 2, labels=labels)
     img = page(200, 300, level=255)

@@ -37,6 +37,9 @@ RETRY_WINDOWS = (segment.SPLIT_WINDOW, 0.5)  # ... at the emptiest column near t
 #   F1 seed 1 0.9843 -> 0.9868, seeds 0, 2 same; 0.42-0.55 the same, 0.6 0.9852; the wide cut alone lost 30s)
 RETRY_ASPECT = 0.8  # on a canvas, an unsure region at least this wide (w/h) is tried as two digits drawn
 #                     into each other (drawings F1 0.9885 -> 0.9918; 0.65 and 0.7 the same, 0.95 0.9901) ...
+RETRY_SURE = 0.9  # ... and so is one read below this, whatever the model's bar: a pair read whole at 0.87
+#                   (drawings F1 seed 1 0.9877 -> 0.9885, held-out seed 3 0.9842 -> 0.9849, others same;
+#                   0.95 and 0.99 the same; of 300 MNIST pairs drawn into each other 4 more read right, none less)
 NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle cut, where two digits touch
 #             (drawings F1 seed 1 0.9818 -> 0.9843, seeds 0, 2 same; 0.8: 0.9827; 1.2 cost seeds 0 and 2 0.001-0.002)
 STEADY_STROKES = (0.8, 1.25)  # on a canvas, an unsure region is read again with strokes this much thinner and
@@ -205,7 +208,7 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
 
     Digits drawn into each other on a canvas overlap, so the pair is no wider than one broad
     digit; read whole, it is mostly a poor guess, and sometimes a sure wrong one (a 1 in
-    front of a 7 reads as a 7): so unsure regions are cut, and sure ones pinched to a single
+    front of a 7 reads as a 7): so regions read below RETRY_SURE are cut, and surer ones pinched to a single
     stroke at the cut, as two touching digits are (a 0, an 8 or a 9 has two strokes there).
     Two cuts are tried, the middle one and one searched wider, for a narrow digit (a 1)
     touching a broad one.
@@ -224,7 +227,7 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
         rmask = segment.region_mask(frame.comps, region)
         splits = [c for c in (segment.split_candidates(rmask, 2, w) for w in RETRY_WINDOWS) if c]
         splits = [c for k, c in enumerate(splits) if c not in splits[:k]]
-        if conf[opts[0][0]] >= sure and not any(_neck(rmask, c[0][1], region.stroke) for c in splits):
+        if conf[opts[0][0]] >= max(sure, RETRY_SURE) and not any(_neck(rmask, c[0][1], region.stroke) for c in splits):
             continue
         for option in _split_crops(i, region, frame, splits, rmask):
             first = len(crops) + len(extra)
