@@ -202,9 +202,9 @@ def _with_bar(tmp_path, value: str):
 
 def test_the_confidence_bar_travels_in_the_model_file(three_digits, recognizer, tmp_path):
     img = mnist_page(three_digits)
-    sure = min(d.confidence for d in read_frame(img, recognizer).digits)
+    sure = min(d.confidence for d in read_frame(img, recognizer, mode="camera").digits)
     strict = _with_bar(tmp_path, f"{min(sure + 1e-3, 0.9999):.6f}")()
-    reading = read_frame(img, strict)
+    reading = read_frame(img, strict, mode="camera")
     assert len(reading.digits) < 3 and reading.rejected >= 1
     assert all(d.confidence >= strict.min_confidence for d in reading.digits)
     from webapp.recognizer import ModelError
@@ -212,6 +212,18 @@ def test_the_confidence_bar_travels_in_the_model_file(three_digits, recognizer, 
     for bad in ("often", "1.5"):
         with pytest.raises(ModelError, match="min_confidence"):
             _with_bar(tmp_path, bad)()
+
+
+def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones(three_digits, recognizer, tmp_path):
+    img = mnist_page(three_digits)
+    digits = read_frame(img, recognizer, mode="canvas").digits
+    least = min(range(3), key=lambda i: digits[i].confidence)
+    assert digits[least].confidence >= pipeline.CONTEXT_SURE
+    strict = _with_bar(tmp_path, f"{digits[least].confidence + 1e-3:.6f}")()
+    assert read_frame(img, strict, mode="canvas").lines == [number(three_digits)]
+    assert read_frame(img, strict, mode="camera").lines != [number(three_digits)]  # photos hold to the bar
+    none_sure = _with_bar(tmp_path, "0.999")()  # above every digit: none vouches for the others
+    assert read_frame(img, none_sure, mode="canvas").lines == []
 
 
 def test_an_unknown_mode_is_refused(recognizer):

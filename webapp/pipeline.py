@@ -64,6 +64,12 @@ SMALL_NUMBER_SURE = 0.95  # a group of even-height marks, all unsplit regions re
 #   smaller number (an answer under a sum), not x-height letters: the frame-wide X_HEIGHT rule spares it
 #   (scenes seeds 0-2 and real-dev unchanged; 3 of 40 small x-height words then read as numbers: "so" 50
 #   twice, "zoo" 200; 0.9 the same)
+CONTEXT_SURE = 0.5  # on a canvas, a digit read at least this surely, though under the bar, is kept when it
+CONTEXT_DIGITS = 2  # ... stands in a number with this many digits read above the bar ...
+CONTEXT_HEIGHT = 0.2  # ... within 20% of their median height, and no word-like mark in the number
+#   (drawings F1 seeds 0-2 0.9910/0.9885/0.9939 -> 0.9943/0.9901/0.9948, held-out seeds 3, 4 0.9849/0.9768 ->
+#   0.9880/0.9795; 0.4 and 0.6 less; one sure digit: 0.9927/0.9910/0.9939; 30% height the same. On photos it
+#   gained pages 0.0002-0.0029 but read invented digits on the words-only real-dev pages, CER 0.16 -> 0.30)
 TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word ...
 NUMBER_RUN = 3  # ... except for 3+ tall digits in a row in it: a number written beside the word
 #                 (pages F1 0.9702 -> 0.9719)
@@ -328,6 +334,32 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
     return found
 
 
+def _in_sure_numbers(chosen: list[int], crops: list[Crop], conf: np.ndarray, sure: float,
+                     others: list) -> list[int]:
+    """The chosen crops read at least `sure`, and those read at least CONTEXT_SURE that stand in a
+    number of CONTEXT_DIGITS or more sure digits of their own height, with no word-like mark in it.
+
+    A drawn digit the model doubts is most often an odd but real digit when sure digits of its
+    size sit beside it in one number; letters come in words, whose other marks are unsure too.
+    """
+    maybe = [k for k in chosen if CONTEXT_SURE <= conf[k] < sure]
+    kept = [k for k in chosen if conf[k] >= sure]
+    if not maybe or len(kept) < CONTEXT_DIGITS:
+        return kept
+    marks = kept + maybe
+    boxes = [crops[k].box for k in marks] + list(others)
+    rescued = []
+    for number in (n for line in grouping.group(boxes) for n in line):
+        if any(i >= len(marks) for i in number):
+            continue
+        sure_h = [boxes[i][3] for i in number if i < len(kept)]
+        if len(sure_h) < CONTEXT_DIGITS:
+            continue
+        mid = float(np.median(sure_h))
+        rescued += [marks[i] for i in number if i >= len(kept) and abs(boxes[i][3] - mid) <= CONTEXT_HEIGHT * mid]
+    return kept + rescued
+
+
 def _percentile(values: np.ndarray, q: float) -> float:
     """np.percentile's default (linear) for a handful of values, without its ~40 us of overhead."""
     ordered = sorted(values.tolist())
@@ -408,15 +440,19 @@ def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
 
 
 def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, list[list[int]]],
-            conf: np.ndarray, sure: float, digit_h: float = 0.0) -> tuple[list[int], list[tuple[int, int, int, int]]]:
-    """Choose whole or split per region, then drop crops read less surely than `sure` and letters in text lines.
+            conf: np.ndarray, sure: float, digit_h: float = 0.0,
+            canvas: bool = False) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """Choose whole or split per region, then drop crops read less surely than `sure` (on a `canvas`,
+    unless sure digits vouch for them: _in_sure_numbers) and letters in text lines.
 
     Returns the accepted crop indices and the boxes of everything rejected (working pixels).
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
-    unsure = [crops[k].box for k in chosen if conf[k] < sure]
-    chosen = [k for k in chosen if conf[k] >= sure]
-    wordy = [r.box for r in regions if r.reason in TEXT_LIKE] + unsure
+    wordy = [r.box for r in regions if r.reason in TEXT_LIKE]
+    kept = set(_in_sure_numbers(chosen, crops, conf, sure, wordy) if canvas else (k for k in chosen if conf[k] >= sure))
+    unsure = [crops[k].box for k in chosen if k not in kept]
+    chosen = [k for k in chosen if k in kept]
+    wordy += unsure
     whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
     in_text = _in_text_lines([crops[k].box for k in chosen], wordy, digit_h,
                              [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen])
@@ -456,7 +492,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    chosen, rejected = _decide(regions, crops, options, conf, sure, frame.digit_h)
+    chosen, rejected = _decide(regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo)
     edges = sum(r.reason in BACKDROP for r in regions)
     clock.lap("classify")
     digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
