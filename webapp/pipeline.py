@@ -449,7 +449,10 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE]
-    kept = set(_in_sure_numbers(chosen, crops, conf, sure, wordy) if canvas else (k for k in chosen if conf[k] >= sure))
+    if canvas:
+        kept = set(_in_sure_numbers(chosen, crops, conf, sure, wordy))
+    else:
+        kept = {k for k in chosen if conf[k] >= sure}
     unsure = [crops[k].box for k in chosen if k not in kept]
     chosen = [k for k in chosen if k in kept]
     wordy += unsure
