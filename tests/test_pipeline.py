@@ -226,6 +226,23 @@ def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones
     assert read_frame(img, none_sure, mode="canvas").lines == []
 
 
+def vouched(boxes, confidences, wordy=()):
+    """Which crops (boxes x, y, w, h read at these confidences) a canvas keeps under a 0.7 bar."""
+    crops = [Crop(0, box, np.zeros((28, 28), np.float32)) for box in boxes]
+    return sorted(pipeline._in_sure_numbers(list(range(len(crops))), crops, np.array(confidences), 0.7, list(wordy)))
+
+
+def test_sure_digits_vouch_only_for_a_doubted_one_of_their_height_in_their_number_among_no_words():
+    row = [(0, 0, 20, 30), (25, 0, 20, 30), (50, 0, 20, 30)]
+    assert vouched(row, [0.99, 0.99, 0.6]) == [0, 1, 2]
+    assert vouched(row, [0.99, 0.99, 0.4]) == [0, 1]  # under CONTEXT_SURE
+    assert vouched(row, [0.99, 0.6, 0.6]) == [0]  # one sure digit is not enough
+    assert vouched(row[:2] + [(50, 8, 20, 15)], [0.99, 0.99, 0.6]) == [0, 1]  # half their height
+    assert vouched(row, [0.99, 0.99, 0.6], wordy=[(75, 0, 20, 30)]) == [0, 1]  # a word-like mark in the number
+    assert vouched(row + [(75, 0, 20, 30)], [0.99, 0.99, 0.6, 0.3]) == [0, 1]  # a mark read as nothing
+    assert vouched(row + [(300, 0, 20, 30)], [0.99, 0.99, 0.6, 0.3]) == [0, 1, 2]  # ... far off: another number
+
+
 def test_an_unknown_mode_is_refused(recognizer):
     with pytest.raises(ValueError, match="mode"):
         read_frame(page(), recognizer, mode="x-ray")

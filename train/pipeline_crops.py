@@ -32,7 +32,7 @@ OWN_SHARE = 0.75  # ... and that digit owns this share of the crop's digit ink (
 #                   of a touching 2's tail, as the reader's split piece of it does)
 SECOND_COVER = 0.5  # a crop holding this share of a second digit's ink, or ...
 SECOND_SHARE = 0.35  # ... in which a second digit owns this share of the digit ink, shows no single digit
-GROW = 5  # px (square kernel): owner labels spread this far to claim the ink binarisation adds around strokes
+GROW = 5  # px, a square kernel: owner labels spread 2 px each way to claim the ink binarisation adds around strokes
 NOT_A_DIGIT = -1  # label of a crop that shows no single digit: a touching pair read whole, a stray mark
 
 

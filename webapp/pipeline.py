@@ -66,7 +66,7 @@ SMALL_NUMBER_SURE = 0.95  # a group of even-height marks, all unsplit regions re
 #   twice, "zoo" 200; 0.9 the same)
 CONTEXT_SURE = 0.5  # on a canvas, a digit read at least this surely, though under the bar, is kept when it
 CONTEXT_DIGITS = 2  # ... stands in a number with this many digits read above the bar ...
-CONTEXT_HEIGHT = 0.2  # ... within 20% of their median height, and no word-like mark in the number
+CONTEXT_HEIGHT = 0.2  # ... within 20% of their median height, and no mark in it read below CONTEXT_SURE or word-like
 #   (drawings F1 seeds 0-2 0.9910/0.9885/0.9939 -> 0.9943/0.9901/0.9948, held-out seeds 3, 4 0.9849/0.9768 ->
 #   0.9880/0.9795; 0.4 and 0.6 less; one sure digit: 0.9927/0.9910/0.9939; 30% height the same. On photos it
 #   gained pages 0.0002-0.0029 but read invented digits on the words-only real-dev pages, CER 0.16 -> 0.30)
@@ -335,9 +335,10 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
 
 
 def _in_sure_numbers(chosen: list[int], crops: list[Crop], conf: np.ndarray, sure: float,
-                     others: list) -> list[int]:
+                     wordy: list[tuple[int, int, int, int]]) -> list[int]:
     """The chosen crops read at least `sure`, and those read at least CONTEXT_SURE that stand in a
-    number of CONTEXT_DIGITS or more sure digits of their own height, with no word-like mark in it.
+    number of CONTEXT_DIGITS or more sure digits of their own height, with no mark in it that is
+    `wordy` (rejected as word-like) or read below CONTEXT_SURE.
 
     A drawn digit the model doubts is most often an odd but real digit when sure digits of its
     size sit beside it in one number; letters come in words, whose other marks are unsure too.
@@ -347,7 +348,7 @@ def _in_sure_numbers(chosen: list[int], crops: list[Crop], conf: np.ndarray, sur
     if not maybe or len(kept) < CONTEXT_DIGITS:
         return kept
     marks = kept + maybe
-    boxes = [crops[k].box for k in marks] + list(others)
+    boxes = [crops[k].box for k in marks] + wordy + [crops[k].box for k in chosen if conf[k] < CONTEXT_SURE]
     rescued = []
     for number in (n for line in grouping.group(boxes) for n in line):
         if any(i >= len(marks) for i in number):

@@ -210,10 +210,10 @@ def scene_rng(seed: int, kind: str, index: int) -> np.random.Generator:
 
 
 def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple[int, int] | None,
-          n_digits: int | None, touching: float) -> Scene:
+          n_digits: int | None, touching_chance: float) -> Scene:
     """Pen on paper under a lamp, seen by a webcam."""
     w, h = size or [(640, 480), (640, 480), (640, 480), (800, 600), (1280, 720)][rng.integers(5)]
-    style = _page_style(rng, min(w, h) / 480, touching)
+    style = _page_style(rng, min(w, h) / 480, touching_chance)
     desk = rng.random() < 0.2
     m, region = fx.view((w, h), rng, desk)
     margin = 0.04 * (region[2] - region[0])
@@ -245,11 +245,11 @@ def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple
     return _finish(img, "pages", index, placed, owner, ink, style, traits)
 
 
-def _page_style(rng: np.random.Generator, scale: float, touching_share: float) -> _Style:
+def _page_style(rng: np.random.Generator, scale: float, touching_chance: float) -> _Style:
     stroke = str(rng.choice(["natural", "natural", "thin", "thick"]))
     height = rng.uniform(24, 64) * scale
     width = {"natural": 0.0, "thin": rng.uniform(1.2, 2.2) * scale, "thick": height * rng.uniform(0.12, 0.18)}[stroke]
-    touching = rng.random() < touching_share
+    touching = rng.random() < touching_chance
     traits = [stroke + "-stroke"] + ["touching"] * touching + ["small"] * (height < 32 * scale)
     return _Style(height, stroke, width, rng.uniform(0.1, 0.35), touching, traits)
 
@@ -293,11 +293,11 @@ def _distractors(placed: list[_Glyph], size: tuple[int, int], style: _Style, rng
 
 
 def _drawing(source: DigitSource, index: int, rng: np.random.Generator, size: tuple[int, int] | None,
-             n_digits: int | None, touching_share: float) -> Scene:
+             n_digits: int | None, touching_chance: float) -> Scene:
     """Digits drawn with a mouse or finger on a screen canvas, sent as a browser JPEG."""
     w, h = size or [(640, 480), (640, 480), (480, 360), (800, 400)][rng.integers(4)]
     height = rng.uniform(50, 150) * min(w, h) / 480
-    touching = rng.random() < touching_share
+    touching = rng.random() < touching_chance
     style = _Style(height, "canvas", height * rng.uniform(0.07, 0.16), rng.uniform(0.1, 0.4), touching,
                    ["touching"] * touching)
     dark = rng.random() < 0.4
@@ -333,7 +333,8 @@ def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
                size: tuple[int, int] | None = None, n_digits: int | None = None,
                touching: float = TOUCHING) -> Scene:
     """Scene `index` of `kind` ("pages" or "drawings"); size (w, h), digit count and the chance
-    that its digits may touch optional (the random draws are the same whatever that chance is)."""
+    that its digits may touch optional (a scene whose digits do not touch is the same whatever that
+    chance is; one whose digits do draws more)."""
     if kind not in KINDS:
         raise ValueError(f"unknown scene kind {kind!r}: use one of {', '.join(KINDS)}")
     render = _page if kind == "pages" else _drawing
