@@ -61,8 +61,7 @@ def pasted_scene(digits, step: int) -> Scene:
         paste_digit(alone, digit, 60 + i * step, 150, 64)
         owner[alone[..., 0] < PAPER - 60] = i + 1
     labels = [label for _, label in digits]
-    return Scene(image=img, kind="pages", index=0, boxes=[], labels=labels, lines=[], traits=(),
-                 ink=owner > 0, owner=owner)
+    return Scene(image=img, kind="pages", index=0, boxes=[], labels=labels, lines=[], traits=(), owner=owner)
 
 
 def test_the_pieces_a_touching_2_and_1_are_cut_into_are_taught_as_that_2_and_that_1(mnist_dir, recognizer):

@@ -57,7 +57,6 @@ def test_boxes_cover_the_digits_ink(scenes):
 def test_each_digit_owns_the_ink_inside_its_own_box(scenes):
     for s in all_scenes(scenes):
         assert s.owner.max() == len(s.boxes), f"{s.kind} {s.index}: a digit owns no ink"
-        assert not (s.owner.astype(bool) & ~s.ink).any()
         for k, (x, y, w, h) in enumerate(s.boxes, start=1):
             inside = (s.owner[y : y + h, x : x + w] == k).sum()
             assert inside == (s.owner == k).sum() > 0, f"{s.kind} {s.index}: digit {k} owns ink outside its box"

@@ -34,8 +34,12 @@ class Scene:
     labels: list[int]
     lines: list[str]  # top to bottom; numbers on a line separated by one space
     traits: tuple[str, ...]  # what makes this scene hard ("ruled", "shadow", "dark", ...)
-    ink: np.ndarray = field(repr=False)  # bool mask of the digits' ink (not rules or distractors)
     owner: np.ndarray = field(repr=False)  # int16: which digit each ink pixel belongs to (index + 1; 0: none)
+
+    @property
+    def ink(self) -> np.ndarray:
+        """Bool mask of the digits' ink (not rules or distractors): every ink pixel has an owner."""
+        return self.owner > 0
 
     @property
     def mode(self) -> str:
@@ -242,7 +246,7 @@ def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple
     img = _jpeg(fx.camera(img, rng, blur), int(rng.integers(55, 93)))
     traits = style.traits + [paper_name + "-paper", pen] + ["shadow"] * shadow + ["desk"] * desk
     traits += ["blur"] * (blur > 0.8) + ["distractor"] * bool(marks.any())
-    return _finish(img, "pages", index, placed, owner, ink, style, traits)
+    return _finish(img, "pages", index, placed, owner, style, traits)
 
 
 def _page_style(rng: np.random.Generator, scale: float, touching_chance: float) -> _Style:
@@ -314,11 +318,11 @@ def _drawing(source: DigitSource, index: int, rng: np.random.Generator, size: tu
     img[:] = bg[rng.integers(len(bg))]
     img = fx.blend(img, ink, pens[rng.integers(len(pens))])
     img = _jpeg(np.clip(img, 0, 255).astype(np.uint8), int(rng.integers(70, 93)))
-    return _finish(img, "drawings", index, placed, owner, ink > INK_LEVEL, style, style.traits)
+    return _finish(img, "drawings", index, placed, owner, style, style.traits)
 
 
 def _finish(img: np.ndarray, kind: str, index: int, placed: list[_Glyph], owner: np.ndarray,
-            ink: np.ndarray, style: _Style, traits: list[str]) -> Scene:
+            style: _Style, traits: list[str]) -> Scene:
     """Boxes from the (warped) owner map; glyphs that vanished from view are dropped from the truth."""
     boxes = _boxes(owner, len(placed))
     kept = [(g, b) for g, b in zip(placed, boxes) if b is not None]
@@ -326,7 +330,7 @@ def _finish(img: np.ndarray, kind: str, index: int, placed: list[_Glyph], owner:
     renumber = np.zeros(len(placed) + 1, np.int16)  # the owner map follows the kept digits' indexes
     renumber[[i + 1 for i, b in enumerate(boxes) if b is not None]] = np.arange(1, len(kept) + 1)
     return Scene(image=img, kind=kind, index=index, boxes=[b for _, b in kept], labels=[g.label for g, _ in kept],
-                 lines=truth, traits=tuple(dict.fromkeys(traits)), ink=ink, owner=renumber[owner])
+                 lines=truth, traits=tuple(dict.fromkeys(traits)), owner=renumber[owner])
 
 
 def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
