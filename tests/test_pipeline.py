@@ -229,7 +229,8 @@ def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones
 def vouched(boxes, confidences, wordy=()):
     """Which crops (boxes x, y, w, h read at these confidences) a canvas keeps under a 0.7 bar."""
     crops = [Crop(0, box, np.zeros((28, 28), np.float32)) for box in boxes]
-    return sorted(pipeline._in_sure_numbers(list(range(len(crops))), crops, np.array(confidences), 0.7, list(wordy)))
+    sure = [k for k, c in enumerate(confidences) if c >= 0.7]
+    return sorted(sure + pipeline._vouched_for(list(range(len(crops))), crops, np.array(confidences), 0.7, list(wordy)))
 
 
 def test_sure_digits_vouch_only_for_a_doubted_one_of_their_height_in_their_number_among_no_words():

@@ -334,11 +334,11 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
     return found
 
 
-def _in_sure_numbers(chosen: list[int], crops: list[Crop], conf: np.ndarray, sure: float,
-                     wordy: list[tuple[int, int, int, int]]) -> list[int]:
-    """The chosen crops read at least `sure`, and those read at least CONTEXT_SURE that stand in a
-    number of CONTEXT_DIGITS or more sure digits of their own height, with no mark in it that is
-    `wordy` (rejected as word-like) or read below CONTEXT_SURE.
+def _vouched_for(chosen: list[int], crops: list[Crop], conf: np.ndarray, sure: float,
+                 wordy: list[tuple[int, int, int, int]]) -> list[int]:
+    """The chosen crops read under `sure` but at least CONTEXT_SURE that stand in a number of
+    CONTEXT_DIGITS or more sure digits of their own height, with no mark in it that is `wordy`
+    (rejected as word-like) or read below CONTEXT_SURE.
 
     A drawn digit the model doubts is most often an odd but real digit when sure digits of its
     size sit beside it in one number; letters come in words, whose other marks are unsure too.
@@ -346,7 +346,7 @@ def _in_sure_numbers(chosen: list[int], crops: list[Crop], conf: np.ndarray, sur
     maybe = [k for k in chosen if CONTEXT_SURE <= conf[k] < sure]
     kept = [k for k in chosen if conf[k] >= sure]
     if not maybe or len(kept) < CONTEXT_DIGITS:
-        return kept
+        return []
     marks = kept + maybe
     boxes = [crops[k].box for k in marks] + wordy + [crops[k].box for k in chosen if conf[k] < CONTEXT_SURE]
     rescued = []
@@ -358,7 +358,7 @@ def _in_sure_numbers(chosen: list[int], crops: list[Crop], conf: np.ndarray, sur
             continue
         mid = float(np.median(sure_h))
         rescued += [marks[i] for i in number if i >= len(kept) and abs(boxes[i][3] - mid) <= CONTEXT_HEIGHT * mid]
-    return kept + rescued
+    return rescued
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
@@ -444,16 +444,15 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
             conf: np.ndarray, sure: float, digit_h: float = 0.0,
             canvas: bool = False) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Choose whole or split per region, then drop crops read less surely than `sure` (on a `canvas`,
-    unless sure digits vouch for them: _in_sure_numbers) and letters in text lines.
+    unless sure digits vouch for them: _vouched_for) and letters in text lines.
 
     Returns the accepted crop indices and the boxes of everything rejected (working pixels).
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE]
+    kept = {k for k in chosen if conf[k] >= sure}
     if canvas:
-        kept = set(_in_sure_numbers(chosen, crops, conf, sure, wordy))
-    else:
-        kept = {k for k in chosen if conf[k] >= sure}
+        kept.update(_vouched_for(chosen, crops, conf, sure, wordy))
     unsure = [crops[k].box for k in chosen if k not in kept]
     chosen = [k for k in chosen if k in kept]
     wordy += unsure
