@@ -244,6 +244,15 @@ def test_sure_digits_vouch_only_for_a_doubted_one_of_their_height_in_their_numbe
     assert vouched(row + [(300, 0, 20, 30)], [0.99, 0.99, 0.6, 0.3]) == [0, 1, 2]  # ... far off: another number
 
 
+def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
+    """Cursive words alternate marks read as digits with marks read as nothing; a number seldom
+    holds more than one doubtful mark. Marks of one height, none beside another digit mark, so only
+    the share of non-digits decides."""
+    line = [(30 * i, 0, 22, 40) for i in range(11)]
+    digits, others = line[0::2], line[1::2]  # 6 read as digits, 5 not
+    assert pipeline._in_text_lines(digits, others) == set(range(6))
+
+
 def test_an_unknown_mode_is_refused(recognizer):
     with pytest.raises(ValueError, match="mode"):
         read_frame(page(), recognizer, mode="x-ray")
@@ -331,6 +340,40 @@ def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_s
     h, w = alpha.shape[:2]
     img[50 : 50 + h, 60 : 60 + w] = img[50 : 50 + h, 60 : 60 + w] * (1 - alpha) + INK * alpha
     assert read_frame(img.astype(np.uint8), recognizer, mode="canvas").lines == [str(labels[index])]
+
+
+@pytest.mark.parametrize("index", [277, 326])
+def test_a_blurred_digit_in_a_photo_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(
+        mnist_dir, recognizer, index):
+    """MNIST test digits written 48 px tall with a 7 px pen, photographed slightly out of focus under a
+    lamp: the model doubts them at one stroke width (they were rejected when only canvases were read again)."""
+    from train.data import load_split
+    from webapp import glyphs
+
+    images, labels = load_split(mnist_dir, "test")
+    alpha = glyphs.redrawn(images[index], 48, 7)[..., None]
+    img = page(160, 200).astype(np.float32)
+    h, w = alpha.shape[:2]
+    img[40 : 40 + h, 60 : 60 + w] = img[40 : 40 + h, 60 : 60 + w] * (1 - alpha) + INK * alpha
+    img = shadow(cv2.GaussianBlur(img.astype(np.uint8), (0, 0), 1.2), darkest=0.7)
+    assert read_frame(img, recognizer, mode="camera").lines == [str(labels[index])]
+
+
+def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_dir, recognizer):
+    """A 2 over twice as wide as tall (MNIST test 6785), written smaller than the 6 and 7 before it: the
+    halves it would be cut into are shorter than digits, so it is read whole (the line read 67 when it was cut)."""
+    from train.data import load_split
+    from webapp import glyphs
+
+    images, labels = load_split(mnist_dir, "test")
+    six, seven = (images[np.flatnonzero(labels == k)[0]] for k in (6, 7))
+    img = page(220, 640, level=255).astype(np.float32)
+    for digit, x, height in ((six, 40, 100), (seven, 160, 100), (images[6785], 290, 68)):
+        alpha = glyphs.redrawn(digit, height, 14, 1.15 if height == 68 else 1.0)
+        h, w = alpha.shape
+        img[170 - h : 170, x : x + w] = img[170 - h : 170, x : x + w] * (1 - alpha[..., None]) + INK * alpha[..., None]
+    assert alpha.shape[1] > pipeline.MUST_SPLIT_ASPECT * alpha.shape[0]
+    assert read_frame(img.astype(np.uint8), recognizer, mode="canvas").lines == ["672"]
 
 
 @pytest.mark.parametrize("degrees", [-4, 4])
