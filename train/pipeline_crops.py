@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from webapp import binarize, pipeline, segment
+from webapp import pipeline, segment
 from webapp.scenes import KINDS, TOUCHING, DigitSource, Scene, make_scene
 
 log = logging.getLogger(__name__)
@@ -92,16 +92,8 @@ def _retry_options(frame: "pipeline._Frame", options: dict[int, list[list[int]]]
     On the canvas the reader cuts unsure or pinched regions after its first model call; here
     every region it could cut is cut, so the pieces of digits drawn into each other are learnt.
     """
-    if frame.photo:
-        return []
     extra: list[pipeline.Crop] = []
-    for i, opts in options.items():
-        region = frame.regions[i]
-        if len(opts) > 1 or region.aspect < pipeline.RETRY_ASPECT:
-            continue
-        rmask = segment.region_mask(frame.comps, region)
-        splits = [c for c in (segment.split_candidates(rmask, 2, w) for w in pipeline.RETRY_WINDOWS) if c]
-        splits = [c for k, c in enumerate(splits) if c not in splits[:k]]
+    for i, region, rmask, splits in pipeline.retry_candidates(frame, options):
         for option in pipeline._split_crops(i, region, frame, splits, rmask):
             extra.extend(option)
     return extra
@@ -110,11 +102,7 @@ def _retry_options(frame: "pipeline._Frame", options: dict[int, list[list[int]]]
 def scene_crops(scene: Scene) -> tuple[list[LabelledCrop], int]:
     """Every labelled crop (digits and NOT_A_DIGIT) the pipeline makes of one scene, and how many
     truth digits got no crop."""
-    gray = binarize.to_gray(scene.image)
-    scale = min(1.0, pipeline.WORK_MAX_SIDE / max(gray.shape))
-    if scale < 1.0:
-        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    gray, _ = pipeline.work_gray(scene.image)
     frame = pipeline._segment(gray, scene.mode, pipeline._Clock())
     owner = _owner_at_work_scale(scene, gray.shape)
     n = len(scene.labels)

@@ -12,6 +12,7 @@ thicker strokes, whose readings are averaged with the first.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -215,6 +216,24 @@ def _split_crops(index: int, region: segment.Region, frame: _Frame, splits: list
     return options
 
 
+def retry_candidates(frame: _Frame, options: dict[int, list[list[int]]]
+                     ) -> Iterator[tuple[int, segment.Region, np.ndarray, list[list[tuple[int, int]]]]]:
+    """The canvas regions _retry_splits may cut in two, each with its region_mask and two-way cuts.
+
+    Regions offered no split and at least RETRY_ASPECT wide; the middle cut and one searched
+    wider (RETRY_WINDOWS), for a narrow digit (a 1) touching a broad one. None on photos.
+    """
+    if frame.photo:
+        return
+    for i, opts in options.items():
+        region = frame.regions[i]
+        if len(opts) > 1 or region.aspect < RETRY_ASPECT:
+            continue
+        rmask = segment.region_mask(frame.comps, region)
+        splits = [c for c in (segment.split_candidates(rmask, 2, w) for w in RETRY_WINDOWS) if c]
+        yield i, region, rmask, [c for k, c in enumerate(splits) if c not in splits[:k]]
+
+
 def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]],
                   conf: np.ndarray, sure: float) -> list[Crop]:
     """Crops of two-way splits for regions too narrow to be offered one, that may be two digits.
@@ -223,23 +242,14 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
     digit; read whole, it is mostly a poor guess, and sometimes a sure wrong one (a 1 in
     front of a 7 reads as a 7): so regions read below RETRY_SURE are cut, and surer ones pinched to a single
     stroke at the cut, as two touching digits are (a 0, an 8 or a 9 has two strokes there).
-    Two cuts are tried, the middle one and one searched wider, for a narrow digit (a 1)
-    touching a broad one.
     Only those (rare) regions are cut, after the first model call, so the common frame pays
     nothing. Their options are added to `options` in place.
     Photos are left alone: there an unsure region is far more often one blurred or bold digit,
     whose halves can look like two (pages F1 0.968 -> 0.966 when photos were retried too).
     """
     extra: list[Crop] = []
-    if frame.photo:
-        return extra
-    for i, opts in options.items():
-        region = frame.regions[i]
-        if len(opts) > 1 or region.aspect < RETRY_ASPECT:
-            continue
-        rmask = segment.region_mask(frame.comps, region)
-        splits = [c for c in (segment.split_candidates(rmask, 2, w) for w in RETRY_WINDOWS) if c]
-        splits = [c for k, c in enumerate(splits) if c not in splits[:k]]
+    for i, region, rmask, splits in list(retry_candidates(frame, options)):
+        opts = options[i]
         if conf[opts[0][0]] >= max(sure, RETRY_SURE) and not any(_neck(rmask, c[0][1], region.stroke) for c in splits):
             continue
         for option in _split_crops(i, region, frame, splits, rmask):
@@ -402,6 +412,20 @@ def _reading_order(digits: list[Digit]) -> tuple[list[Digit], list[str]]:
     return digits, grouping.line_strings(lines, [str(d.label) for d in digits])
 
 
+def work_gray(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The frame in gray, shrunk to WORK_MAX_SIDE at most, and the scale it was shrunk by.
+
+    A 12-megapixel phone photo holds nothing at full size that its digits need, and would cost
+    tens of milliseconds in every stage.
+    """
+    gray = binarize.to_gray(image)
+    scale = min(1.0, WORK_MAX_SIDE / max(gray.shape))
+    if scale < 1.0:
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return gray, scale
+
+
 def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
     if scale == 1.0:
         return box
@@ -474,11 +498,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     clock = _Clock()
-    gray = binarize.to_gray(image)
-    scale = min(1.0, WORK_MAX_SIDE / max(gray.shape))
-    if scale < 1.0:
-        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    gray, scale = work_gray(image)
     clock.lap("gray")
     frame = _segment(gray, mode, clock)
     regions = frame.regions
