@@ -251,6 +251,9 @@ def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
     line = [(30 * i, 0, 22, 40) for i in range(11)]
     digits, others = line[0::2], line[1::2]  # 6 read as digits, 5 not
     assert pipeline._in_text_lines(digits, others) == set(range(6))
+    line = line[:10]
+    digits, others = line[0::2], line[1:8:2]  # 6 digits, 4 not, with the last two digits side by side
+    assert pipeline._in_text_lines(digits + [line[9]], others) == set()  # 4 of 10: a number with doubtful digits
 
 
 def test_an_unknown_mode_is_refused(recognizer):
@@ -342,11 +345,12 @@ def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_s
     assert read_frame(img.astype(np.uint8), recognizer, mode="canvas").lines == [str(labels[index])]
 
 
-@pytest.mark.parametrize("index", [277, 326])
+@pytest.mark.parametrize("index", [277, 2362])
 def test_a_blurred_digit_in_a_photo_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(
         mnist_dir, recognizer, index):
     """MNIST test digits written 48 px tall with a 7 px pen, photographed slightly out of focus under a
-    lamp: the model doubts them at one stroke width (they were rejected when only canvases were read again)."""
+    lamp: their loops fill in, and the model doubts them at one stroke width (read at 0.47 and 0.65, under
+    the 0.7 bar; averaged with thinner and thicker strokes, 0.80 and 0.86)."""
     from train.data import load_split
     from webapp import glyphs
 
@@ -366,14 +370,16 @@ def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_dir,
     from webapp import glyphs
 
     images, labels = load_split(mnist_dir, "test")
-    six, seven = (images[np.flatnonzero(labels == k)[0]] for k in (6, 7))
+    six, seven = (glyphs.redrawn(images[np.flatnonzero(labels == k)[0]], 100, 14) for k in (6, 7))
+    two = glyphs.redrawn(images[6785], 68, 14, 1.15)
     img = page(220, 640, level=255).astype(np.float32)
-    for digit, x, height in ((six, 40, 100), (seven, 160, 100), (images[6785], 290, 68)):
-        alpha = glyphs.redrawn(digit, height, 14, 1.15 if height == 68 else 1.0)
+    for alpha, x in ((six, 40), (seven, 160), (two, 290)):
         h, w = alpha.shape
         img[170 - h : 170, x : x + w] = img[170 - h : 170, x : x + w] * (1 - alpha[..., None]) + INK * alpha[..., None]
-    assert alpha.shape[1] > pipeline.MUST_SPLIT_ASPECT * alpha.shape[0]
-    assert read_frame(img.astype(np.uint8), recognizer, mode="canvas").lines == ["672"]
+    img = img.astype(np.uint8)
+    regions = pipeline._segment(binarize.to_gray(img), "canvas", pipeline._Clock()).regions
+    assert max(r.aspect for r in regions) > pipeline.MUST_SPLIT_ASPECT
+    assert read_frame(img, recognizer, mode="canvas").lines == ["672"]
 
 
 @pytest.mark.parametrize("degrees", [-4, 4])

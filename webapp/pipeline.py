@@ -5,9 +5,9 @@ components and region rules (segment.py), MNIST-style normalisation (binarize.no
 + mnistify), one batched model call, reading-order grouping (grouping.py), drawing (annotate.py).
 Splits of touching digits are decided by the model: every candidate split goes into the same
 single batch as the whole region, and a split wins only if even its least sure piece is in much
-less doubt than the whole region. On a canvas, regions the model is unsure of get a second,
-small batch of two-way splits (digits drawn into each other) and of redrawings with thinner and
-thicker strokes, whose readings are averaged with the first.
+less doubt than the whole region. Regions the model is unsure of get a second, small batch:
+on a canvas, two-way splits (digits drawn into each other); on any frame, redrawings with
+thinner and thicker strokes, whose readings are averaged with the first.
 """
 from __future__ import annotations
 
@@ -45,13 +45,15 @@ RETRY_SURE = 0.9  # ... and so is one read below this, whatever the model's bar:
 NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle cut, where two digits touch
 #             (drawings F1 seed 1 0.9818 -> 0.9843, seeds 0, 2 same; 0.8: 0.9827; 1.2 cost seeds 0 and 2 0.001-0.002)
 STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this much thinner and
-#   thicker than MNIST's, and the three readings averaged (drawings F1 seeds 0-2 0.9918/0.9877/0.9887 ->
+#   thicker than the frame's stroke target, and the three readings averaged (drawings F1 seeds 0-2 0.9918/0.9877/0.9887 ->
 #   0.9926/0.9885/0.9896; seeds 5-9: four up, one down a digit; 0.75/1.33 the same; 1.25 alone or 0.8/1.25/1.5 no
 #   better, 0.8 alone less). Strokes within binarize.STROKE_TOLERANCE of a target are left as they are, so one
 #   of the two is often the first reading again (17 of 25 unsure regions, drawings seeds 0-2). On photos too:
 #   pages F1 seeds 0-2 0.9752/0.9756/0.9683 -> 0.9769/0.9760/0.9705, seeds 5-7 0.9741/0.9669/
-#   0.9759 -> 0.9741/0.9669/0.9764, with TEXT_OTHER_SHARE 0.45 (without it a words-only real-dev photo read 6
-#   invented digits); (0.6, 0.8) on photos: seed 2 0.9688, seed 7 0.9789, more invented digits
+#   0.9759 -> 0.9741/0.9669/0.9764, held-out seeds 3, 4 0.9791/0.9811 -> 0.9808/0.9825, with TEXT_OTHER_SHARE
+#   0.45 (without it a words-only real-dev photo read 6 invented digits); real-dev CER 0.1635 -> 0.1731, one
+#   more digit in the capitals of scan 021. STEADY_STROKES (0.6, 0.8) on photos: seed 2 0.9688, seed 7 0.9789,
+#   more invented digits
 # A word-like group holding nearly as many non-digits (of these kinds, or read unsure) as digits, and two
 # or more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
 BACKDROP = {"edge", "frame"}  # rejections that are the scene, not marks: not drawn on the annotated frame
@@ -59,7 +61,7 @@ TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
 TEXT_MIN_OTHERS = 2
 TEXT_OTHER_SHARE = 0.45  # ... and at least this share of the group's marks (it was 0.5: as many non-digits as
 #   digits). Cursive words read as 5 non-digits among 11 marks once photos are steadied (STEADY_STROKES);
-#   scenes seeds 0-2, 5-7 the same at 0.4 and 0.45 (0.4: pages seed 6 0.9669 -> 0.9660)
+#   scenes seeds 0-2, 5-7 the same at 0.45; 0.4 the same except pages seed 6 0.9669 -> 0.9660
 TEXT_SHORT = 0.65  # a mark shorter than 65% of its line's tall marks is x-height ...
 X_HEIGHT = 0.75  # ... and so is any mark under 75% of the frame's typical digit height: letters without
 #                   ascenders, a zigzag's pieces (0.5-0.72 of it; the shortest 0.5% of digits are 0.75)
@@ -220,14 +222,16 @@ def retry_candidates(frame: _Frame, options: dict[int, list[list[int]]]
                      ) -> Iterator[tuple[int, segment.Region, np.ndarray, list[list[tuple[int, int]]]]]:
     """The canvas regions _retry_splits may cut in two, each with its region_mask and two-way cuts.
 
-    Regions offered no split and at least RETRY_ASPECT wide; the middle cut and one searched
-    wider (RETRY_WINDOWS), for a narrow digit (a 1) touching a broad one. None on photos.
+    Regions left with no split to weigh (none offered, or every one refused) and from
+    RETRY_ASPECT to MUST_SPLIT_ASPECT wide: a wider one had its splits weighed already, and any
+    cut of it would be forced (_choose). The cuts are the middle one and one searched wider
+    (RETRY_WINDOWS), for a narrow digit (a 1) touching a broad one. None on photos.
     """
     if frame.photo:
         return
     for i, opts in options.items():
         region = frame.regions[i]
-        if len(opts) > 1 or region.aspect < RETRY_ASPECT:
+        if len(opts) > 1 or not RETRY_ASPECT <= region.aspect <= MUST_SPLIT_ASPECT:
             continue
         rmask = segment.region_mask(frame.comps, region)
         splits = [c for c in (segment.split_candidates(rmask, 2, w) for w in RETRY_WINDOWS) if c]
@@ -236,7 +240,7 @@ def retry_candidates(frame: _Frame, options: dict[int, list[list[int]]]
 
 def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]],
                   conf: np.ndarray, sure: float) -> list[Crop]:
-    """Crops of two-way splits for regions too narrow to be offered one, that may be two digits.
+    """Crops of two-way splits for regions left without one (retry_candidates) that may be two digits.
 
     Digits drawn into each other on a canvas overlap, so the pair is no wider than one broad
     digit; read whole, it is mostly a poor guess, and sometimes a sure wrong one (a 1 in
@@ -248,7 +252,7 @@ def _retry_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[list
     whose halves can look like two (pages F1 0.968 -> 0.966 when photos were retried too).
     """
     extra: list[Crop] = []
-    for i, region, rmask, splits in list(retry_candidates(frame, options)):
+    for i, region, rmask, splits in list(retry_candidates(frame, options)):  # listed before options grow
         opts = options[i]
         if conf[opts[0][0]] >= max(sure, RETRY_SURE) and not any(_neck(rmask, c[0][1], region.stroke) for c in splits):
             continue
@@ -264,7 +268,7 @@ def _steady_crops(frame: _Frame, options: dict[int, list[list[int]]], conf: np.n
     """Each unsure region drawn again with thinner and thicker strokes, to average its readings.
 
     How wide a stroke should reach the model is an estimate (binarize.normalize_stroke), and a
-    drawn digit the model is unsure of is often one it reads surely at another width; the mean
+    digit the model is unsure of is often one it reads surely at another width; the mean
     of the three readings is steadier than any one. Returns the crops (their indices counted
     from `first`) and, for each whole region's crop index, the indices of its variants.
     Only the rare unsure regions are read again, so the common frame pays nothing.
