@@ -256,6 +256,20 @@ def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
     assert pipeline._in_text_lines(digits + [line[9]], others) == set()  # 4 of 10: a number with doubtful digits
 
 
+@pytest.mark.parametrize("seed, index", [(0, 36), (0, 51)])
+def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera_mode_does(mnist_dir, recognizer,
+                                                                                           seed, index):
+    """Generated pages with a shadow (and a desk) whose polarity vote says light ink: the uneven paper
+    marks them as photos, and photos are read as dark ink (auto mode read nothing, or invented digits)."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "pages", index, seed)
+    assert "light-on-dark" not in scene.traits and binarize.light_on_dark(binarize.to_gray(scene.image))
+    camera = read_frame(scene.image, recognizer, mode="camera")
+    assert len(camera.digits) >= 0.8 * len(scene.labels)
+    assert read_frame(scene.image, recognizer, mode="auto").lines == camera.lines
+
+
 def test_an_unknown_mode_is_refused(recognizer):
     with pytest.raises(ValueError, match="mode"):
         read_frame(page(), recognizer, mode="x-ray")

@@ -146,9 +146,16 @@ class Crop:
 
 
 def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool, segment.Components]:
-    """Ink map, binary mask, and whether the frame is a photo (camera mode, or uneven paper in auto)."""
-    ink, bg = binarize.ink_and_paper(gray, light_ink=False if mode == "camera" else None)
+    """Ink map, binary mask, and whether the frame is a photo (camera mode, or uneven paper in auto).
+
+    A photo is read as dark ink, as camera mode reads it, even where auto mode first guessed light
+    ink: a shadow's lit edge beside a dark desk can outvote thin pencil strokes (light_on_dark).
+    """
+    light = binarize.light_on_dark(gray) if mode != "camera" else False
+    ink, bg = binarize.ink_and_paper(gray, light_ink=light)
     photo = mode == "camera" or (mode == "auto" and binarize.paper_spread(bg) > PHOTO_SPREAD)
+    if photo and light:
+        ink, bg = binarize.ink_and_paper(gray, light_ink=False)
     mask, labels, stats = binarize.threshold_ink_labelled(ink)
     return ink, mask, photo, segment.Components(labels, stats)
 
