@@ -270,6 +270,19 @@ def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera
     assert read_frame(scene.image, recognizer, mode="auto").lines == camera.lines
 
 
+@pytest.mark.parametrize("index", [59, 82])
+def test_auto_mode_keeps_light_ink_on_a_drawing_whose_paper_it_takes_for_a_photo(mnist_dir, recognizer, index):
+    """Light-on-dark drawings (generated, seed 8) whose thick strokes leave the paper estimate uneven
+    enough to be judged a photo: read as dark ink, their strokes would be paper."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", index, 8)
+    gray = binarize.to_gray(scene.image)
+    assert "light-on-dark" in scene.traits
+    assert binarize.paper_spread(binarize.ink_and_paper(gray, light_ink=True)[1]) > pipeline.PHOTO_SPREAD
+    assert read_frame(scene.image, recognizer, mode="auto").lines == scene.lines
+
+
 def test_an_unknown_mode_is_refused(recognizer):
     with pytest.raises(ValueError, match="mode"):
         read_frame(page(), recognizer, mode="x-ray")
