@@ -264,7 +264,10 @@ def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera
     from webapp.scenes import DigitSource, make_scene
 
     scene = make_scene(DigitSource.from_dir(mnist_dir), "pages", index, seed)
-    assert "light-on-dark" not in scene.traits and binarize.light_on_dark(binarize.to_gray(scene.image))
+    gray = pipeline.work_gray(scene.image)[0]
+    assert "light-on-dark" not in scene.traits and binarize.light_on_dark(gray)
+    light, dark = (binarize.paper_spread(binarize.ink_and_paper(gray, light_ink=v)[1]) for v in (True, False))
+    assert light > pipeline.PHOTO_SPREAD and dark < pipeline.LIGHT_FLATTER * light  # a photo, no flatter as light ink
     camera = read_frame(scene.image, recognizer, mode="camera")
     assert len(camera.digits) >= 0.8 * len(scene.labels)
     assert read_frame(scene.image, recognizer, mode="auto").lines == camera.lines
@@ -277,9 +280,12 @@ def test_auto_mode_keeps_light_ink_on_a_drawing_whose_paper_it_takes_for_a_photo
     from webapp.scenes import DigitSource, make_scene
 
     scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", index, 8)
-    gray = binarize.to_gray(scene.image)
-    assert "light-on-dark" in scene.traits
-    assert binarize.paper_spread(binarize.ink_and_paper(gray, light_ink=True)[1]) > pipeline.PHOTO_SPREAD
+    gray = pipeline.work_gray(scene.image)[0]
+    assert "light-on-dark" in scene.traits and binarize.light_on_dark(gray)
+    light, dark = (binarize.paper_spread(binarize.ink_and_paper(gray, light_ink=v)[1]) for v in (True, False))
+    assert light > pipeline.PHOTO_SPREAD and dark >= pipeline.LIGHT_FLATTER * light  # a photo, far flatter as light ink
+    ink = pipeline._binarize(gray, "auto")[0]
+    assert np.array_equal(ink, binarize.ink_and_paper(gray, light_ink=True)[0])
     assert read_frame(scene.image, recognizer, mode="auto").lines == scene.lines
 
 
