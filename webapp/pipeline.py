@@ -49,9 +49,9 @@ RETRY_SURE = 0.9  # ... and so is one read below this, whatever the model's bar:
 #                   0.95 and 0.99 the same; of 300 MNIST pairs drawn into each other 4 more read right, none less)
 NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle cut, where two digits touch
 #             (drawings F1 seed 1 0.9818 -> 0.9843, seeds 0, 2 same; 0.8: 0.9827; 1.2 cost seeds 0 and 2 0.001-0.002)
-STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this much thinner and
-#   thicker than the frame's stroke target, and the three readings averaged (drawings F1 seeds 0-2 0.9918/0.9877/0.9887 ->
-#   0.9926/0.9885/0.9896; seeds 5-9: four up, one down a digit; 0.75/1.33 the same; 1.25 alone or 0.8/1.25/1.5 no
+STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this much thinner and thicker
+#   than the frame's stroke target, and the three readings averaged (drawings F1 seeds 0-2 0.9918/0.9877/0.9887
+#   -> 0.9926/0.9885/0.9896; seeds 5-9: four up, one down a digit; 0.75/1.33 the same; 1.25 alone or 0.8/1.25/1.5 no
 #   better, 0.8 alone less). Strokes within binarize.STROKE_TOLERANCE of a target are left as they are, so one
 #   of the two is often the first reading again (17 of 25 unsure regions, drawings seeds 0-2). On photos too:
 #   pages F1 seeds 0-2 0.9752/0.9756/0.9683 -> 0.9769/0.9760/0.9705, seeds 5-7 0.9741/0.9669/
