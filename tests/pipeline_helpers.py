@@ -45,6 +45,13 @@ def paste_digit(img: np.ndarray, digit: np.ndarray, x: int, y: int, height: int)
     return x, y, w, h
 
 
+def lay_ink(img: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
+    """Lay ink coverage `alpha` (float in [0, 1], as webapp.glyphs draws digits) on a BGR page, top left at (x, y)."""
+    h, w = alpha.shape
+    region = img[y : y + h, x : x + w].astype(np.float32)
+    img[y : y + h, x : x + w] = (region * (1 - alpha[..., None]) + INK * alpha[..., None]).astype(np.uint8)
+
+
 def write(img: np.ndarray, text: str, x: int, y: int, scale: float = 2.5, thickness: int = 7, colour=(INK, INK, INK)) -> None:
     """Draw digits with a Hershey font: thick strokes read much like handwriting to the model."""
     cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)

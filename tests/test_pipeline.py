@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, rule, scribble, shadow, write
+from tests.pipeline_helpers import INK, lay_ink, page, paste_digit, reference_digits, rule, scribble, shadow, write
 from webapp import binarize, pipeline, segment
 from webapp.decode import ImageError
 from webapp.pipeline import Crop, digit_input, read_bytes, read_frame, teaching_crops
@@ -371,11 +371,9 @@ def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_s
     from webapp import glyphs
 
     images, labels = load_split(mnist_dir, "test")
-    alpha = glyphs.redrawn(images[index], 90, width)[..., None]
-    img = page(200, 300, level=255).astype(np.float32)
-    h, w = alpha.shape[:2]
-    img[50 : 50 + h, 60 : 60 + w] = img[50 : 50 + h, 60 : 60 + w] * (1 - alpha) + INK * alpha
-    assert read_frame(img.astype(np.uint8), recognizer, mode="canvas").lines == [str(labels[index])]
+    img = page(200, 300, level=255)
+    lay_ink(img, glyphs.redrawn(images[index], 90, width), 60, 50)
+    assert read_frame(img, recognizer, mode="canvas").lines == [str(labels[index])]
 
 
 @pytest.mark.parametrize("index", [277, 2362])
@@ -388,11 +386,9 @@ def test_a_blurred_digit_in_a_photo_the_model_is_unsure_of_is_read_from_thinner_
     from webapp import glyphs
 
     images, labels = load_split(mnist_dir, "test")
-    alpha = glyphs.redrawn(images[index], 48, 7)[..., None]
-    img = page(160, 200).astype(np.float32)
-    h, w = alpha.shape[:2]
-    img[40 : 40 + h, 60 : 60 + w] = img[40 : 40 + h, 60 : 60 + w] * (1 - alpha) + INK * alpha
-    img = shadow(cv2.GaussianBlur(img.astype(np.uint8), (0, 0), 1.2), darkest=0.7)
+    img = page(160, 200)
+    lay_ink(img, glyphs.redrawn(images[index], 48, 7), 60, 40)
+    img = shadow(cv2.GaussianBlur(img, (0, 0), 1.2), darkest=0.7)
     assert read_frame(img, recognizer, mode="camera").lines == [str(labels[index])]
 
 
@@ -405,11 +401,9 @@ def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_dir,
     images, labels = load_split(mnist_dir, "test")
     six, seven = (glyphs.redrawn(images[np.flatnonzero(labels == k)[0]], 100, 14) for k in (6, 7))
     two = glyphs.redrawn(images[6785], 68, 14, 1.15)
-    img = page(220, 640, level=255).astype(np.float32)
+    img = page(220, 640, level=255)
     for alpha, x in ((six, 40), (seven, 160), (two, 290)):
-        h, w = alpha.shape
-        img[170 - h : 170, x : x + w] = img[170 - h : 170, x : x + w] * (1 - alpha[..., None]) + INK * alpha[..., None]
-    img = img.astype(np.uint8)
+        lay_ink(img, alpha, x, 170 - alpha.shape[0])  # on one baseline
     regions = pipeline._segment(binarize.to_gray(img), "canvas", pipeline._Clock()).regions
     assert max(r.aspect for r in regions) > pipeline.MUST_SPLIT_ASPECT
     assert read_frame(img, recognizer, mode="canvas").lines == ["672"]
