@@ -1,6 +1,7 @@
 """The evaluation commands, end to end with the real pipeline and the shipped model."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -39,6 +40,27 @@ def test_the_pipeline_finds_and_reads_most_digits_of_generated_scenes(eval_json,
 @pytest.mark.parametrize("kind", ["pages", "drawings"])
 def test_the_pipeline_beats_the_textbook_baseline_on_the_same_scenes(eval_json, kind):
     assert eval_json["readers"]["pipeline"][kind]["f1"] > eval_json["readers"]["baseline"][kind]["f1"]
+
+
+def test_eval_scenes_over_several_seeds_scores_each_and_pools_them(mnist_dir, capsys):
+    assert main(["eval-scenes", "--data", str(mnist_dir), "--count", "2", "--kind", "drawings", "--seeds", "5-6",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["seeds"] == [5, 6] and "seed" not in result
+    each = result["per_seed"]["pipeline"]["drawings"]
+    pooled = result["readers"]["pipeline"]["drawings"]
+    assert sorted(each) == ["5", "6"] and all(s["images"] == 2 for s in each.values())
+    assert pooled["images"] == 4 and pooled["digits"] == sum(s["digits"] for s in each.values())
+
+
+def test_seed_lists_take_ranges_and_commas():
+    from webapp.eval_scenes import seed_list
+
+    assert seed_list("0-4") == [0, 1, 2, 3, 4]
+    assert seed_list("0,2,5") == [0, 2, 5]
+    assert seed_list("0-2,7") == [0, 1, 2, 7]
+    with pytest.raises(argparse.ArgumentTypeError):
+        seed_list("zero")
 
 
 def test_the_baseline_returns_a_reading_the_scorer_understands(mnist_dir, recognizer):

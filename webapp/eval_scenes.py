@@ -25,6 +25,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
     parser.add_argument("--count", type=int, default=100, help="scenes of each kind (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
+    parser.add_argument("--seeds", type=seed_list, default=None, metavar="LIST",
+                        help="several scene seeds instead, e.g. 0-4 or 0,2,5: a line per seed, then all pooled; a "
+                             "reader tuned on a few seeds reads them better than others, so judge it on many")
     parser.add_argument("--kind", choices=["pages", "drawings", "all"], default="all", help="which scenes (default: all)")
     parser.add_argument("--traits", action="store_true", help="also print scores per scene trait (ruled, shadow, ...)")
     parser.add_argument("--failures", type=int, default=0, metavar="N",
@@ -32,6 +35,20 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     evaluation.add_reader_options(parser, auto_default="pass the scene's own mode",
                                   annotate_help="write every scene the pipeline misreads, truth in green, reading in red")
     return parser
+
+
+def seed_list(text: str) -> list[int]:
+    """'0-4' or '0,2,5' (or both, '0-2,7') -> the seeds, in the order given."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must look like 0-4 or 0,2,5, not {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"no seed in {text!r}")
+    return seeds
 
 
 def evaluate(source: DigitSource, kinds: list[str], count: int, seed: int,
@@ -52,6 +69,13 @@ def _table(rows: dict[str, dict[str, float]], title: str) -> str:
     for name, s in rows.items():
         lines.append(f"{name:<26}{s['images']:>13}" + "".join(f"{s[h]:>13.4f}" for h in HEADLINE))
     return "\n".join(lines)
+
+
+def _span(seeds: list[int]) -> str:
+    """'5-11' for a run of seeds, else '0,2,5'."""
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
 
 
 def _worst(scores: list[evaluation.SceneScore], n: int) -> list[str]:
@@ -89,19 +113,30 @@ def run(args: argparse.Namespace) -> int:
     if data_dir is None:
         raise SystemExit("no MNIST folder found: pass --data DIR")
     kinds = list(KINDS) if args.kind == "all" else [args.kind]
+    if args.seeds and (args.failures or args.annotate):
+        raise SystemExit("--failures and --annotate name scenes by index: use them with one --seed, not --seeds")
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
     reader_fns = evaluation.readers(recognizer, args.baseline, args.auto_mode)
-    scores = evaluate(DigitSource.from_dir(data_dir), kinds, args.count, args.seed, reader_fns)
-    result = {"seed": args.seed, "count": args.count,
+    source = DigitSource.from_dir(data_dir)
+    per_seed = {seed: evaluate(source, kinds, args.count, seed, reader_fns) for seed in args.seeds or [args.seed]}
+    scores = {r: {k: [s for run in per_seed.values() for s in run[r][k]] for k in kinds} for r in reader_fns}
+    result = {**({"seeds": args.seeds} if args.seeds else {"seed": args.seed}), "count": args.count,
               "readers": {r: {k: evaluation.summary(v) for k, v in per.items()} for r, per in scores.items()},
               "errors": {r: {k: evaluation.errors(v) for k, v in per.items()} for r, per in scores.items()}}
+    if args.seeds:
+        result["per_seed"] = {r: {k: {str(seed): evaluation.summary(run[r][k]) for seed, run in per_seed.items()}
+                                  for k in kinds} for r in reader_fns}
     if args.traits:
         result["traits"] = {r: {k: evaluation.by_trait(v) for k, v in per.items()} for r, per in scores.items()}
     if args.json:
         print(json.dumps(result))
     else:
         for kind in kinds:
-            print(_table({r: result["readers"][r][kind] for r in scores}, f"{kind} (seed {args.seed})"))
+            if args.seeds:
+                for r in scores:
+                    print(_table(result["per_seed"][r][kind], f"{kind}, {r}, by seed"))
+            title = f"seeds {_span(args.seeds)} pooled" if args.seeds else f"seed {args.seed}"
+            print(_table({r: result["readers"][r][kind] for r in scores}, f"{kind} ({title})"))
             for r in scores:
                 print(f"  {r} errors: " + (", ".join(f"{k} {n}" for k, n in result["errors"][r][kind].items()) or "none"))
             if args.traits:
