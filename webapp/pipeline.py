@@ -160,8 +160,8 @@ def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool
     """
     light = binarize.light_on_dark(gray) if mode != "camera" else False
     ink, bg = binarize.ink_and_paper(gray, light_ink=light)
-    spread = binarize.paper_spread(bg)
-    photo = mode == "camera" or (mode == "auto" and spread > PHOTO_SPREAD)
+    spread = binarize.paper_spread(bg) if mode == "auto" else 0
+    photo = mode == "camera" or spread > PHOTO_SPREAD
     if photo and light:
         dark_bg = binarize.background(gray)
         dark_spread = binarize.paper_spread(dark_bg)
