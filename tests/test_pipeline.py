@@ -16,6 +16,19 @@ STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", 
 
 
 @pytest.fixture(scope="module")
+def mnist_test(mnist_dir):
+    """MNIST's test images and labels, read once for the tests that draw on them."""
+    from train.data import load_split
+
+    return load_split(mnist_dir, "test")
+
+
+def paper_spreads(gray: np.ndarray) -> tuple[int, int]:
+    """How many gray levels the paper spans when the frame is read as light ink, and as dark ink."""
+    return tuple(binarize.paper_spread(binarize.ink_and_paper(gray, light_ink=v)[1]) for v in (True, False))
+
+
+@pytest.fixture(scope="module")
 def three_digits(mnist_dir, recognizer):
     return reference_digits(mnist_dir, recognizer, 3)
 
@@ -257,16 +270,16 @@ def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
 
 
 @pytest.mark.parametrize("seed, index", [(0, 36), (0, 51)])
-def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera_mode_does(mnist_dir, recognizer,
+def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera_mode_does(mnist_test, recognizer,
                                                                                            seed, index):
     """Generated pages with a shadow (and a desk) whose polarity vote says light ink: the uneven paper
     marks them as photos, and photos are read as dark ink (auto mode read nothing, or invented digits)."""
     from webapp.scenes import DigitSource, make_scene
 
-    scene = make_scene(DigitSource.from_dir(mnist_dir), "pages", index, seed)
+    scene = make_scene(DigitSource(*mnist_test), "pages", index, seed)
     gray = pipeline.work_gray(scene.image)[0]
     assert "light-on-dark" not in scene.traits and binarize.light_on_dark(gray)
-    light, dark = (binarize.paper_spread(binarize.ink_and_paper(gray, light_ink=v)[1]) for v in (True, False))
+    light, dark = paper_spreads(gray)
     assert light > pipeline.PHOTO_SPREAD and dark < pipeline.LIGHT_FLATTER * light  # a photo, no flatter as light ink
     camera = read_frame(scene.image, recognizer, mode="camera")
     assert len(camera.digits) >= 0.8 * len(scene.labels)
@@ -274,15 +287,15 @@ def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera
 
 
 @pytest.mark.parametrize("index", [59, 82])
-def test_auto_mode_keeps_light_ink_on_a_drawing_whose_paper_it_takes_for_a_photo(mnist_dir, recognizer, index):
+def test_auto_mode_keeps_light_ink_on_a_drawing_whose_paper_it_takes_for_a_photo(mnist_test, recognizer, index):
     """Light-on-dark drawings (generated, seed 8) whose thick strokes leave the paper estimate uneven
     enough to be judged a photo: read as dark ink, their strokes would be paper."""
     from webapp.scenes import DigitSource, make_scene
 
-    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", index, 8)
+    scene = make_scene(DigitSource(*mnist_test), "drawings", index, 8)
     gray = pipeline.work_gray(scene.image)[0]
     assert "light-on-dark" in scene.traits and binarize.light_on_dark(gray)
-    light, dark = (binarize.paper_spread(binarize.ink_and_paper(gray, light_ink=v)[1]) for v in (True, False))
+    light, dark = paper_spreads(gray)
     assert light > pipeline.PHOTO_SPREAD and dark >= pipeline.LIGHT_FLATTER * light  # a photo, far flatter as light ink
     ink = pipeline._binarize(gray, "auto")[0]
     assert np.array_equal(ink, binarize.ink_and_paper(gray, light_ink=True)[0])
@@ -295,11 +308,10 @@ def test_an_unknown_mode_is_refused(recognizer):
 
 
 @pytest.mark.parametrize("pen", [2, 3, 5])
-def test_a_thin_pen_one_in_a_photo_reaches_the_model_as_inky_as_mnist_ones(mnist_dir, pen):
-    from train.data import load_split
+def test_a_thin_pen_one_in_a_photo_reaches_the_model_as_inky_as_mnist_ones(mnist_test, pen):
     from webapp.mnistify import mnistify
 
-    images, labels = load_split(mnist_dir, "test")
+    images, labels = mnist_test
     ink = [mnistify(img).sum() for img, label in zip(images[:500], labels[:500]) if label == 1]
     low, high = np.percentile(ink, [25, 75])  # the middle half of MNIST's 1s
     one = np.zeros((100, 40), np.uint8)
@@ -364,13 +376,12 @@ def test_only_on_a_canvas_is_a_split_leaving_a_short_piece_never_offered(mnist_d
 
 
 @pytest.mark.parametrize("index, width", [(1114, 9), (2331, 9), (1989, 14)])
-def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(mnist_dir, recognizer,
+def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(mnist_test, recognizer,
                                                                                           index, width):
     """MNIST test digits redrawn as on a canvas that the model reads unsurely (below its confidence bar) at one width."""
-    from train.data import load_split
     from webapp import glyphs
 
-    images, labels = load_split(mnist_dir, "test")
+    images, labels = mnist_test
     img = page(200, 300, level=255)
     lay_ink(img, glyphs.redrawn(images[index], 90, width), 60, 50)
     assert read_frame(img, recognizer, mode="canvas").lines == [str(labels[index])]
@@ -378,27 +389,25 @@ def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_s
 
 @pytest.mark.parametrize("index", [277, 2362])
 def test_a_blurred_digit_in_a_photo_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(
-        mnist_dir, recognizer, index):
+        mnist_test, recognizer, index):
     """MNIST test digits written 48 px tall with a 7 px pen, photographed slightly out of focus under a
     lamp: their loops fill in, and the model doubts them at one stroke width (read at 0.47 and 0.65, under
     the 0.7 bar; averaged with thinner and thicker strokes, 0.80 and 0.86)."""
-    from train.data import load_split
     from webapp import glyphs
 
-    images, labels = load_split(mnist_dir, "test")
+    images, labels = mnist_test
     img = page(160, 200)
     lay_ink(img, glyphs.redrawn(images[index], 48, 7), 60, 40)
     img = shadow(cv2.GaussianBlur(img, (0, 0), 1.2), darkest=0.7)
     assert read_frame(img, recognizer, mode="camera").lines == [str(labels[index])]
 
 
-def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_dir, recognizer):
+def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test, recognizer):
     """A 2 over twice as wide as tall (MNIST test 6785), written smaller than the 6 and 7 before it: the
     halves it would be cut into are shorter than digits, so it is read whole (the line read 67 when it was cut)."""
-    from train.data import load_split
     from webapp import glyphs
 
-    images, labels = load_split(mnist_dir, "test")
+    images, labels = mnist_test
     six, seven = (glyphs.redrawn(images[np.flatnonzero(labels == k)[0]], 100, 14) for k in (6, 7))
     two = glyphs.redrawn(images[6785], 68, 14, 1.15)
     img = page(220, 640, level=255)
