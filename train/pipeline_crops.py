@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--touching", type=float, default=TOUCHING,
                    help="share of scenes whose digits may touch: the pieces the reader cuts touching digits "
                         "into are rare at the scenes' default (default: %(default)s)")
-    p.add_argument("--kind", choices=[*KINDS, "all"], default="all", help="which scenes (default: all)")
+    p.add_argument("--kind", nargs="+", choices=KINDS, default=["pages", "drawings"],
+                   help="which scenes (default: pages drawings, the kinds the shipped model's crops came from)")
     p.add_argument("--digits", default="0:60000",
                    help="slice START:END of the MNIST training digits to draw from, so a validation set can "
                         "use digits the training crops never show (default: 0:60000)")
@@ -175,8 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     start, end = (int(v) for v in args.digits.split(":"))
     full = DigitSource.from_dir(data_dir, split="train")
     source = DigitSource(full.images[start:end], full.labels[start:end])
-    kinds = list(KINDS) if args.kind == "all" else [args.kind]
-    arrays = build(source, kinds, args.count, args.seed, args.touching)
+    arrays = build(source, args.kind, args.count, args.seed, args.touching)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays, seed=args.seed, digits=np.array([start, end]), touching=args.touching)
     log.info("wrote %d crops to %s", len(arrays["labels"]), args.out)

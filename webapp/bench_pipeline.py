@@ -19,7 +19,7 @@ from webapp.recognizer import Recognizer
 from webapp.scenes import DigitSource, make_scene
 
 WARMUP = 5  # first calls allocate buffers and load kernels; not counted
-PAGE_MODE = {"pages": "camera", "drawings": "canvas"}  # what the page's camera and draw modes send
+PAGE_MODE = {"pages": "camera", "drawings": "canvas", "boards": "camera"}  # what the page's camera and draw modes send
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -27,7 +27,8 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
     parser.add_argument("--frames", type=int, default=20, help="distinct generated frames (default: 20)")
     parser.add_argument("--repeats", type=int, default=10, help="passes over the frames (default: 10)")
-    parser.add_argument("--kind", choices=["pages", "drawings"], default="pages", help="frame kind (default: pages)")
+    parser.add_argument("--kind", choices=list(PAGE_MODE), default="pages",
+                        help="frame kind (default: pages; boards: chalk, read twice, as dark and as light ink)")
     parser.add_argument("--digits", type=int, default=10, help="digits per frame (default: 10)")
     parser.add_argument("--seed", type=int, default=1, help="scene seed (default: 1)")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")

@@ -28,7 +28,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=seed_list, default=None, metavar="LIST",
                         help="several scene seeds instead, e.g. 0-4 or 0,2,5: a line per seed, then all pooled; a "
                              "reader tuned on a few seeds reads them better than others, so judge it on many")
-    parser.add_argument("--kind", choices=["pages", "drawings", "all"], default="all", help="which scenes (default: all)")
+    parser.add_argument("--kind", choices=[*KINDS, "all"], default="all", help="which scenes (default: all)")
     parser.add_argument("--traits", action="store_true", help="also print scores per scene trait (ruled, shadow, ...)")
     parser.add_argument("--failures", type=int, default=0, metavar="N",
                         help="list the N worst scenes of each kind with truth and reading (default: 0)")
