@@ -302,6 +302,32 @@ def test_auto_mode_keeps_light_ink_on_a_drawing_whose_paper_it_takes_for_a_photo
     assert read_frame(scene.image, recognizer, mode="auto").lines == scene.lines
 
 
+@pytest.mark.parametrize("index", [2, 4])
+@pytest.mark.parametrize("mode", ["camera", "auto"])
+def test_chalk_on_a_blackboard_is_read_as_light_ink(mnist_test, recognizer, index, mode):
+    """Generated blackboards (seed 0): in camera mode a photo voted light-on-dark is read as dark ink
+    first, as a shadowed page must be, then as light ink, and the fuller reading wins (camera mode
+    read nothing). Auto mode keeps light ink at once when it makes the board flatter (LIGHT_FLATTER)."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "boards", index, 0)
+    gray = pipeline.work_gray(scene.image)[0]
+    assert binarize.light_on_dark(gray)
+    assert pipeline._segment(gray, "camera", pipeline._Clock()).doubted
+    assert read_frame(scene.image, recognizer, mode=mode).lines == scene.lines
+
+
+@pytest.mark.parametrize("level", [25, 40, 60])
+def test_a_dark_noisy_frame_with_nothing_on_it_reads_no_digits(recognizer, level):
+    """A dim, unevenly lit, noisy frame: read as dark ink, its "paper" is so dark that camera noise
+    measured against it looked like ink (36 and 47 digits were invented at levels 25 and 40)."""
+    rng = np.random.default_rng(0)
+    light = np.linspace(1.0, 0.6, 640, dtype=np.float32)[None, :, None]
+    img = np.clip(np.full((480, 640, 3), level, np.float32) * light + rng.normal(0, 5, (480, 640, 3)), 0, 255)
+    for mode in ("camera", "auto"):
+        assert read_frame(img.astype(np.uint8), recognizer, mode=mode).digits == []
+
+
 def test_an_unknown_mode_is_refused(recognizer):
     with pytest.raises(ValueError, match="mode"):
         read_frame(page(), recognizer, mode="x-ray")

@@ -17,6 +17,10 @@ BG_LIFT = 4  # smoothing may raise the paper estimate at most 4 gray levels abov
 #              but lost a real-dev 1 read at 0.72 -> 0.67; 2 and 6 gave 0.9635)
 DARK_PAPER_FLOOR = 0.5  # contrast is measured against at least half the bright paper's level,
 #                         so noise in dark surroundings is not amplified into "ink"
+PAPER_FLOOR_MIN = 64  # ... and never against less than this: in a dark-ink reading of a blackboard the "paper" is
+#   the board (gray 20-60), where camera noise became thousands of specks and dozens of invented digits
+#   (boards F1 seeds 0-2 0.56/0.76/0.73 -> 0.96/0.97/0.95; 48: 0.85/0.96/0.91; 96: 0.97/0.97/0.96;
+#   128 cost pages 0.9769 -> 0.9678). Pages, drawings and real-dev read the same at 64.
 STRONG_QUANTILE = 0.9  # the boldest 10% of candidate ink pixels stand for "real ink" in this frame
 MIN_STRONG_PIXELS = 50  # with fewer candidate pixels than this, use the whole frame's ...
 INK_STRONG_QUANTILE = 0.998  # ... darkest 0.2% instead
@@ -98,7 +102,7 @@ def background(gray: np.ndarray) -> np.ndarray:
 def ink_from_background(dark_ink: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """How much darker than its paper each pixel is, as a fraction (x255) of that paper's level."""
     (paper,) = _quantiles(bg[::8, ::8], (0.9,))
-    floor = int(min(255, max(1, DARK_PAPER_FLOOR * paper)))
+    floor = int(min(255, max(1, PAPER_FLOOR_MIN, DARK_PAPER_FLOOR * paper)))
     # cv2.max with a scalar is ~10x faster than np.maximum here (0.02 vs 0.2 ms at 640x480)
     return cv2.divide(cv2.subtract(bg, dark_ink), cv2.max(bg, floor), scale=255)
 

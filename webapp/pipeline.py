@@ -150,25 +150,33 @@ class Crop:
     image: np.ndarray  # 28x28 model input
 
 
-def _binarize(gray: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, bool, segment.Components]:
-    """Ink map, binary mask, and whether the frame is a photo (camera mode, or uneven paper in auto).
+def _binarize(gray: np.ndarray, mode: str, light: bool | None = None
+              ) -> tuple[np.ndarray, np.ndarray, bool, segment.Components, bool]:
+    """Ink map, binary mask, whether the frame is a photo (camera mode, or uneven paper in auto),
+    its components, and whether it is a photo voted light-on-dark but read as dark ink.
 
-    In auto mode a photo the vote takes for light ink is read as dark ink, as camera mode reads
-    it, unless light ink makes its paper much flatter (LIGHT_FLATTER): a shadow's lit edge beside
-    a dark desk can outvote thin pencil strokes (light_on_dark), while taking a light-on-dark
-    drawing's strokes for paper makes that paper far from flat.
+    A photo is read as dark ink first, even when the polarity vote (light_on_dark) says light:
+    a shadow's lit edge beside a dark desk can outvote thin pencil strokes. Such a frame is
+    then read again as light ink (read_frame), unless, in auto mode, light ink makes its paper
+    much flatter (LIGHT_FLATTER): taking a light-on-dark drawing's strokes for paper makes that
+    paper far from flat. `light` forces the polarity (the second reading).
     """
-    light = binarize.light_on_dark(gray) if mode != "camera" else False
-    ink, bg = binarize.ink_and_paper(gray, light_ink=light)
-    spread = binarize.paper_spread(bg) if mode == "auto" else 0
-    photo = mode == "camera" or spread > PHOTO_SPREAD
-    if photo and light:
-        dark_bg = binarize.background(gray)
-        dark_spread = binarize.paper_spread(dark_bg)
-        if dark_spread < LIGHT_FLATTER * spread:
-            ink, bg, photo = binarize.ink_from_background(gray, dark_bg), dark_bg, dark_spread > PHOTO_SPREAD
+    if light is not None:  # the second reading of a doubted photo
+        ink, _ = binarize.ink_and_paper(gray, light_ink=light)
+        photo, doubted = True, False
+    else:
+        voted = binarize.light_on_dark(gray)
+        ink, bg = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera")
+        spread = binarize.paper_spread(bg) if mode == "auto" else 0
+        photo = mode == "camera" or spread > PHOTO_SPREAD
+        doubted = mode == "camera" and voted
+        if mode == "auto" and photo and voted:
+            dark_bg = binarize.background(gray)
+            dark_spread = binarize.paper_spread(dark_bg)
+            if dark_spread < LIGHT_FLATTER * spread:
+                ink, photo, doubted = binarize.ink_from_background(gray, dark_bg), dark_spread > PHOTO_SPREAD, True
     mask, labels, stats = binarize.threshold_ink_labelled(ink)
-    return ink, mask, photo, segment.Components(labels, stats)
+    return ink, mask, photo, segment.Components(labels, stats), doubted
 
 
 @dataclass
@@ -182,6 +190,7 @@ class _Frame:
     regions: list[segment.Region]
     digit_h: float  # typical digit height, 0 when unknown
     photo: bool
+    doubted: bool = False  # a photo voted light-on-dark but read as dark ink (_binarize)
 
     @property
     def stroke_target(self) -> float:
@@ -455,9 +464,9 @@ def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, i
     return (round(x / scale), round(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
 
 
-def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> _Frame:
-    """Stages 2-4: ink map, mask, rule removal, components and regions."""
-    ink, mask, photo, comps = _binarize(gray, mode)
+def _segment(gray: np.ndarray, mode: str, clock: _Clock, light: bool | None = None) -> _Frame:
+    """Stages 2-4: ink map, mask, rule removal, components and regions (`light`: see _binarize)."""
+    ink, mask, photo, comps, doubted = _binarize(gray, mode, light)
     clock.lap("binarize")
     ruled = np.zeros_like(mask)
     if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
@@ -474,7 +483,7 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock) -> _Frame:
     regions, comps, digit_h = segment.find_regions(mask, comps, ink, photo=photo, ruled=ruled if ruled.any() else None,
                                                    digit_h=digit_h)
     clock.lap("regions")
-    return _Frame(ink, mask, ruled, comps, regions, digit_h, photo)
+    return _Frame(ink, mask, ruled, comps, regions, digit_h, photo, doubted)
 
 
 def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
@@ -515,15 +524,10 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     return [k for j, k in enumerate(chosen) if j not in in_text], rejected
 
 
-def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True, debug: bool = False) -> Reading:
-    """Find, read and group every handwritten digit in a BGR (or gray) frame."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    clock = _Clock()
-    gray, scale = work_gray(image)
-    clock.lap("gray")
-    frame = _segment(gray, mode, clock)
-    regions = frame.regions
+def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock
+              ) -> tuple[list[Crop], np.ndarray, np.ndarray, list[int], list[tuple[int, int, int, int]]]:
+    """Stages 5-6 and the choice of digits: crops, model inputs, probabilities (steadied), the
+    accepted crops' indices and the rejected boxes (working pixels)."""
     crops, options = _normalize(frame)
     batch = np.stack([c.image for c in crops])[:, None] if crops else np.zeros((0, 1, 28, 28), np.float32)
     clock.lap("normalize")
@@ -541,9 +545,27 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    chosen, rejected = _decide(regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo)
-    edges = sum(r.reason in BACKDROP for r in regions)
+    chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo)
     clock.lap("classify")
+    return crops, batch, probs, chosen, rejected
+
+
+def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True, debug: bool = False) -> Reading:
+    """Find, read and group every handwritten digit in a BGR (or gray) frame."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    clock = _Clock()
+    gray, scale = work_gray(image)
+    clock.lap("gray")
+    frame = _segment(gray, mode, clock)
+    crops, batch, probs, chosen, rejected = _classify(frame, recognizer, clock)
+    if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote: keep the fuller reading
+        other = _segment(gray, mode, clock, light=True)
+        second = _classify(other, recognizer, clock)
+        if len(second[3]) > len(chosen):
+            frame, (crops, batch, probs, chosen, rejected) = other, second
+    conf = probs.max(axis=1) if len(probs) else np.zeros(0)
+    edges = sum(r.reason in BACKDROP for r in frame.regions)
     digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
               for k in chosen]
     digits, text = _reading_order(digits)
