@@ -150,7 +150,7 @@ class Crop:
     image: np.ndarray  # 28x28 model input
 
 
-def _binarize(gray: np.ndarray, mode: str, light: bool | None = None
+def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
               ) -> tuple[np.ndarray, np.ndarray, bool, segment.Components, bool]:
     """Ink map, binary mask, whether the frame is a photo (camera mode, or uneven paper in auto),
     its components, and whether it is a photo voted light-on-dark but read as dark ink.
@@ -159,11 +159,11 @@ def _binarize(gray: np.ndarray, mode: str, light: bool | None = None
     a shadow's lit edge beside a dark desk can outvote thin pencil strokes. Such a frame is
     then read again as light ink (read_frame), unless, in auto mode, light ink makes its paper
     much flatter (LIGHT_FLATTER): taking a light-on-dark drawing's strokes for paper makes that
-    paper far from flat. `light` forces the polarity (the second reading).
+    paper far from flat. A photo read as light ink is measured as chalk against its board's local
+    level (binarize.chalk_map); `chalk` asks for that reading (the second one of a doubted photo).
     """
-    if light is not None:  # the second reading of a doubted photo
-        ink, _ = binarize.ink_and_paper(gray, light_ink=light)
-        photo, doubted = True, False
+    if chalk:
+        ink, photo, doubted = binarize.chalk_map(gray), True, False
     else:
         voted = binarize.light_on_dark(gray)
         ink, bg = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera")
@@ -175,6 +175,8 @@ def _binarize(gray: np.ndarray, mode: str, light: bool | None = None
             dark_spread = binarize.paper_spread(dark_bg)
             if dark_spread < LIGHT_FLATTER * spread:
                 ink, photo, doubted = binarize.ink_from_background(gray, dark_bg), dark_spread > PHOTO_SPREAD, True
+            else:
+                ink = binarize.chalk_map(gray)
     mask, labels, stats = binarize.threshold_ink_labelled(ink)
     return ink, mask, photo, segment.Components(labels, stats), doubted
 
@@ -464,9 +466,9 @@ def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, i
     return (round(x / scale), round(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
 
 
-def _segment(gray: np.ndarray, mode: str, clock: _Clock, light: bool | None = None) -> _Frame:
-    """Stages 2-4: ink map, mask, rule removal, components and regions (`light`: see _binarize)."""
-    ink, mask, photo, comps, doubted = _binarize(gray, mode, light)
+def _segment(gray: np.ndarray, mode: str, clock: _Clock, chalk: bool = False) -> _Frame:
+    """Stages 2-4: ink map, mask, rule removal, components and regions (`chalk`: see _binarize)."""
+    ink, mask, photo, comps, doubted = _binarize(gray, mode, chalk)
     clock.lap("binarize")
     ruled = np.zeros_like(mask)
     if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
@@ -560,7 +562,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     frame = _segment(gray, mode, clock)
     crops, batch, probs, chosen, rejected = _classify(frame, recognizer, clock)
     if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote: keep the fuller reading
-        other = _segment(gray, mode, clock, light=True)
+        other = _segment(gray, mode, clock, chalk=True)
         second = _classify(other, recognizer, clock)
         if len(second[3]) > len(chosen):
             frame, (crops, batch, probs, chosen, rejected) = other, second
