@@ -71,17 +71,20 @@ def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[int]:
     return [int(np.searchsorted(cum, q * cum[-1])) for q in qs]
 
 
-def light_on_dark(gray: np.ndarray) -> bool:
+def light_on_dark(gray: np.ndarray, coarse: bool = False) -> bool:
     """True for light ink on a dark background.
 
     Two votes, multiplied: which tail of the gray levels reaches further from the median (the
     bulk is background, ink is a tail), and which way the strongest local deviations go (ink
     is thin and stands out from its neighbourhood; a desk is broad). The first is sure for
-    thick strokes, the second for thin ones. Ties mean paper.
+    thick strokes, the second for thin ones. Ties mean paper. Taken at half resolution, or
+    `coarse`ly at a quarter (a third of the time, for camera frames, where it only decides
+    whether to try chalk too).
     """
-    half = gray[::2, ::2]
+    step, window = (4, POLARITY_WINDOW // 2) if coarse else (2, POLARITY_WINDOW)
+    half = np.ascontiguousarray(gray[::step, ::step])
     lo, med, hi = _quantiles(half, (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
-    local = cv2.blur(half, (POLARITY_WINDOW, POLARITY_WINDOW))
+    local = cv2.blur(half, (window, window))
     (darker,) = _quantiles(cv2.subtract(local, half), (1 - TAIL_QUANTILE,))
     (lighter,) = _quantiles(cv2.subtract(half, local), (1 - TAIL_QUANTILE,))
     vote = (max(hi - med, 1) / max(med - lo, 1)) * (max(lighter, 1) / max(darker, 1))

@@ -165,7 +165,7 @@ def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
     if chalk:
         ink, photo, doubted = binarize.chalk_map(gray), True, False
     else:
-        voted = binarize.light_on_dark(gray)
+        voted = binarize.light_on_dark(gray, coarse=mode == "camera")
         ink, bg = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera")
         spread = binarize.paper_spread(bg) if mode == "auto" else 0
         photo = mode == "camera" or spread > PHOTO_SPREAD
