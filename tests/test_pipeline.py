@@ -273,7 +273,8 @@ def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
 def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera_mode_does(mnist_test, recognizer,
                                                                                            seed, index):
     """Generated pages with a shadow (and a desk) whose polarity vote says light ink: the uneven paper
-    marks them as photos, and photos are read as dark ink (auto mode read nothing, or invented digits)."""
+    marks them as photos, which are read as dark ink and as chalk, and the dark reading wins (auto
+    mode once read them as light ink only, and read nothing, or invented digits)."""
     from webapp.scenes import DigitSource, make_scene
 
     scene = make_scene(DigitSource(*mnist_test), "pages", index, seed)
@@ -312,9 +313,22 @@ def test_chalk_on_a_blackboard_is_read_as_light_ink(mnist_test, recognizer, inde
 
     scene = make_scene(DigitSource(*mnist_test), "boards", index, 0)
     gray = pipeline.work_gray(scene.image)[0]
-    assert binarize.light_on_dark(gray)
-    assert pipeline._segment(gray, "camera", pipeline._Clock()).doubted
+    assert binarize.light_on_dark(gray, coarse=mode == "camera")
+    assert pipeline._segment(gray, mode, pipeline._Clock()).doubted == (mode == "camera")
     assert read_frame(scene.image, recognizer, mode=mode).lines == scene.lines
+
+
+def test_of_a_boards_two_readings_the_surer_wins_not_the_one_with_more_digits(mnist_test, recognizer):
+    """Generated board 7 (seed 0), thin chalk partly in a shadow: read as dark ink, the board's
+    grain gives four small digits (none read at 0.95), more than the chalk's three sure ones."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "boards", 7, 0)
+    gray = pipeline.work_gray(scene.image)[0]
+    dark, chalk = (pipeline._classify(pipeline._segment(gray, "camera", pipeline._Clock(), chalk=c), recognizer,
+                                      pipeline._Clock()) for c in (False, True))
+    assert len(dark.chosen) > len(chalk.chosen) and chalk.very_sure() > dark.very_sure()
+    assert read_frame(scene.image, recognizer, mode="camera").lines == scene.lines == ["886"]
 
 
 def test_chalk_in_a_hard_shadow_is_read_as_well_as_chalk_in_the_light(mnist_dir, recognizer):
@@ -333,14 +347,14 @@ def test_chalk_in_a_hard_shadow_is_read_as_well_as_chalk_in_the_light(mnist_dir,
     assert "".join(reading.lines).replace(" ", "") == number(digits)
 
 
-@pytest.mark.parametrize("level", [25, 40, 60])
+@pytest.mark.parametrize("level", [25, 40])
 def test_a_dark_noisy_frame_with_nothing_on_it_reads_no_digits(recognizer, level):
     """A dim, unevenly lit, noisy frame: read as dark ink, its "paper" is so dark that camera noise
     measured against it looked like ink (36 and 47 digits were invented at levels 25 and 40)."""
     rng = np.random.default_rng(0)
     light = np.linspace(1.0, 0.6, 640, dtype=np.float32)[None, :, None]
     img = np.clip(np.full((480, 640, 3), level, np.float32) * light + rng.normal(0, 5, (480, 640, 3)), 0, 255)
-    for mode in ("camera", "auto"):
+    for mode in ("camera", "auto", "canvas"):
         assert read_frame(img.astype(np.uint8), recognizer, mode=mode).digits == []
 
 

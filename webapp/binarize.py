@@ -78,8 +78,8 @@ def light_on_dark(gray: np.ndarray, coarse: bool = False) -> bool:
     bulk is background, ink is a tail), and which way the strongest local deviations go (ink
     is thin and stands out from its neighbourhood; a desk is broad). The first is sure for
     thick strokes, the second for thin ones. Ties mean paper. Taken at half resolution, or
-    `coarse`ly at a quarter (a third of the time, for camera frames, where it only decides
-    whether to try chalk too).
+    `coarse`ly at a quarter (about a quarter of the time), for camera frames, where it only
+    decides whether to read the frame as chalk too.
     """
     step, window = (4, POLARITY_WINDOW // 2) if coarse else (2, POLARITY_WINDOW)
     half = np.ascontiguousarray(gray[::step, ::step])
@@ -146,8 +146,9 @@ def chalk_map(gray: np.ndarray) -> np.ndarray:
 
     ink_map measures light ink against the full scale above the board, so chalk in a shadow,
     a few levels above its darkened board, looked faint beside chalk in the light. Light is a
-    factor on both, so here the chalk's rise is measured against the board's own local level
-    (CHALK_CONTRAST times it, and never less than PAPER_FLOOR_MIN, so noise on a black board is no ink).
+    factor on both, so here the chalk's rise is measured against the board's own local level:
+    CHALK_CONTRAST times it, never less than PAPER_FLOOR_MIN (noise on a black board is no ink)
+    and never more than 255 (boards are dark: the cap binds only above gray 85).
     """
     board = cv2.bitwise_not(background(cv2.bitwise_not(gray)))
     scale = cv2.max(cv2.multiply(board, CHALK_CONTRAST), PAPER_FLOOR_MIN)

@@ -7,13 +7,16 @@ Splits of touching digits are decided by the model: every candidate split goes i
 single batch as the whole region, and a split wins only if even its least sure piece is in much
 less doubt than the whole region. Regions the model is unsure of get a second, small batch:
 on a canvas, two-way splits (digits drawn into each other); on any frame, redrawings with
-thinner and thicker strokes, whose readings are averaged with the first.
+thinner and thicker strokes, whose readings are averaged with the first. A photo whose polarity
+vote says light ink is read twice, as dark ink and as chalk (a shadow can fool the vote; a
+blackboard does not), and the reading with more very sure digits is kept.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -29,8 +32,13 @@ PHOTO_SPREAD = 16  # in auto mode, paper spanning more gray levels than this is 
 LIGHT_FLATTER = 1.5  # ... and such a photo the polarity vote takes for light ink is read as dark ink unless, read
 #   as dark ink, its paper spans at least 1.5x as many levels (generated pages under a shadow: 0.90-1.07x, all
 #   dark ink; light-on-dark drawings judged photos: 4.8-5.8x). Auto pages F1 seeds 0-2 0.9611/0.9613/0.9679 ->
-#   0.9765/0.9760/0.9701. The cost: a light-on-dark photo under uneven light (a shadowed blackboard: 1.1-1.4x)
-#   is read as dark ink, as camera mode reads every photo, and so reads nothing
+#   0.9765/0.9760/0.9701. A light-on-dark photo under uneven light (a shadowed blackboard: 1.1-1.4x) is read
+#   as dark ink and then as chalk, as in camera mode (read_frame)
+CHALK_SURE = 0.95  # of a photo's two readings (dark ink, chalk) the one with more digits read this surely wins,
+#   chalk on a tie: noise read as ink makes digits too, but seldom sure ones (boards F1 seeds 0-2, 5-7, camera
+#   mode, keeping the reading with more digits: 0.9767/0.9829/0.9786/0.9745/0.9712/0.9726; more digits at
+#   0.95: 0.9814/0.9829/0.9813/0.9789/0.9729/0.9748, and chalk on a tie 0.9814/0.9829/0.9831/0.9785/0.9729/
+#   0.9748; more box height or area read: 0.9745/0.9829/0.9776 and 0.9473/0.9186/0.9389; pages the same)
 WORK_MAX_SIDE = 1280  # bigger frames are shrunk for processing; boxes are mapped back
 SPLIT_DOUBT = 0.5  # a split wins when its least sure piece is in doubt (1 - confidence) half as much as the whole ...
 WIDE_ASPECT = 1.25  # ... but for regions wider than this (w/h) ...
@@ -153,7 +161,7 @@ class Crop:
 def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
               ) -> tuple[np.ndarray, np.ndarray, bool, segment.Components, bool]:
     """Ink map, binary mask, whether the frame is a photo (camera mode, or uneven paper in auto),
-    its components, and whether it is a photo voted light-on-dark but read as dark ink.
+    its components, and whether it was voted light-on-dark but read as dark ink (`doubted`).
 
     A photo is read as dark ink first, even when the polarity vote (light_on_dark) says light:
     a shadow's lit edge beside a dark desk can outvote thin pencil strokes. Such a frame is
@@ -192,7 +200,7 @@ class _Frame:
     regions: list[segment.Region]
     digit_h: float  # typical digit height, 0 when unknown
     photo: bool
-    doubted: bool = False  # a photo voted light-on-dark but read as dark ink (_binarize)
+    doubted: bool = False  # voted light-on-dark but read as dark ink, to be read as chalk too (_binarize)
 
     @property
     def stroke_target(self) -> float:
@@ -526,10 +534,23 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     return [k for j, k in enumerate(chosen) if j not in in_text], rejected
 
 
-def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock
-              ) -> tuple[list[Crop], np.ndarray, np.ndarray, list[int], list[tuple[int, int, int, int]]]:
-    """Stages 5-6 and the choice of digits: crops, model inputs, probabilities (steadied), the
+class _Pass(NamedTuple):
+    """One reading of a frame's regions: crops, model inputs, (steadied) probabilities, the
     accepted crops' indices and the rejected boxes (working pixels)."""
+
+    crops: list[Crop]
+    batch: np.ndarray
+    probs: np.ndarray
+    chosen: list[int]
+    rejected: list[tuple[int, int, int, int]]
+
+    def very_sure(self) -> int:
+        """Accepted digits read at CHALK_SURE or more."""
+        return sum(float(self.probs[k].max()) >= CHALK_SURE for k in self.chosen)
+
+
+def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
+    """Stages 5-6 and the choice of digits."""
     crops, options = _normalize(frame)
     batch = np.stack([c.image for c in crops])[:, None] if crops else np.zeros((0, 1, 28, 28), np.float32)
     clock.lap("normalize")
@@ -549,7 +570,7 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock
         conf = probs.max(axis=1)
     chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo)
     clock.lap("classify")
-    return crops, batch, probs, chosen, rejected
+    return _Pass(crops, batch, probs, chosen, rejected)
 
 
 def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True, debug: bool = False) -> Reading:
@@ -560,25 +581,24 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     gray, scale = work_gray(image)
     clock.lap("gray")
     frame = _segment(gray, mode, clock)
-    crops, batch, probs, chosen, rejected = _classify(frame, recognizer, clock)
-    if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote: keep the fuller reading
+    read = _classify(frame, recognizer, clock)
+    if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote
         other = _segment(gray, mode, clock, chalk=True)
         second = _classify(other, recognizer, clock)
-        if len(second[3]) > len(chosen):
-            frame, (crops, batch, probs, chosen, rejected) = other, second
-    conf = probs.max(axis=1) if len(probs) else np.zeros(0)
+        if second.very_sure() >= read.very_sure():
+            frame, read = other, second
     edges = sum(r.reason in BACKDROP for r in frame.regions)
-    digits = [Digit(int(np.argmax(probs[k])), float(conf[k]), _to_input(crops[k].box, scale), [float(p) for p in probs[k]])
-              for k in chosen]
+    digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
+                    [float(p) for p in read.probs[k]]) for k in read.chosen]
     digits, text = _reading_order(digits)
-    rejected = [_to_input(b, scale) for b in rejected]
+    rejected = [_to_input(b, scale) for b in read.rejected]
     clock.lap("group")
     reading = Reading(digits, text, len(rejected), {}, drawn_rejects=rejected[: len(rejected) - edges])
     if annotate or debug:
         reading.annotated = draw.draw_reading(image, reading.digits, reading.drawn_rejects)
         if debug:
             reading.stages = _stages(gray, frame)
-            images, captions = teaching_crops(crops, batch, probs)
+            images, captions = teaching_crops(read.crops, read.batch, read.probs)
             reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, images, captions)
         clock.lap("annotate")
     reading.timings_ms = clock.total()
