@@ -215,17 +215,40 @@ def scene_rng(seed: int, kind: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, KINDS.index(kind), index])
 
 
+def _lay_out_in_view(source: DigitSource, size: tuple[int, int], style: _Style, desk: bool, n_digits: int | None,
+                     rng: np.random.Generator) -> tuple[np.ndarray, list[_Glyph], float, float]:
+    """A webcam's view of a page or board (homography page -> image) and numbers laid out in the part
+    in view: (homography, glyphs, first baseline, line spacing)."""
+    m, region = fx.view(size, rng, desk)
+    margin = 0.04 * (region[2] - region[0])
+    inner = (region[0] + margin, region[1] + margin, region[2] - margin, region[3] - margin)
+    plan = _plan(rng, n_digits, 4 if style.height < 36 else 3, 5)
+    placed, base, spacing = _layout(plan, inner, style, source, rng)
+    return m, placed, base, spacing
+
+
+def _photograph(img: np.ndarray, ink: np.ndarray, owner: np.ndarray, m: np.ndarray,
+                border: tuple[float, float, float], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+    """Warp a lit page (and its owner map) into the camera's view, then blur, noise and JPEG:
+    (BGR image, owner map, blur sigma). `border`: what shows around the page (a desk)."""
+    h, w = img.shape[:2]
+    img = cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
+    ink = cv2.warpPerspective(ink, m, (w, h), flags=cv2.INTER_LINEAR) > INK_LEVEL
+    # Grow each glyph's label a little before the warp, then keep it only on warped ink, so
+    # every ink pixel belongs to exactly the glyph it came from.
+    owner = cv2.dilate(owner, np.ones((3, 3), np.uint8))
+    owner = cv2.warpPerspective(owner, m, (w, h), flags=cv2.INTER_NEAREST) * ink
+    blur = rng.uniform(0, 1.3)
+    return _jpeg(fx.camera(img, rng, blur), int(rng.integers(55, 93))), owner, blur
+
+
 def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple[int, int] | None,
           n_digits: int | None, touching_chance: float) -> Scene:
     """Pen on paper under a lamp, seen by a webcam."""
     w, h = size or [(640, 480), (640, 480), (640, 480), (800, 600), (1280, 720)][rng.integers(5)]
     style = _page_style(rng, min(w, h) / 480, touching_chance)
     desk = rng.random() < 0.2
-    m, region = fx.view((w, h), rng, desk)
-    margin = 0.04 * (region[2] - region[0])
-    inner = (region[0] + margin, region[1] + margin, region[2] - margin, region[3] - margin)
-    plan = _plan(rng, n_digits, 4 if style.height < 36 else 3, 5)
-    placed, base, spacing = _layout(plan, inner, style, source, rng)
+    m, placed, base, spacing = _lay_out_in_view(source, (w, h), style, desk, n_digits, rng)
     ink, owner = _paint(placed, (w, h))
     paper_name = str(rng.choice(list(fx.PAPERS)))
     img = np.empty((h, w, 3), np.float32)
@@ -238,14 +261,7 @@ def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple
     shadow = rng.random() < 0.35
     img *= (fx.lighting((w, h), rng, shadow) * 1.0)[..., None] * rng.uniform(0.93, 1.07, 3).astype(np.float32)
     desk_colour = tuple(float(c) for c in rng.uniform(30, 120) * rng.uniform(0.7, 1.0, 3))
-    img = cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=desk_colour)
-    ink = cv2.warpPerspective(ink, m, (w, h), flags=cv2.INTER_LINEAR) > INK_LEVEL
-    # Grow each glyph's label a little before the warp, then keep it only on warped ink, so
-    # every ink pixel belongs to exactly the glyph it came from.
-    owner = cv2.dilate(owner, np.ones((3, 3), np.uint8))
-    owner = cv2.warpPerspective(owner, m, (w, h), flags=cv2.INTER_NEAREST) * ink
-    blur = rng.uniform(0, 1.3)
-    img = _jpeg(fx.camera(img, rng, blur), int(rng.integers(55, 93)))
+    img, owner, blur = _photograph(img, ink, owner, m, desk_colour, rng)
     traits = style.traits + [paper_name + "-paper", pen] + ["shadow"] * shadow + ["desk"] * desk
     traits += ["blur"] * (blur > 0.8) + ["distractor"] * bool(marks.any())
     return _finish(img, "pages", index, placed, owner, style, traits)
@@ -260,11 +276,7 @@ def _board(source: DigitSource, index: int, rng: np.random.Generator, size: tupl
     """Chalk on a blackboard under classroom light, seen by a webcam: light ink on a dark, uneven ground."""
     w, h = size or [(640, 480), (640, 480), (800, 600), (1280, 720)][rng.integers(4)]
     style = _page_style(rng, min(w, h) / 480, touching_chance)
-    m, region = fx.view((w, h), rng, False)
-    margin = 0.04 * (region[2] - region[0])
-    inner = (region[0] + margin, region[1] + margin, region[2] - margin, region[3] - margin)
-    plan = _plan(rng, n_digits, 4 if style.height < 36 else 3, 5)
-    placed, _, _ = _layout(plan, inner, style, source, rng)
+    m, placed, _, _ = _lay_out_in_view(source, (w, h), style, False, n_digits, rng)
     ink, owner = _paint(placed, (w, h))
     board = str(rng.choice(list(BOARDS)))
     img = np.empty((h, w, 3), np.float32)
@@ -276,11 +288,7 @@ def _board(source: DigitSource, index: int, rng: np.random.Generator, size: tupl
     img = fx.blend(img, ink * grain * rng.uniform(0.75, 0.95), CHALKS[str(rng.choice(list(CHALKS)))])
     shadow = rng.random() < 0.35
     img *= fx.lighting((w, h), rng, shadow)[..., None]
-    img = cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR)
-    ink = cv2.warpPerspective(ink, m, (w, h), flags=cv2.INTER_LINEAR) > INK_LEVEL
-    owner = cv2.warpPerspective(cv2.dilate(owner, np.ones((3, 3), np.uint8)), m, (w, h), flags=cv2.INTER_NEAREST) * ink
-    blur = rng.uniform(0, 1.3)
-    img = _jpeg(fx.camera(img, rng, blur), int(rng.integers(55, 93)))
+    img, owner, blur = _photograph(img, ink, owner, m, (0.0, 0.0, 0.0), rng)
     traits = style.traits + [board + "-board"] + ["shadow"] * shadow + ["blur"] * (blur > 0.8)
     return _finish(img, "boards", index, placed, owner, style, traits)
 
