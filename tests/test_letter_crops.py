@@ -1,0 +1,28 @@
+"""train.letter_crops: written letters the reader would crop, ready to be taught as "not a digit"."""
+from __future__ import annotations
+
+import numpy as np
+
+from train.letter_crops import LETTERS, NOT_A_DIGIT, build, main
+
+
+def test_letters_a_reader_could_take_for_digits_are_never_written():
+    assert not set(LETTERS) & set("oOlIijJsSzZgqbBDGT")
+
+
+def test_written_words_give_several_crops_each_labelled_not_a_digit():
+    arrays = build(20, seed=5)
+    n = len(arrays["labels"])
+    assert n > 20  # words of one to five letters, one or two words a sample
+    assert arrays["images"].shape == (n, 28, 28) and arrays["images"].dtype == np.uint8
+    assert (arrays["labels"] == NOT_A_DIGIT).all()
+    assert (arrays["images"].reshape(n, -1).max(axis=1) > 128).all()  # every crop holds ink
+
+
+def test_the_saved_crops_load_beside_the_pipelines_own(tmp_path):
+    from train.train import load_crops
+
+    out = tmp_path / "letters.npz"
+    main(["--count", "4", "--seed", "1", "--out", str(out)])
+    images, labels = load_crops([out, out])
+    assert len(images) == len(labels) > 0 and set(labels.tolist()) == {NOT_A_DIGIT}
