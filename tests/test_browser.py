@@ -35,6 +35,18 @@ def camera_y4m(tmp_path_factory, mnist_dir, recognizer):
 
 
 @pytest.fixture(scope="module")
+def board_y4m(tmp_path_factory, mnist_dir, recognizer):
+    """The same numbers in chalk: light strokes on a dark board lit from the left, checked readable."""
+    from webapp.pipeline import read_frame
+
+    page = render_digit_page(CAMERA_LINES, pick_mnist_digits(mnist_dir, recognizer))
+    light = np.linspace(1.0, 0.45, page.shape[1], dtype=np.float32)[None, :, None]
+    board = ((255 - page.astype(np.float32)) * 0.9 * light).astype(np.uint8)  # board ~9, chalk ~200
+    assert read_frame(board, recognizer, mode="camera", annotate=False).lines == CAMERA_LINES
+    return write_y4m(tmp_path_factory.mktemp("board") / "board.y4m", camera_clip(board))
+
+
+@pytest.fixture(scope="module")
 def server():
     with ThreadedServer() as running:
         yield running
@@ -177,6 +189,20 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
     page.get_by_role("tab", name="Draw").click()  # drawing needs no camera: it is released
     assert track.evaluate("t => t.readyState") == "ended"
     expect(page.locator("#readout")).to_have_text("–")
+
+
+def test_camera_mode_reads_chalk_on_a_blackboard(server, playwright, board_y4m):
+    """A teacher points the camera at the board: the live page reads light-on-dark writing too."""
+    chromium = _launch(playwright, f"--use-file-for-fake-video-capture={board_y4m}")
+    opener = PageOpener(chromium)
+    try:
+        page = opener(server.url + "#camera")
+        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+        assert page.locator("#annotated").evaluate(GREEN_PIXELS) > 500
+        shot(page, "camera-blackboard")
+    finally:
+        opener.close()
+        chromium.close()
 
 
 def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page):
