@@ -331,6 +331,20 @@ def test_of_a_boards_two_readings_the_surer_wins_not_the_one_with_more_digits(mn
     assert read_frame(scene.image, recognizer, mode="camera").lines == scene.lines == ["886"]
 
 
+def reading_at(*confidences: float) -> pipeline._Pass:
+    """A reading whose accepted digits (all 3s) were read at these confidences."""
+    probs = np.array([[(1 - c) / 9] * 3 + [c] + [(1 - c) / 9] * 6 for c in confidences], np.float32).reshape(-1, 10)
+    return pipeline._Pass([], np.zeros((len(confidences), 1, 28, 28), np.float32), probs, list(range(len(confidences))), [])
+
+
+def test_chalk_wins_on_very_sure_digits_and_ties_unless_neither_reading_has_any():
+    assert pipeline._surer(reading_at(0.99), reading_at(0.99, 0.8, 0.8))  # 1 very sure each: chalk
+    assert not pipeline._surer(reading_at(0.99), reading_at(0.99, 0.97))
+    assert not pipeline._surer(reading_at(), reading_at(0.8, 0.75))  # none very sure: the one with digits
+    assert pipeline._surer(reading_at(0.9, 0.8), reading_at(0.8))
+    assert not pipeline._surer(reading_at(), reading_at())  # nothing either way: the dark reading stays
+
+
 def test_chalk_in_a_hard_shadow_is_read_as_well_as_chalk_in_the_light(mnist_dir, recognizer):
     """Six MNIST digits in chalk on a dark board whose right half lies in a shadow (a third of the
     light): measured against the full scale above the board, the shaded three looked too faint

@@ -71,7 +71,7 @@ def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[int]:
     return [int(np.searchsorted(cum, q * cum[-1])) for q in qs]
 
 
-def light_on_dark(gray: np.ndarray, coarse: bool = False) -> bool:
+def light_on_dark(gray: np.ndarray, coarse: bool = False, margin: float = POLARITY_MARGIN) -> bool:
     """True for light ink on a dark background.
 
     Two votes, multiplied: which tail of the gray levels reaches further from the median (the
@@ -79,7 +79,8 @@ def light_on_dark(gray: np.ndarray, coarse: bool = False) -> bool:
     is thin and stands out from its neighbourhood; a desk is broad). The first is sure for
     thick strokes, the second for thin ones. Ties mean paper. Taken at half resolution, or
     `coarse`ly at a quarter (about a quarter of the time), for camera frames, where it only
-    decides whether to read the frame as chalk too.
+    decides whether to read the frame as chalk too. The light votes must outweigh the dark ones
+    `margin` to 1.
     """
     step, window = (4, POLARITY_WINDOW // 2) if coarse else (2, POLARITY_WINDOW)
     half = np.ascontiguousarray(gray[::step, ::step])
@@ -88,7 +89,7 @@ def light_on_dark(gray: np.ndarray, coarse: bool = False) -> bool:
     (darker,) = _quantiles(cv2.subtract(local, half), (1 - TAIL_QUANTILE,))
     (lighter,) = _quantiles(cv2.subtract(half, local), (1 - TAIL_QUANTILE,))
     vote = (max(hi - med, 1) / max(med - lo, 1)) * (max(lighter, 1) / max(darker, 1))
-    return bool(vote > POLARITY_MARGIN)
+    return bool(vote > margin)
 
 
 def background(gray: np.ndarray) -> np.ndarray:

@@ -34,8 +34,12 @@ LIGHT_FLATTER = 1.5  # ... and such a photo the polarity vote takes for light in
 #   dark ink; light-on-dark drawings judged photos: 4.8-5.8x). Auto pages F1 seeds 0-2 0.9611/0.9613/0.9679 ->
 #   0.9765/0.9760/0.9701. A light-on-dark photo under uneven light (a shadowed blackboard: 1.1-1.4x) is read
 #   as dark ink and then as chalk, as in camera mode (read_frame)
+CHALK_VOTE = 1.0  # in camera mode a frame is read as chalk too when the polarity vote leans light at all (not
+#   by binarize.POLARITY_MARGIN): generated pages vote 0.01-2.8 (24 of 600 over 1.0, 10 over 1.5), boards 1.09
+#   and up (2 of 600 under 1.5). Boards F1 seeds 0-7 the same but 1 0.9829 -> 0.9846 and held-out 4 0.9802 ->
+#   0.9835; pages on 8 seeds the same; real-dev photos read inverted: 019 read (26 -> 27 of 32 exact)
 CHALK_SURE = 0.95  # of a photo's two readings (dark ink, chalk) the one with more digits read this surely wins,
-#   chalk on a tie: noise read as ink makes digits too, but seldom sure ones (boards F1 seeds 0-2, 5-7, camera
+#   chalk on a tie (_surer): noise read as ink makes digits too, but seldom sure ones (boards F1 seeds 0-2, 5-7, camera
 #   mode, keeping the reading with more digits: 0.9767/0.9829/0.9786/0.9745/0.9712/0.9726; more digits at
 #   0.95: 0.9814/0.9829/0.9813/0.9789/0.9729/0.9748, and chalk on a tie 0.9814/0.9829/0.9831/0.9785/0.9729/
 #   0.9748; more box height or area read: 0.9745/0.9829/0.9776 and 0.9473/0.9186/0.9389; pages the same)
@@ -173,7 +177,10 @@ def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
     if chalk:
         ink, photo, doubted = binarize.chalk_map(gray), True, False
     else:
-        voted = binarize.light_on_dark(gray, coarse=mode == "camera")
+        if mode == "camera":  # the vote only decides whether to read the frame as chalk too
+            voted = binarize.light_on_dark(gray, coarse=True, margin=CHALK_VOTE)
+        else:
+            voted = binarize.light_on_dark(gray)
         ink, bg = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera")
         spread = binarize.paper_spread(bg) if mode == "auto" else 0
         photo = mode == "camera" or spread > PHOTO_SPREAD
@@ -549,6 +556,13 @@ class _Pass(NamedTuple):
         return sum(float(self.probs[k].max()) >= CHALK_SURE for k in self.chosen)
 
 
+def _surer(chalk: _Pass, dark: _Pass) -> bool:
+    """Whether a photo's chalk reading beats its dark-ink one: more digits read at CHALK_SURE or more,
+    chalk on a tie, unless neither has any, when more digits at all (dark on a tie) win."""
+    a, b = chalk.very_sure(), dark.very_sure()
+    return a > b or a == b > 0 or (a == b == 0 and len(chalk.chosen) > len(dark.chosen))
+
+
 def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
     """Stages 5-6 and the choice of digits."""
     crops, options = _normalize(frame)
@@ -585,7 +599,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote
         other = _segment(gray, mode, clock, chalk=True)
         second = _classify(other, recognizer, clock)
-        if second.very_sure() >= read.very_sure():
+        if _surer(second, read):
             frame, read = other, second
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
