@@ -85,6 +85,15 @@ def test_real_dev_photos_are_scored_image_by_image(real_dev_dir, recognizer):
     assert summary["exact"] >= REAL_EXACT_FLOOR, summary
 
 
+def test_real_dev_photos_read_inverted_as_chalk_are_still_read(real_dev_dir, recognizer):
+    """Light and dark swapped, every photo is light ink on a dark ground, as chalk on a board."""
+    from webapp import eval_real
+
+    scores = eval_real.evaluate(real_dev_dir, evaluation.readers(recognizer, baseline=False), invert=True)["pipeline"]
+    summary = evaluation.real_summary(s for s in scores if s.item.lines)
+    assert summary["exact"] >= REAL_EXACT_FLOOR, summary
+
+
 def test_eval_real_refuses_a_folder_without_a_manifest(tmp_path):
     with pytest.raises(SystemExit, match="no manifest.jsonl"):
         main(["eval-real", "--dir", str(tmp_path)])

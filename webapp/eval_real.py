@@ -34,18 +34,30 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="folder with manifest.jsonl and the images (default: ../shared/data/real-dev)")
     parser.add_argument("--show-failures", action="store_true",
                         help="list only misread images, with the manifest's note on each")
+    parser.add_argument("--invert", action="store_true",
+                        help="read every image with light and dark swapped, as chalk on a blackboard (photos) "
+                             "or a light-on-dark drawing: the truth is the same")
     evaluation.add_reader_options(parser, auto_default="from the manifest's kind",
                                   annotate_help="write the pipeline's annotated image for every photo")
     return parser
 
 
-def evaluate(folder: Path, reader_fns: dict[str, evaluation.Reader]) -> dict[str, list[evaluation.RealScore]]:
-    from webapp.decode import ImageError, load_image
+def _load(path: Path, invert: bool):
+    from webapp.decode import load_image
+
+    image = load_image(path)
+    return cv2.bitwise_not(image) if invert else image
+
+
+def evaluate(folder: Path, reader_fns: dict[str, evaluation.Reader],
+             invert: bool = False) -> dict[str, list[evaluation.RealScore]]:
+    """Scores of each reader on every image of the manifest (`invert`: light and dark swapped)."""
+    from webapp.decode import ImageError
 
     scores: dict[str, list[evaluation.RealScore]] = {r: [] for r in reader_fns}
     for item in evaluation.load_manifest(folder):
         try:
-            image = load_image(folder / item.name)
+            image = _load(folder / item.name, invert)
         except (ImageError, OSError) as exc:  # an unreadable image reads as nothing: every digit missed
             log.warning("%s: %s", item.name, exc)
             for name in reader_fns:
@@ -81,15 +93,15 @@ def _report(scores: dict[str, list[evaluation.RealScore]], failures_only: bool) 
               f"read exactly {s['exact']:.3f} of {s['images']} images; CER by kind: {by_kind}")
 
 
-def _annotate(folder: Path, out_dir: Path, recognizer: Recognizer, auto_mode: bool) -> None:
+def _annotate(folder: Path, out_dir: Path, recognizer: Recognizer, auto_mode: bool, invert: bool) -> None:
     from webapp import pipeline
-    from webapp.decode import ImageError, load_image
+    from webapp.decode import ImageError
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for item in evaluation.load_manifest(folder):
         mode = "auto" if auto_mode else evaluation.MODES.get(item.kind, "camera")
         try:
-            image = load_image(folder / item.name)
+            image = _load(folder / item.name, invert)
         except (ImageError, OSError):
             continue  # already reported by evaluate()
         reading = pipeline.read_frame(image, recognizer, mode=mode, annotate=True)
@@ -102,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.dir / "manifest.jsonl").is_file():
         raise SystemExit(f"{args.dir}: no manifest.jsonl here (pass --dir to the real-dev folder)")
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
-    scores = evaluate(args.dir, evaluation.readers(recognizer, args.baseline, args.auto_mode))
+    scores = evaluate(args.dir, evaluation.readers(recognizer, args.baseline, args.auto_mode), args.invert)
     if args.json:
         print(json.dumps({
             "summary": {r: evaluation.real_summary(v) for r, v in scores.items()},
@@ -112,5 +124,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         _report(scores, args.show_failures)
     if args.annotate:
-        _annotate(args.dir, args.annotate, recognizer, args.auto_mode)
+        _annotate(args.dir, args.annotate, recognizer, args.auto_mode, args.invert)
     return 0
