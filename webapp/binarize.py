@@ -142,16 +142,17 @@ def ink_and_paper(gray: np.ndarray, light_ink: bool | None = None) -> tuple[np.n
     return ink_from_background(dark_ink, paper), paper
 
 
-def chalk_map(gray: np.ndarray) -> np.ndarray:
+def chalk_map(gray: np.ndarray, paper: np.ndarray | None = None) -> np.ndarray:
     """Ink strength (uint8) of light strokes on a dark, unevenly lit ground: chalk on a blackboard.
 
     ink_map measures light ink against the full scale above the board, so chalk in a shadow,
     a few levels above its darkened board, looked faint beside chalk in the light. Light is a
     factor on both, so here the chalk's rise is measured against the board's own local level:
     CHALK_CONTRAST times it, never less than PAPER_FLOOR_MIN (noise on a black board is no ink)
-    and never more than 255 (boards are dark: the cap binds only above gray 85).
+    and never more than 255 (boards are dark: the cap binds only above gray 85). `paper`: the
+    inverted frame's background when ink_and_paper has already estimated it (light_ink=True).
     """
-    board = cv2.bitwise_not(background(cv2.bitwise_not(gray)))
+    board = cv2.bitwise_not(paper if paper is not None else background(cv2.bitwise_not(gray)))
     scale = cv2.max(cv2.multiply(board, CHALK_CONTRAST), PAPER_FLOOR_MIN)
     return cv2.divide(cv2.subtract(gray, board), scale, scale=255)
 

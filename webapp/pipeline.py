@@ -191,7 +191,7 @@ def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
             if dark_spread < LIGHT_FLATTER * spread:
                 ink, photo, doubted = binarize.ink_from_background(gray, dark_bg), dark_spread > PHOTO_SPREAD, True
             else:
-                ink = binarize.chalk_map(gray)
+                ink = binarize.chalk_map(gray, bg)
     mask, labels, stats = binarize.threshold_ink_labelled(ink)
     return ink, mask, photo, segment.Components(labels, stats), doubted
 
