@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from train.pipeline_crops import NOT_A_DIGIT, crop_pixels
 from webapp import photo_effects as fx
 from webapp import pipeline
 
@@ -32,7 +33,6 @@ FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPL
          cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
          cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 MIN_ASPECT = 0.45  # narrower crops (a letter's lone stem) look like a 1 and are left out
-NOT_A_DIGIT = -1
 SIZE = (480, 240)  # w, h of each rendered sample
 
 
@@ -90,7 +90,7 @@ def sample_crops(image: np.ndarray, mode: str) -> list[np.ndarray]:
     for i, opts in options.items():
         x, y, w, h = frame.regions[i].box
         if len(opts[0]) == 1 and w >= MIN_ASPECT * h:
-            out.append(np.clip(np.rint(crops[opts[0][0]].image * 255), 0, 255).astype(np.uint8))
+            out.append(crop_pixels(crops[opts[0][0]]))
     return out
 
 

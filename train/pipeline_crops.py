@@ -99,6 +99,11 @@ def _retry_options(frame: "pipeline._Frame", options: dict[int, list[list[int]]]
     return extra
 
 
+def crop_pixels(crop: pipeline.Crop) -> np.ndarray:
+    """A crop's model input, [0, 1] float, as the uint8 28x28 image the .npz files store."""
+    return np.clip(np.rint(crop.image * 255), 0, 255).astype(np.uint8)
+
+
 def scene_crops(scene: Scene) -> tuple[list[LabelledCrop], int]:
     """Every labelled crop (digits and NOT_A_DIGIT) the pipeline makes of one scene, and how many
     truth digits got no crop."""
@@ -119,8 +124,7 @@ def scene_crops(scene: Scene) -> tuple[list[LabelledCrop], int]:
             continue
         if k != NOT_A_DIGIT:
             covered.add(k)
-        image = np.clip(np.rint(crop.image * 255), 0, 255).astype(np.uint8)
-        found.append(LabelledCrop(image, scene.labels[k] if k != NOT_A_DIGIT else NOT_A_DIGIT, piece))
+        found.append(LabelledCrop(crop_pixels(crop), scene.labels[k] if k != NOT_A_DIGIT else NOT_A_DIGIT, piece))
     return found, n - len(covered)
 
 
