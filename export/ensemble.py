@@ -23,18 +23,22 @@ from onnx import helper
 from export.onnx_files import add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
-from webapp.recognizer import Recognizer
+from webapp.recognizer import LETTER_OUTPUT, Recognizer
 
 SHARED_KEYS = ("input_size", "input_range", "polarity", "labels")  # members must agree on these
 PARITY_TOLERANCE = 1e-5  # max |probability difference| between the file and the mean of its members
+LETTER_KEYS = ("model_config", "parameters", "digitcam_train_command", "training_data", "shares_at_bar", "letter_bar")
+LETTER_PREFIX = "letter_"  # node and weight names of the letter detector inside the merged graph
 MEMBER_KEYS = ("model_config", "digitcam_train_command", "mnist_test_accuracy", "training_data_sha256")
 
 
-def merge(members: list[onnx.ModelProto]) -> onnx.ModelProto:
+def merge(members: list[onnx.ModelProto], letters: onnx.ModelProto | None = None) -> onnx.ModelProto:
     """A graph that feeds its one input to every member and outputs the mean of their outputs.
 
     Every member's node, edge and weight name gets the prefix `m{i}_` so the graphs cannot collide;
-    the shared input keeps the first member's name and the output its output's name.
+    the shared input keeps the first member's name and the output its output's name. A letter
+    detector (train.letter_net) is fed the same input, with the prefix LETTER_PREFIX, and its output
+    becomes the file's second output, `letter`.
     """
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two models")
@@ -45,33 +49,49 @@ def merge(members: list[onnx.ModelProto]) -> onnx.ModelProto:
     pixels, probs = first.input[0], first.output[0]
     nodes, weights, outputs = [], [], []
     for i, model in enumerate(members):
-        graph = model.graph
-        if len(graph.input) != 1 or len(graph.output) != 1:
-            raise ValueError(f"member {i} must have one input and one output")
-        prefix = f"m{i}_"
-        names = {graph.input[0].name: pixels.name}
+        outputs.append(_copy_graph(model.graph, f"m{i}_", pixels.name, nodes, weights, f"member {i}"))
+    nodes.append(helper.make_node("Mean", outputs, [probs.name], name="ensemble_mean"))
+    graph_outputs = [probs]
+    if letters is not None:
+        letter = _copy_graph(letters.graph, LETTER_PREFIX, pixels.name, nodes, weights, "the letter detector")
+        nodes.append(helper.make_node("Identity", [letter], [LETTER_OUTPUT], name="letter_out"))
+        graph_outputs.append(helper.make_tensor_value_info(LETTER_OUTPUT, onnx.TensorProto.FLOAT, ["batch"]))
+    graph = helper.make_graph(nodes, "digitcam_ensemble", [pixels], graph_outputs, weights)
+    merged = helper.make_model(graph, opset_imports=list(members[0].opset_import))
+    merged.ir_version = members[0].ir_version
+    return merged
 
-        def rename(name: str) -> str:
-            return names.get(name, prefix + name) if name else name
 
-        for node in graph.node:
-            copy = onnx.NodeProto()
-            copy.CopyFrom(node)
-            copy.name = prefix + node.name
-            copy.input[:] = [rename(n) for n in node.input]
-            copy.output[:] = [rename(n) for n in node.output]
-            nodes.append(copy)
-        for init in graph.initializer:
+def _copy_graph(graph: onnx.GraphProto, prefix: str, input_name: str, nodes: list, weights: list, what: str) -> str:
+    """Append the nodes and weights that compute `graph`'s first output, renamed with `prefix` and fed
+    `input_name`; return that output's new name. A member's other outputs (a shipped file's own
+    letter detector) are left out with the nodes only they need."""
+    if len(graph.input) != 1 or not graph.output:
+        raise ValueError(f"{what} must have one input and an output")
+    names = {graph.input[0].name: input_name}
+
+    def rename(name: str) -> str:
+        return names.get(name, prefix + name) if name else name
+
+    needed, used = {graph.output[0].name}, []
+    for node in reversed(graph.node):
+        if needed & set(node.output):
+            used.append(node)
+            needed.update(node.input)
+    for node in reversed(used):
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = prefix + node.name
+        copy.input[:] = [rename(n) for n in node.input]
+        copy.output[:] = [rename(n) for n in node.output]
+        nodes.append(copy)
+    for init in graph.initializer:
+        if init.name in needed:
             copy = onnx.TensorProto()
             copy.CopyFrom(init)
             copy.name = prefix + init.name
             weights.append(copy)
-        outputs.append(rename(graph.output[0].name))
-    nodes.append(helper.make_node("Mean", outputs, [probs.name], name="ensemble_mean"))
-    graph = helper.make_graph(nodes, "digitcam_ensemble", [pixels], [probs], weights)
-    merged = helper.make_model(graph, opset_imports=list(members[0].opset_import))
-    merged.ir_version = members[0].ir_version
-    return merged
+    return rename(graph.output[0].name)
 
 
 def ensemble_metadata(members: list[onnx.ModelProto], names: list[str]) -> dict[str, str]:
@@ -111,6 +131,11 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--min-confidence", type=float, default=None, metavar="P",
                         help="the reader rejects a digit read less surely than P; stored in the file, because "
                              "a mean of models is less sure than one (default: the reader's own, 0.7)")
+    parser.add_argument("--letters", type=Path, default=None, metavar="FILE",
+                        help="a letter detector (python -m train.letter_net) to add as the file's second output, "
+                             "`letter`: the reader then rejects regions it calls letters (default: none)")
+    parser.add_argument("--letter-bar", type=float, default=None, metavar="P",
+                        help="with --letters: reject regions scored P or more (default: the detector file's own)")
     parser.add_argument("--note", default="", help="free text for the model card")
     parser.add_argument("--check-digits", type=int, default=2000,
                         help="real test digits on which the file must equal the mean of its members (default: 2000)")
@@ -126,11 +151,14 @@ def run(args: argparse.Namespace) -> int:
     # Everything is read before anything is written: --out may be one of the members.
     members = [_load(p) for p in args.models]
     cards = [_card_beside(p) for p in args.models]
+    letters = _load(args.letters) if args.letters else None
     try:
         meta = ensemble_metadata(members, [p.name for p in args.models])
         if args.min_confidence is not None:
             meta["min_confidence"] = str(args.min_confidence)
-        merged = merge(members)
+        if letters is not None:
+            meta.update(letter_metadata(letters, meta, args.letters.name, args.letter_bar))
+        merged = merge(members, letters)
     except ValueError as exc:
         raise SystemExit(f"cannot average these models: {exc}") from exc
     x = x_test.astype(np.float32)[:, None] / 255.0
@@ -144,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
     diff = float(np.abs(rec.predict(x[:n]) - np.mean([p[:n] for p in member_probs], axis=0)).max())
     if diff > PARITY_TOLERANCE:
         raise SystemExit(f"check failed: the file differs from its members' mean by {diff:.2e}")
+    if letters is not None:
+        _check_letters(rec, args.letters, x[:n])
     acc, _ = accuracy(rec, x_test, y_test)
     meta["mnist_test_accuracy"] = f"{acc:.5f}"
     add_metadata(args.out, meta)
@@ -152,12 +182,41 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: MNIST test {acc * 100:.2f}% (members {members_text}), "
           f"mean check max |diff| {diff:.1e}, {ms:.3f} ms/digit (1 thread, batch 10)")
     card = _card(args, rec.min_confidence, acc, len(y_test), ms, diff, member_acc, cards)
+    if letters is not None:
+        card["letters"] = {**json.loads(meta["letters"]), "letter_bar": rec.letter_bar}
     if args.int8:
-        q = card["int8"] = int8_copy(args.out, data_dir, meta, x_test, y_test)
+        keep_float = [node.name for node in merged.graph.node if node.name.startswith(LETTER_PREFIX)]
+        q = card["int8"] = int8_copy(args.out, data_dir, meta, x_test, y_test, keep_float)
         print(f"int8 {args.out.with_name(q['file'])}: MNIST test {q['mnist_test_accuracy'] * 100:.2f}%, "
               f"{q['ms_per_digit']:.3f} ms/digit, {q['bytes']} bytes")
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return 0
+
+
+def letter_metadata(letters: onnx.ModelProto, meta: dict[str, str], name: str, bar: float | None) -> dict[str, str]:
+    """The keys a letter detector adds: its bar and its own card (from its file's metadata)."""
+    own = {p.key: p.value for p in letters.metadata_props}
+    if own.get("output") != LETTER_OUTPUT:
+        raise ValueError(f"{name} is not a letter detector (python -m train.letter_net): no 'letter' output in its metadata")
+    for key in ("input_size", "input_range", "polarity"):
+        if own.get(key) != meta[key]:
+            raise ValueError(f"{name} disagrees with the members on {key!r}: {own.get(key)!r}")
+    bar = bar if bar is not None else float(own.get("letter_bar", "nan"))
+    if not 0.0 < bar <= 1.0:
+        raise ValueError(f"the letter bar must be in (0, 1], not {bar}")
+    card = {"file": name, **{k: _json_or_text(own[k]) for k in LETTER_KEYS if k in own}}
+    return {"letter_bar": str(bar), "letters": json.dumps(card)}
+
+
+def _check_letters(rec: Recognizer, path: Path, x: np.ndarray) -> None:
+    """The merged file's `letter` output must equal the detector's own on real digits."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    own = session.run(None, {session.get_inputs()[0].name: x})[0].reshape(-1)
+    diff = float(np.abs(rec.classify(x)[1] - own).max())
+    if diff > PARITY_TOLERANCE:
+        raise SystemExit(f"check failed: the file's letter output differs from {path} by {diff:.2e}")
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -165,9 +224,11 @@ def _check_args(args: argparse.Namespace) -> None:
         raise SystemExit("an ensemble needs at least two models")
     if args.min_confidence is not None and not 0.0 < args.min_confidence < 1.0:
         raise SystemExit(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
-    for path in args.models:
+    for path in args.models + ([args.letters] if args.letters else []):
         if not path.is_file():
             raise SystemExit(f"model not found: {path}")
+    if args.letter_bar is not None and not args.letters:
+        raise SystemExit("--letter-bar needs --letters")
 
 
 def _card(args: argparse.Namespace, bar: float, acc: float, digits: int, ms: float, diff: float,

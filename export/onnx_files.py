@@ -30,8 +30,10 @@ def add_metadata(path: Path, meta: dict[str, str]) -> None:
     onnx.save(model, str(path))
 
 
-def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str, str]) -> None:
-    """Static int8 quantisation (QDQ, per-channel) calibrated on training digits [N, 28, 28] uint8."""
+def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str, str],
+                  keep_float: list[str] | None = None) -> None:
+    """Static int8 quantisation (QDQ, per-channel) calibrated on training digits [N, 28, 28] uint8;
+    the nodes named in `keep_float` stay float (a letter detector, whose inputs digits do not calibrate)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     input_name = onnx.load(str(src), load_external_data=False).graph.input[0].name
@@ -45,18 +47,19 @@ def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str,
             return next(self.batches, None)
 
     quantize_static(str(src), str(dst), Digits(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep_float or [])
     add_metadata(dst, {**meta, "quantization": QUANTIZATION})
 
 
-def int8_copy(out: Path, data_dir: Path, meta: dict[str, str], x_test: np.ndarray, y_test: np.ndarray) -> dict:
+def int8_copy(out: Path, data_dir: Path, meta: dict[str, str], x_test: np.ndarray, y_test: np.ndarray,
+              keep_float: list[str] | None = None) -> dict:
     """Write OUT-int8.onnx beside the float file `out`, labelled with its own measured MNIST accuracy.
 
     Returns its entry for the model card: file, accuracy, ms per digit, bytes."""
     x_train, _ = mnist.load_split(data_dir, "train")
     q_path = out.with_name(out.stem + "-int8.onnx")
     rng = np.random.default_rng(0)
-    quantize_int8(out, q_path, x_train[rng.choice(len(x_train), CALIBRATION_DIGITS, replace=False)], meta)
+    quantize_int8(out, q_path, x_train[rng.choice(len(x_train), CALIBRATION_DIGITS, replace=False)], meta, keep_float)
     q_rec = Recognizer(q_path, provider="cpu", threads=1)
     q_acc, _ = accuracy(q_rec, x_test, y_test)
     add_metadata(q_path, {**meta, "quantization": QUANTIZATION, "mnist_test_accuracy": f"{q_acc:.5f}"})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from train.letter_crops import LETTERS, NOT_A_DIGIT, build, main
 
@@ -26,3 +27,15 @@ def test_the_saved_crops_load_beside_the_pipelines_own(tmp_path):
     main(["--count", "4", "--seed", "1", "--out", str(out)])
     images, labels = load_crops([out, out])
     assert len(images) == len(labels) > 0 and set(labels.tolist()) == {NOT_A_DIGIT}
+
+
+def test_words_can_also_be_written_in_font_files(tmp_path):
+    """--fonts: half the samples in a TrueType font (here DejaVu Sans, which matplotlib ships)."""
+    from tests.test_distractors import font_file
+
+    font = font_file()
+    arrays = build(20, seed=5, fonts=[font])
+    assert len(arrays["labels"]) > 20 and (arrays["labels"] == NOT_A_DIGIT).all()
+    assert not np.array_equal(arrays["images"][:5], build(20, seed=5)["images"][:5])  # other samples than Hershey alone
+    with pytest.raises(SystemExit, match="font file not found"):
+        main(["--count", "2", "--fonts", str(tmp_path / "none.ttf"), "--out", str(tmp_path / "x.npz")])

@@ -521,3 +521,33 @@ def test_a_smaller_number_below_a_bigger_one_is_still_read(mnist_dir, recognizer
     for i, (digit, _) in enumerate(digits[5:]):
         paste_digit(img, digit, 120 + i * round(70 * scale), 220, small)
     assert read_frame(img, recognizer).lines == [number(digits[:5]), number(digits[5:])]
+
+
+def test_a_region_read_as_a_letter_is_rejected_unless_a_split_of_it_reads_as_digits():
+    """Scores of the letter detector, bar 0.9: region 0 (a letter, its one split lettered too) is a
+    letter; region 1 (a "14" that looks like an "H", one split's pieces no letters) and region 2
+    (a digit) are not."""
+    options = {0: [[0], [1, 2]], 1: [[3], [4, 5], [6, 7]], 2: [[8]]}
+    letter = np.array([0.95, 0.2, 0.97, 0.99, 0.1, 0.3, 0.92, 0.2, 0.5])
+    assert pipeline._letter_regions(options, letter, 0.9) == {0}
+
+
+def crops_in_a_row(*regions: int) -> list[Crop]:
+    """One crop per region, 20 px wide, 30 px apart on one line: a single number."""
+    return [Crop(r, (30 * k, 0, 20, 30), np.zeros((28, 28), np.float32)) for k, r in enumerate(regions)]
+
+
+def test_a_letter_takes_its_word_with_it_but_not_a_number_it_stands_alone_in():
+    """Regions 0-3 in one row; region 0 is a letter. Beside sure digits the detector does not doubt,
+    it is a digit ("345678"'s 4 closed at the top, like an "A"); beside a digit it doubts, or
+    another letter, the row is a word and goes."""
+    crops, sure = crops_in_a_row(0, 1, 2, 3), 0.7
+    conf, letter = np.array([0.9, 0.99, 0.98, 0.95]), np.array([0.95, 0.01, 0.02, 0.1])
+    assert pipeline._without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, letter) == ([0, 1, 2, 3], [])
+    doubted = letter.copy()
+    doubted[3] = 0.6
+    chosen, rejected = pipeline._without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, doubted)
+    assert chosen == [] and len(rejected) == 4
+    assert pipeline._without_letters([0, 1, 2, 3], [], crops, {0, 3}, conf, sure, letter)[0] == []
+    assert pipeline._without_letters([0], [(5, 5, 5, 5)], crops, {0}, conf, sure, letter) == ([], [(5, 5, 5, 5), (0, 0, 20, 30)])
+    assert pipeline._without_letters([1, 2], [], crops, {0}, conf, sure, letter) == ([1, 2], [])

@@ -196,3 +196,47 @@ def test_an_ensemble_refuses_models_that_disagree_on_their_labels_or_cannot_be_r
     with pytest.raises(SystemExit, match="at least two"):
         _ensemble([tiny_onnx], tmp_path / "out.onnx", mnist_dir)
     assert not (tmp_path / "out.onnx").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_letters(mnist_dir, tmp_path_factory):
+    """A letter detector trained for a few batches on rendered letters, the reader's crops of two
+    canvas scenes and MNIST digits: far from the shipped one, but a real file of the same kind."""
+    from train import letter_crops, letter_net, pipeline_crops
+
+    d = tmp_path_factory.mktemp("letters")
+    letter_crops.main(["--count", "20", "--seed", "3", "--out", str(d / "letters.npz")])
+    pipeline_crops.main(["--data", str(mnist_dir), "--count", "2", "--kind", "drawings", "--out", str(d / "digits.npz")])
+    letter_net.main(["--letters", str(d / "letters.npz"), "--digit-crops", str(d / "digits.npz"), "--data", str(mnist_dir),
+                     "--val-letters", str(d / "letters.npz"), "--epochs", "1", "--steps", "20", "--threads", "1",
+                     "--out", str(d / "letter.onnx")])
+    return d / "letter.onnx"
+
+
+def test_an_ensemble_can_carry_a_letter_detector_as_its_second_output(tiny_onnx, tiny_letters, mnist_dir, tmp_path):
+    import onnxruntime as ort
+
+    from webapp.recognizer import DEFAULT_MODEL, Recognizer
+
+    shipped = DEFAULT_MODEL.with_name("digits.onnx")
+    shipped = shipped if shipped.is_file() else DEFAULT_MODEL
+    plain, lettered = tmp_path / "plain.onnx", tmp_path / "lettered.onnx"
+    assert _ensemble([tiny_onnx, shipped], plain, mnist_dir) == 0
+    assert _ensemble([tiny_onnx, shipped], lettered, mnist_dir, "--letters", str(tiny_letters), "--letter-bar", "0.8") == 0
+    x = np.random.default_rng(0).random((32, 1, 28, 28)).astype(np.float32)
+    alone = ort.InferenceSession(str(tiny_letters), providers=["CPUExecutionProvider"]).run(None, {"pixels": x})[0]
+    without, with_letters = Recognizer(plain, provider="cpu"), Recognizer(lettered, provider="cpu")
+    assert not without.has_letters and without.classify(x)[1] is None  # a member's own detector is left out
+    probs, letter = with_letters.classify(x)
+    assert np.allclose(probs, without.predict(x), atol=1e-6) and np.allclose(letter, alone, atol=1e-5)
+    assert with_letters.letter_bar == 0.8 and letter.shape == (32,)
+    card = json.loads(lettered.with_suffix(".json").read_text())
+    assert card["letters"]["file"] == "letter.onnx" and card["letters"]["letter_bar"] == 0.8
+
+
+def test_an_ensemble_refuses_a_digit_model_as_its_letter_detector(tiny_onnx, mnist_dir, tmp_path):
+    with pytest.raises(SystemExit, match="not a letter detector"):
+        _ensemble([tiny_onnx, tiny_onnx], tmp_path / "out.onnx", mnist_dir, "--letters", str(tiny_onnx))
+    with pytest.raises(SystemExit, match="--letter-bar needs --letters"):
+        _ensemble([tiny_onnx, tiny_onnx], tmp_path / "out.onnx", mnist_dir, "--letter-bar", "0.9")
+    assert not (tmp_path / "out.onnx").exists()

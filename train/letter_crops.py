@@ -41,8 +41,11 @@ def _word(rng: np.random.Generator) -> str:
     return letters.lower() if rng.random() < 0.6 else letters
 
 
-def _ink(rng: np.random.Generator) -> np.ndarray:
-    """Coverage (float32, SIZE) of one or two words, slanted, rotated and sized at random."""
+def _ink(rng: np.random.Generator, fonts: list[Path]) -> np.ndarray:
+    """Coverage (float32, SIZE) of one or two words, slanted, rotated and sized at random: in a
+    Hershey font, or (half the time, when `fonts` are given) in one of those font files."""
+    if fonts and rng.random() < 0.5:
+        return _slant(_font_ink(rng, fonts[rng.integers(len(fonts))]), rng)
     w, h = SIZE
     canvas = np.zeros((h, w), np.uint8)
     font = int(FONTS[rng.integers(len(FONTS))]) | (cv2.FONT_ITALIC if rng.random() < 0.3 else 0)
@@ -56,6 +59,27 @@ def _ink(rng: np.random.Generator) -> np.ndarray:
         word = _word(rng)
         cv2.putText(canvas, word, (round(x), round(y)), font, scale, 255, thick, cv2.LINE_AA)
         x += cv2.getTextSize(word + " ", font, scale, thick)[0][0]
+    return _slant(canvas, rng)
+
+
+def _font_ink(rng: np.random.Generator, path: Path) -> np.ndarray:
+    """One or two words drawn with a TrueType or OpenType font file (uint8, SIZE), thickened at random."""
+    from PIL import Image, ImageDraw, ImageFont  # only needed with --fonts
+
+    w, h = SIZE
+    height = rng.uniform(30, 90)  # of the em square's cap height, roughly
+    font = ImageFont.truetype(str(path), size=max(8, round(height * 1.4)))
+    words = " ".join(_word(rng) for _ in range(int(rng.integers(1, 3))))
+    image = Image.new("L", (w, h), 0)
+    stroke = round(height * rng.uniform(0.0, 0.05))
+    ImageDraw.Draw(image).text((rng.uniform(0.03, 0.2) * w, rng.uniform(0.45, 0.7) * h), words, font=font,
+                               fill=255, anchor="ls", stroke_width=stroke, stroke_fill=255)
+    return np.asarray(image)
+
+
+def _slant(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Shear and rotate drawn words at random; coverage as float32 in [0, 1]."""
+    h, w = canvas.shape
     shear, angle = rng.uniform(-0.3, 0.3), rng.uniform(-8, 8)
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     m[0, 1] += shear
@@ -63,10 +87,10 @@ def _ink(rng: np.random.Generator) -> np.ndarray:
     return cv2.warpAffine(canvas, m, (w, h)).astype(np.float32) / 255
 
 
-def _render(rng: np.random.Generator) -> tuple[np.ndarray, str]:
+def _render(rng: np.random.Generator, fonts: list[Path]) -> tuple[np.ndarray, str]:
     """A BGR sample and the reader mode a user would pick: a canvas drawing or a photo of paper."""
     w, h = SIZE
-    ink = _ink(rng)
+    ink = _ink(rng, fonts)
     img = np.empty((h, w, 3), np.float32)
     if rng.random() < 0.5:
         dark = rng.random() < 0.4
@@ -94,13 +118,14 @@ def sample_crops(image: np.ndarray, mode: str) -> list[np.ndarray]:
     return out
 
 
-def build(count: int, seed: int) -> dict[str, np.ndarray]:
-    """Crops of `count` rendered samples, as arrays for np.savez (the layout of train.pipeline_crops)."""
+def build(count: int, seed: int, fonts: list[Path] | None = None) -> dict[str, np.ndarray]:
+    """Crops of `count` rendered samples, as arrays for np.savez (the layout of train.pipeline_crops);
+    `fonts`: font files to write half of them with, beside the Hershey fonts."""
     rng = np.random.default_rng([seed, 29])
     images: list[np.ndarray] = []
     started = time.perf_counter()
     for _ in range(count):
-        images += sample_crops(*_render(rng))
+        images += sample_crops(*_render(rng, fonts or []))
     log.info("%d samples, %d crops, %.0f s", count, len(images), time.perf_counter() - started)
     return {"images": np.array(images, np.uint8).reshape(-1, 28, 28),
             "labels": np.full(len(images), NOT_A_DIGIT, np.int64)}
@@ -112,9 +137,15 @@ def main(argv: list[str] | None = None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--count", type=int, default=3000, help="rendered samples (default: 3000)")
     p.add_argument("--seed", type=int, default=1000, help="random seed (default: 1000)")
+    p.add_argument("--fonts", type=Path, nargs="+", default=[], metavar="FILE",
+                   help="TrueType/OpenType files (handwriting fonts, e.g. from Debian's fonts-bwht, fonts-breip, "
+                        "fonts-kristi) to write half the samples with; needs Pillow (default: Hershey fonts only)")
     p.add_argument("--out", type=Path, required=True, help=".npz file to write (keep it under runs/)")
     args = p.parse_args(argv)
-    arrays = build(args.count, args.seed)
+    missing = [str(f) for f in args.fonts if not f.is_file()]
+    if missing:
+        raise SystemExit(f"font file not found: {', '.join(missing)}")
+    arrays = build(args.count, args.seed, args.fonts)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays, seed=args.seed)
     log.info("wrote %d crops to %s", len(arrays["labels"]), args.out)

@@ -73,6 +73,9 @@ STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this
 #   more invented digits
 # A word-like group holding nearly as many non-digits (of these kinds, or read unsure) as digits, and two
 # or more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
+LETTER_CONTEXT = 1  # a region the letter detector calls a letter is still a digit in a number of at least
+#   this many other digits, all read surely and no letter ...
+LETTER_CONTEXT_DOUBT = 0.5  # ... to the detector, which scores each below this
 BACKDROP = {"edge", "frame"}  # rejections that are the scene, not marks: not drawn on the annotated frame
 TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
 TEXT_MIN_OTHERS = 2
@@ -556,6 +559,37 @@ class _Pass(NamedTuple):
         return sum(float(self.probs[k].max()) >= CHALK_SURE for k in self.chosen)
 
 
+def _letter_regions(options: dict[int, list[list[int]]], letter: np.ndarray, bar: float) -> set[int]:
+    """Regions the model's letter detector calls letters: the whole crop and a piece of every split
+    scored at `bar` or more. A region with a split whose pieces all score below the bar may be digits
+    run together (a "14" can look like an "H"): it is not one."""
+    return {i for i, opts in options.items() if all(max(letter[k] for k in o) >= bar for o in opts)}
+
+
+def _without_letters(chosen: list[int], rejected: list[tuple[int, int, int, int]], crops: list[Crop],
+                     letters: set[int], conf: np.ndarray, sure: float,
+                     letter: np.ndarray) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """Move the accepted crops of letter regions (_letter_regions), and of every number they stand in
+    (the rest of a word), to the rejected boxes; unless the letter stands alone among digits: in a
+    number with LETTER_CONTEXT digits read at `sure` or more that the detector scores below
+    LETTER_CONTEXT_DOUBT, and no other letter (a 4 closed at the top looks like an "A", not in "345678").
+
+    Done after every other choice, so the detector only ever takes digits away: a word's letters
+    still count as marks for the text rules (_in_text_lines) as they did before it, and an "n"
+    still cannot come back cut in two as "11"."""
+    lettered = [crops[k].region in letters for k in chosen]
+    if not any(lettered):
+        return chosen, rejected
+    gone: set[int] = set()
+    for number in (n for line in grouping.group([crops[k].box for k in chosen]) for n in line):
+        marks = {crops[chosen[j]].region for j in number if lettered[j]}
+        others = [conf[chosen[j]] >= sure and letter[chosen[j]] < LETTER_CONTEXT_DOUBT for j in number if not lettered[j]]
+        if len(marks) > 1 or (marks and not (len(others) >= LETTER_CONTEXT and all(others))):
+            gone.update(number)
+    return ([k for j, k in enumerate(chosen) if j not in gone],
+            rejected + [crops[chosen[j]].box for j in sorted(gone)])
+
+
 def _surer(chalk: _Pass, dark: _Pass) -> bool:
     """Whether a photo's chalk reading beats its dark-ink one: more digits read at CHALK_SURE or more,
     chalk on a tie, unless neither has any, when more digits at all (dark on a tie) win."""
@@ -568,9 +602,10 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
     crops, options = _normalize(frame)
     batch = np.stack([c.image for c in crops])[:, None] if crops else np.zeros((0, 1, 28, 28), np.float32)
     clock.lap("normalize")
-    probs = recognizer.predict(batch) if len(batch) else np.zeros((0, 10), np.float32)
+    probs, letter = recognizer.classify(batch)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
     sure = recognizer.min_confidence
+    letters = _letter_regions(options, letter, recognizer.letter_bar) if letter is not None else set()
     extra = _retry_splits(frame, crops, options, conf, sure)
     steady, variants = _steady_crops(frame, options, conf, len(crops) + len(extra), sure)
     extra += steady
@@ -578,11 +613,15 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
         more = np.stack([c.image for c in extra])[:, None]
         crops += extra
         batch = np.concatenate([batch, more])
-        probs = np.concatenate([probs, recognizer.predict(more)])
+        more_probs, more_letter = recognizer.classify(more)
+        probs = np.concatenate([probs, more_probs])
+        letter = np.concatenate([letter, more_letter]) if letter is not None else None
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
     chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo)
+    if letters:
+        chosen, rejected = _without_letters(chosen, rejected, crops, letters, conf, sure, letter)
     clock.lap("classify")
     return _Pass(crops, batch, probs, chosen, rejected)
 

@@ -16,6 +16,8 @@ MIN_CONFIDENCE = 0.7  # a digit read less surely than this is rejected, not gues
 #   metadata gives its own bar ("min_confidence"): how sure a model is depends on the model (an
 #   ensemble's mean is less sure than one network). 0.5 -> 0.7 with the first single model: pages F1
 #   0.947 -> 0.952, drawings 0.985 -> 0.989, real-dev CER 1.08 -> 0.81
+LETTER_OUTPUT = "letter"  # optional second output: each input's chance of being a letter, not a digit
+LETTER_BAR = 0.9  # a region read as a letter at least this surely is rejected, unless the file says otherwise
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -78,16 +80,40 @@ class Recognizer:
             raise ModelError(f"{self.path}: metadata min_confidence is not a number ({exc})") from exc
         if not 0.0 < self.min_confidence < 1.0:
             raise ModelError(f"{self.path}: metadata min_confidence {self.min_confidence} is not in (0, 1)")
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.has_letters = LETTER_OUTPUT in outputs[1:]
+        self.letter_bar = self._letter_bar() if self.has_letters else 1.0
 
     @property
     def providers(self) -> list[str]:
         return self.session.get_providers()
 
+    def _letter_bar(self) -> float:
+        try:
+            bar = float(self.metadata.get("letter_bar", LETTER_BAR))
+        except ValueError as exc:
+            raise ModelError(f"{self.path}: metadata letter_bar is not a number ({exc})") from exc
+        if not 0.0 < bar <= 1.0:
+            raise ModelError(f"{self.path}: metadata letter_bar {bar} is not in (0, 1]")
+        return bar
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Return probabilities [N, len(labels)] for a float32 batch [N, 1, S, S]."""
+        return self.classify(batch)[0]
+
+    def classify(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities [N, len(labels)] and, from a model with a letter detector, each input's
+        chance of being a letter [N] (None without one), in one model call."""
         size = self.input_size
         if batch.ndim != 4 or batch.shape[1:] != (1, size, size):
             raise ValueError(f"expected a batch [N, 1, {size}, {size}], got {batch.shape}")
         if len(batch) == 0:
-            return np.zeros((0, len(self.labels)), np.float32)
-        return self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})[0]
+            return np.zeros((0, len(self.labels)), np.float32), np.zeros(0, np.float32) if self.has_letters else None
+        outputs = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
+        return outputs[0], self._letters(outputs)
+
+    def _letters(self, outputs: list[np.ndarray]) -> np.ndarray | None:
+        if not self.has_letters:
+            return None
+        names = [o.name for o in self.session.get_outputs()]
+        return outputs[names.index(LETTER_OUTPUT)].reshape(-1)
