@@ -4,7 +4,8 @@ Two networks trained apart (another seed, other fine-tuning data) make partly di
 so the mean of their outputs is wrong less often than either, and it is less sure where they
 disagree, which the reader's confidence rule turns into a rejection instead of a wrong digit. The
 file keeps the single model's contract (input `pixels`, output `probs`, the same metadata keys),
-so the server loads it unchanged and still classifies a frame in one onnxruntime call.
+so the server loads it unchanged and still classifies a frame in one onnxruntime call. With
+`--letters`, a letter detector (train.letter_net) joins the graph as a second output, `letter`.
 Torch-free: members are the float files `digitcam export` wrote; the mean is checked against the
 members run one by one on real MNIST test digits, and `--int8` quantises the merged graph the way
 `digitcam export --int8` quantises one model.
@@ -43,9 +44,10 @@ def merge(members: list[onnx.ModelProto], letters: onnx.ModelProto | None = None
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two models")
     first = members[0].graph
-    opsets = {(o.domain or "ai.onnx", o.version) for m in members for o in m.opset_import}
+    models = members + ([letters] if letters is not None else [])
+    opsets = {(o.domain or "ai.onnx", o.version) for m in models for o in m.opset_import}
     if len({domain for domain, _ in opsets}) != len(opsets):
-        raise ValueError(f"members use different opsets: {sorted(opsets)}")
+        raise ValueError(f"members (or the letter detector) use different opsets: {sorted(opsets)}")
     pixels, probs = first.input[0], first.output[0]
     nodes, weights, outputs = [], [], []
     for i, model in enumerate(members):
@@ -183,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
           f"mean check max |diff| {diff:.1e}, {ms:.3f} ms/digit (1 thread, batch 10)")
     card = _card(args, rec.min_confidence, acc, len(y_test), ms, diff, member_acc, cards)
     if letters is not None:
-        card["letters"] = {**json.loads(meta["letters"]), "letter_bar": rec.letter_bar}
+        card["letters"] = json.loads(meta["letters"])
     if args.int8:
         keep_float = [node.name for node in merged.graph.node if node.name.startswith(LETTER_PREFIX)]
         q = card["int8"] = int8_copy(args.out, data_dir, meta, x_test, y_test, keep_float)
@@ -194,17 +196,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def letter_metadata(letters: onnx.ModelProto, meta: dict[str, str], name: str, bar: float | None) -> dict[str, str]:
-    """The keys a letter detector adds: its bar and its own card (from its file's metadata)."""
+    """The keys a letter detector adds: the bar the reader uses and the detector's own card."""
     own = {p.key: p.value for p in letters.metadata_props}
-    if own.get("output") != LETTER_OUTPUT:
-        raise ValueError(f"{name} is not a letter detector (python -m train.letter_net): no 'letter' output in its metadata")
+    output = letters.graph.output[0] if letters.graph.output else None
+    if own.get("output") != LETTER_OUTPUT or output is None or output.name != LETTER_OUTPUT:
+        raise ValueError(f"{name} is not a letter detector (python -m train.letter_net): no 'letter' output")
+    if len(output.type.tensor_type.shape.dim) != 1:
+        raise ValueError(f"{name}: its 'letter' output must hold one score per input, [N]")
     for key in ("input_size", "input_range", "polarity"):
         if own.get(key) != meta[key]:
             raise ValueError(f"{name} disagrees with the members on {key!r}: {own.get(key)!r}")
-    bar = bar if bar is not None else float(own.get("letter_bar", "nan"))
+    if bar is None:
+        try:
+            bar = float(own.get("letter_bar", "nan"))
+        except ValueError:
+            raise ValueError(f"{name}: its letter_bar {own['letter_bar']!r} is not a number") from None
     if not 0.0 < bar <= 1.0:
-        raise ValueError(f"the letter bar must be in (0, 1], not {bar}")
-    card = {"file": name, **{k: _json_or_text(own[k]) for k in LETTER_KEYS if k in own}}
+        raise ValueError(f"{name}: the letter bar must be in (0, 1], not {bar}")
+    card = {"file": name, **{k: _json_or_text(own[k]) for k in LETTER_KEYS if k in own}, "letter_bar": bar}
     return {"letter_bar": str(bar), "letters": json.dumps(card)}
 
 
@@ -229,6 +238,8 @@ def _check_args(args: argparse.Namespace) -> None:
             raise SystemExit(f"model not found: {path}")
     if args.letter_bar is not None and not args.letters:
         raise SystemExit("--letter-bar needs --letters")
+    if args.letter_bar is not None and not 0.0 < args.letter_bar <= 1.0:
+        raise SystemExit(f"--letter-bar must be in (0, 1], not {args.letter_bar}")
 
 
 def _card(args: argparse.Namespace, bar: float, acc: float, digits: int, ms: float, diff: float,

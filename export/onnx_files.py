@@ -53,7 +53,8 @@ def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str,
 
 def int8_copy(out: Path, data_dir: Path, meta: dict[str, str], x_test: np.ndarray, y_test: np.ndarray,
               keep_float: list[str] | None = None) -> dict:
-    """Write OUT-int8.onnx beside the float file `out`, labelled with its own measured MNIST accuracy.
+    """Write OUT-int8.onnx beside the float file `out`, labelled with its own measured MNIST accuracy;
+    the nodes named in `keep_float` stay float (quantize_int8).
 
     Returns its entry for the model card: file, accuracy, ms per digit, bytes."""
     x_train, _ = mnist.load_split(data_dir, "train")

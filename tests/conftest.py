@@ -34,3 +34,15 @@ def recognizer():
     from webapp.recognizer import Recognizer
 
     return Recognizer(provider="cpu", threads=1)
+
+
+@pytest.fixture(scope="session")
+def dejavu_font() -> Path:
+    """DejaVu Sans as matplotlib (of the 'train' extra) ships it: a TrueType font the letter
+    detector never learnt from. Skips without matplotlib or Pillow."""
+    matplotlib = pytest.importorskip("matplotlib", reason="the DejaVu font comes with the 'train' extra (matplotlib)")
+    pytest.importorskip("PIL", reason="drawing with a TrueType font needs Pillow (the 'train' extra)")
+    path = Path(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
+    if not path.is_file():
+        pytest.skip(f"no DejaVu Sans font at {path}")
+    return path

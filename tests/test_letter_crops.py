@@ -29,13 +29,15 @@ def test_the_saved_crops_load_beside_the_pipelines_own(tmp_path):
     assert len(images) == len(labels) > 0 and set(labels.tolist()) == {NOT_A_DIGIT}
 
 
-def test_words_can_also_be_written_in_font_files(tmp_path):
-    """--fonts: half the samples in a TrueType font (here DejaVu Sans, which matplotlib ships)."""
-    from tests.test_distractors import font_file
+def test_words_can_also_be_written_in_font_files(tmp_path, dejavu_font, monkeypatch):
+    """--fonts: about half the samples are written in a TrueType font, half in Hershey fonts."""
+    from train import letter_crops
 
-    font = font_file()
-    arrays = build(20, seed=5, fonts=[font])
-    assert len(arrays["labels"]) > 20 and (arrays["labels"] == NOT_A_DIGIT).all()
-    assert not np.array_equal(arrays["images"][:5], build(20, seed=5)["images"][:5])  # other samples than Hershey alone
+    drawn = []
+    real = letter_crops._font_ink
+    monkeypatch.setattr(letter_crops, "_font_ink", lambda rng, path: drawn.append(path) or real(rng, path))
+    arrays = build(40, seed=5, fonts=[dejavu_font])
+    assert 10 <= len(drawn) <= 30 and set(drawn) == {dejavu_font}
+    assert len(arrays["labels"]) > 40 and (arrays["labels"] == NOT_A_DIGIT).all()
     with pytest.raises(SystemExit, match="font file not found"):
         main(["--count", "2", "--fonts", str(tmp_path / "none.ttf"), "--out", str(tmp_path / "x.npz")])

@@ -201,14 +201,14 @@ def test_letters_the_model_is_unsure_of_are_rejected_not_guessed(recognizer):
     assert all(d.confidence >= recognizer.min_confidence for d in reading.digits)
 
 
-def _with_bar(tmp_path, value: str):
-    """The shipped model, with its confidence bar in the metadata set to `value`."""
+def _with_bar(tmp_path, value: str, key: str = "min_confidence"):
+    """The shipped model, with a bar in its metadata (the confidence bar, or `key`) set to `value`."""
     onnx = pytest.importorskip("onnx", reason="editing a model's metadata needs the 'train' extra (onnx)")
     from webapp.recognizer import DEFAULT_MODEL, Recognizer
 
     model = onnx.load(str(DEFAULT_MODEL))
-    bars = [p for p in model.metadata_props if p.key == "min_confidence"]
-    (bars[0] if bars else model.metadata_props.add(key="min_confidence")).value = value
+    bars = [p for p in model.metadata_props if p.key == key]
+    (bars[0] if bars else model.metadata_props.add(key=key)).value = value
     onnx.save(model, str(tmp_path / "bar.onnx"))
     return lambda: Recognizer(tmp_path / "bar.onnx", provider="cpu")
 
@@ -225,6 +225,8 @@ def test_the_confidence_bar_travels_in_the_model_file(three_digits, recognizer, 
     for bad in ("often", "1.5"):
         with pytest.raises(ModelError, match="min_confidence"):
             _with_bar(tmp_path, bad)()
+        with pytest.raises(ModelError, match="letter_bar"):
+            _with_bar(tmp_path, bad, "letter_bar")()
 
 
 def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones(three_digits, recognizer, tmp_path):
@@ -549,5 +551,8 @@ def test_a_letter_takes_its_word_with_it_but_not_a_number_it_stands_alone_in():
     chosen, rejected = pipeline._without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, doubted)
     assert chosen == [] and len(rejected) == 4
     assert pipeline._without_letters([0, 1, 2, 3], [], crops, {0, 3}, conf, sure, letter)[0] == []
-    assert pipeline._without_letters([0], [(5, 5, 5, 5)], crops, {0}, conf, sure, letter) == ([], [(5, 5, 5, 5), (0, 0, 20, 30)])
+    assert pipeline._without_letters([0], [(5, 5, 5, 5)], crops, {0}, conf, sure, letter) == ([], [(0, 0, 20, 30), (5, 5, 5, 5)])
     assert pipeline._without_letters([1, 2], [], crops, {0}, conf, sure, letter) == ([1, 2], [])
+    far = crops + [Crop(4, (400, 0, 20, 30), np.zeros((28, 28), np.float32))]  # another number, same line
+    conf, letter = np.append(conf, 0.99), np.append(doubted, 0.0)
+    assert pipeline._without_letters([0, 1, 2, 3, 4], [], far, {0}, conf, sure, letter)[0] == [4]

@@ -80,13 +80,21 @@ class Recognizer:
             raise ModelError(f"{self.path}: metadata min_confidence is not a number ({exc})") from exc
         if not 0.0 < self.min_confidence < 1.0:
             raise ModelError(f"{self.path}: metadata min_confidence {self.min_confidence} is not in (0, 1)")
-        outputs = [o.name for o in self.session.get_outputs()]
-        self.has_letters = LETTER_OUTPUT in outputs[1:]
+        self._letter_index = self._letter_output()
+        self.has_letters = self._letter_index is not None
         self.letter_bar = self._letter_bar() if self.has_letters else 1.0
 
     @property
     def providers(self) -> list[str]:
         return self.session.get_providers()
+
+    def _letter_output(self) -> int | None:
+        """Index of the optional `letter` output, which must hold one score per input."""
+        outputs = self.session.get_outputs()
+        index = next((i for i, o in enumerate(outputs) if o.name == LETTER_OUTPUT and i > 0), None)
+        if index is not None and len(outputs[index].shape) != 1:
+            raise ModelError(f"{self.path}: output {LETTER_OUTPUT!r} has shape {outputs[index].shape}, not [N]")
+        return index
 
     def _letter_bar(self) -> float:
         try:
@@ -108,12 +116,11 @@ class Recognizer:
         if batch.ndim != 4 or batch.shape[1:] != (1, size, size):
             raise ValueError(f"expected a batch [N, 1, {size}, {size}], got {batch.shape}")
         if len(batch) == 0:
-            return np.zeros((0, len(self.labels)), np.float32), np.zeros(0, np.float32) if self.has_letters else None
+            return np.zeros((0, len(self.labels)), np.float32), (np.zeros(0, np.float32) if self.has_letters else None)
         outputs = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
-        return outputs[0], self._letters(outputs)
-
-    def _letters(self, outputs: list[np.ndarray]) -> np.ndarray | None:
-        if not self.has_letters:
-            return None
-        names = [o.name for o in self.session.get_outputs()]
-        return outputs[names.index(LETTER_OUTPUT)].reshape(-1)
+        if self._letter_index is None:
+            return outputs[0], None
+        letters = outputs[self._letter_index]
+        if letters.shape != (len(batch),):
+            raise ModelError(f"{self.path}: {LETTER_OUTPUT!r} gave shape {letters.shape} for {len(batch)} inputs")
+        return outputs[0], letters
