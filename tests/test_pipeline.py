@@ -556,3 +556,19 @@ def test_a_letter_takes_its_word_with_it_but_not_a_number_it_stands_alone_in():
     far = crops + [Crop(4, (400, 0, 20, 30), np.zeros((28, 28), np.float32))]  # another number, same line
     conf, letter = np.append(conf, 0.99), np.append(doubted, 0.0)
     assert pipeline._without_letters([0, 1, 2, 3, 4], [], far, {0}, conf, sure, letter)[0] == [4]
+
+
+@pytest.mark.parametrize("shape, dtype", [((0, 0, 3), np.uint8), ((0, 10), np.uint8), ((4, 4, 5), np.uint8),
+                                          ((30, 30), np.float32), ((2, 30, 30, 3), np.uint8)])
+def test_an_array_that_is_no_8_bit_image_gets_a_clear_error(recognizer, shape, dtype):
+    """read_frame is called with arrays, not only decoded files: an empty one, or one of another
+    type or shape, is refused with a message, not an OpenCV assertion from deep in a stage."""
+    with pytest.raises(ImageError, match="8-bit gray, BGR or BGRA"):
+        read_frame(np.zeros(shape, dtype), recognizer)
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_one_channel_and_bgra_arrays_are_read(three_digits, recognizer, channels):
+    gray = cv2.cvtColor(mnist_page(three_digits), cv2.COLOR_BGR2GRAY)
+    img = gray[..., None] if channels == 1 else cv2.cvtColor(gray, cv2.COLOR_GRAY2BGRA)
+    assert read_frame(img, recognizer, mode="camera").lines == read_frame(gray, recognizer, mode="camera").lines != []

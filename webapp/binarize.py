@@ -50,9 +50,11 @@ CCL = cv2.CCL_BBDT  # labelling with stats: BBDT (Grana) is about 3x faster than
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
-    """BGR (or already gray) uint8 -> gray uint8."""
+    """BGR, BGRA or already gray (2-D, or one channel) uint8 -> gray uint8."""
     if image.ndim == 2:
         return image
+    if image.shape[2] == 1:
+        return image[:, :, 0]
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 

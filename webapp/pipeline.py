@@ -23,7 +23,7 @@ import numpy as np
 
 from webapp import annotate as draw
 from webapp import binarize, grouping, segment
-from webapp.decode import MAX_BYTES, MAX_PIXELS, decode_image
+from webapp.decode import MAX_BYTES, MAX_PIXELS, ImageError, decode_image
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
 
@@ -633,10 +633,19 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
     return _Pass(crops, batch, probs, chosen, rejected)
 
 
+def _check_frame(image: np.ndarray) -> None:
+    """read_frame's input, as a clear error rather than an OpenCV assertion deep in a stage."""
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or channels not in (1, 3, 4) or image.size == 0:
+        raise ImageError(f"expected a non-empty 8-bit gray, BGR or BGRA image, not an array of shape "
+                         f"{image.shape} and type {image.dtype}")
+
+
 def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True, debug: bool = False) -> Reading:
     """Find, read and group every handwritten digit in a BGR (or gray) frame."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    _check_frame(image)
     clock = _Clock()
     gray, scale = work_gray(image)
     clock.lap("gray")
