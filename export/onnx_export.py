@@ -57,16 +57,16 @@ def load_checkpoint(path: Path) -> tuple[ServingModel, dict]:
     return ServingModel(net, norm["mean"], norm["std"]).eval(), ckpt
 
 
-def export_onnx(model: ServingModel, out: Path) -> None:
-    """Write the graph with a dynamic batch axis. Uses the TorchScript exporter (dynamo=False),
-    which needs no onnxscript and gives a plain, small graph."""
+def export_onnx(model: nn.Module, out: Path, output: str = "probs") -> None:
+    """Write the graph, its output named `output`, with a dynamic batch axis. Uses the TorchScript
+    exporter (dynamo=False), which needs no onnxscript and gives a plain, small graph."""
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, 1, 28, 28)
     with warnings.catch_warnings():
         # The TorchScript exporter is chosen on purpose; its deprecation notice is not news.
         warnings.filterwarnings("ignore", "You are using the legacy TorchScript", DeprecationWarning)
-        torch.onnx.export(model, (dummy,), str(out), input_names=["pixels"], output_names=["probs"],
-                          dynamic_axes={"pixels": {0: "batch"}, "probs": {0: "batch"}},
+        torch.onnx.export(model, (dummy,), str(out), input_names=["pixels"], output_names=[output],
+                          dynamic_axes={"pixels": {0: "batch"}, output: {0: "batch"}},
                           opset_version=OPSET, dynamo=False)
 
 

@@ -22,13 +22,13 @@ import json
 import logging
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from export.onnx_export import ServingModel, export_onnx
 from export.onnx_files import add_metadata
 from train import data as mnist
 from train.model import DigitResNet, count_parameters
@@ -41,20 +41,16 @@ WIDTHS = (8, 16, 32)  # 19,546 parameters, 0.02 ms a digit (float) in the served
 STEPS_PER_EPOCH = 700
 BATCH = (40, 44, 44)  # letters, digit-scene crops, MNIST digits in each batch of 128
 LETTER_BAR = 0.9  # written into the file: the reader rejects a region scored this high or more
-OPSET = 17
 
 
-class LetterServing(nn.Module):
-    """Normalisation, the network, and the letter class's softmax probability: pixels -> letter [N]."""
+class LetterServing(ServingModel):
+    """The digit networks' serving wrapper, keeping only the letter class: pixels -> letter [N]."""
 
     def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-        self.register_buffer("mean", torch.tensor(MEAN))
-        self.register_buffer("std", torch.tensor(STD))
+        super().__init__(net, MEAN, STD)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net((pixels - self.mean) / self.std), dim=1)[:, 1]
+        return super().forward(pixels)[:, 1]
 
 
 def _as_float(images: np.ndarray) -> torch.Tensor:
@@ -107,12 +103,7 @@ def report(model: LetterServing, checks: dict[str, np.ndarray], bar: float) -> d
 
 def export(model: LetterServing, out: Path, meta: dict[str, str]) -> None:
     """The ONNX file: pixels [N, 1, 28, 28] in [0, 1] -> letter [N], with its metadata."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "You are using the legacy TorchScript", DeprecationWarning)
-        torch.onnx.export(model, (torch.zeros(1, 1, 28, 28),), str(out), input_names=["pixels"],
-                          output_names=["letter"], dynamic_axes={"pixels": {0: "batch"}, "letter": {0: "batch"}},
-                          opset_version=OPSET, dynamo=False)
+    export_onnx(model, out, output="letter")
     add_metadata(out, meta)
 
 
