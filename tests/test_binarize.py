@@ -7,7 +7,9 @@ import pytest
 
 from tests.pipeline_helpers import page, rule, shadow, write
 from webapp.binarize import (
+    CANVAS_SPREAD,
     LOW_MIN,
+    ink_and_paper,
     ink_map,
     light_on_dark,
     MNIST_STROKE,
@@ -44,6 +46,15 @@ def test_one_thin_stroke_on_a_dark_canvas_is_light_ink():
     cv2.line(canvas, (300, 200), (290, 260), 230, 3)  # a small 1
     assert light_on_dark(canvas)
     assert not light_on_dark(255 - canvas)
+
+
+def test_a_blot_wider_than_the_background_kernel_is_full_ink_on_a_flat_canvas_only():
+    canvas = np.full((280, 280), 250, np.uint8)
+    cv2.circle(canvas, (140, 140), 60, 0, -1)  # far wider than the 35 px closing of a 280 px frame
+    flat, paper = ink_and_paper(canvas, light_ink=False, canvas=True)
+    assert flat[140, 140] > 0.9 * 255 and paper.min() >= 250 - CANVAS_SPREAD
+    closed, _ = ink_and_paper(canvas, light_ink=False)  # as a photo, where paper may be shaded
+    assert closed[140, 140] < 0.5 * 255
 
 
 def test_a_shadow_across_the_page_does_not_change_what_is_ink():
