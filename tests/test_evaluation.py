@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 
+import numpy as np
 import pytest
 
 from webapp import baseline, evaluation
@@ -116,3 +117,32 @@ def test_an_unreadable_real_image_counts_as_all_digits_missed(tmp_path, recogniz
     scores = eval_real.evaluate(tmp_path, evaluation.readers(recognizer, baseline=True))
     for per_reader in scores.values():
         assert evaluation.real_summary(per_reader) == {"images": 1, "chars": 4, "edits": 4, "cer": 1.0, "exact": 0.0}
+
+
+def test_eval_glyphs_reads_each_drawn_digit_three_ways_and_says_who_lost_it(mnist_dir, capsys):
+    assert main(["eval-glyphs", "--data", str(mnist_dir), "--count", "40", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["digits"] == 40 and result["heights"] == [60.0, 420.0]
+    outcomes = result["reader_right"] + result["reader_unread"] + result["reader_wrong"]
+    assert outcomes == pytest.approx(1.0, abs=1e-3)
+    assert result["reader_right"] >= 0.85 and result["missed_as_is"] <= 0.1, result  # a regression alarm
+    assert 0 <= result["lost_by_reader"] <= 40 * (1 - result["reader_right"]) + 1e-9
+
+
+def test_eval_glyphs_draws_the_same_digits_for_a_seed_each_whole_on_a_pad_sized_canvas(mnist_dir):
+    from webapp.eval_glyphs import CANVAS, draw_digits
+
+    source = DigitSource.from_dir(mnist_dir)
+    first, again = draw_digits(source, 5, 1, (60, 420)), draw_digits(source, 5, 1, (60, 420))
+    assert [d.label for d in first] == [d.label for d in again]
+    for d in first:
+        assert d.canvas.shape == (CANVAS[1], CANVAS[0], 3)
+        gray = d.canvas[..., 0].astype(int)
+        ink_pixels = np.count_nonzero(np.abs(gray - np.median(gray)) > 100)
+        assert ink_pixels >= 0.8 * np.count_nonzero(d.ink > 0.5), "the whole digit is on the canvas"
+
+
+@pytest.mark.parametrize("argv", [["--count", "0"], ["--heights", "10", "100"], ["--heights", "300", "100"]])
+def test_eval_glyphs_refuses_counts_and_heights_it_cannot_draw(mnist_dir, argv):
+    with pytest.raises(SystemExit, match="count|heights"):
+        main(["eval-glyphs", "--data", str(mnist_dir), *argv])
