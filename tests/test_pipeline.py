@@ -107,6 +107,18 @@ def test_a_digit_cut_by_the_frame_is_rejected_in_a_photo_but_read_on_a_canvas(mn
     assert photo.lines == [] and photo.rejected == 1
 
 
+def test_a_big_digit_drawn_down_to_the_canvas_edge_beside_a_small_one_is_not_taken_for_the_papers_edge(recognizer):
+    """Half the frame tall, touching its border and much taller than the other digit: in a photo that
+    is the paper's edge, a hand or a shadow; a canvas has none of them."""
+    img = np.full((480, 640, 3), 255, np.uint8)
+    for label, x, y, height, pen in (("2", 60, 150, 150, 16), ("7", 250, 200, 290, 24)):
+        for stroke in GLYPHS[label]:
+            points = np.array([(x + 0.6 * height * px, y + height * py) for px, py in stroke], np.int32)
+            cv2.polylines(img, [points], False, (0, 0, 0), pen, cv2.LINE_AA)
+    reading = read_frame(img, recognizer, mode="canvas")
+    assert reading.lines == ["27"] and reading.rejected == 0
+
+
 def test_touching_digits_are_split(mnist_dir, recognizer):
     pair = reference_digits(mnist_dir, recognizer, 2, labels=[0, 3])
     for overlap in range(4, 30, 2):  # slide the second digit left until the two inks touch

@@ -28,7 +28,8 @@ NEAR_ASPECT = 2.0  # ... and together they are no wider than twice their height,
 #                   digit (1.25 -> 2.0: drawings F1 seed 1 0.9868 -> 0.9877, seeds 0, 2 same; 1.4-2.5 alike)
 # Rejection rules (reported in Reading.rejected).
 EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
-EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow
+EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow (in photos only: on a
+#                    canvas it was a big digit drawn down to the pad's edge)
 FRAME_ENCLOSES = 3  # a component around the centres of 3+ others is a frame (sheet outline, box), not a digit
 LINE_LIKE = 0.3  # components longer than 30% of the image's long side ...
 # ... and binarize.RULE_ELONGATION times longer than wide (rules), or touching the border, don't set the digit size
@@ -296,7 +297,7 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
     framed = enclosing(x, y, w, h, keep)
     digit_h = digit_h or _digit_height((x, y, w, h, area), keep, framed, (H, W), fallback=True)
     touches = (x == 0) | (y == 0) | (x + w == W) | (y + h == H)
-    edge = keep & touches & ((w >= EDGE_FRACTION * W) | (h >= EDGE_FRACTION * H)) & (long_side > EDGE_DIGITS * digit_h)
+    edge = photo & keep & touches & ((w >= EDGE_FRACTION * W) | (h >= EDGE_FRACTION * H)) & (long_side > EDGE_DIGITS * digit_h)
     frame = keep & ~edge & framed
     regions = [Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], "edge" if edge[i] else "frame")
                for i in np.flatnonzero(edge | frame)]
