@@ -163,16 +163,17 @@ def test_drawn_digits_are_read(recognizer):
     assert read_frame(img, recognizer, mode="canvas").lines == ["2 7"]
 
 
-def test_big_digits_drawn_with_a_broad_brush_on_a_small_canvas_are_read(recognizer):
+@pytest.mark.parametrize("mode", ["canvas", "auto"])
+def test_big_digits_drawn_with_a_broad_brush_on_a_small_canvas_are_read(recognizer, mode):
     """A 280 px drawing with a 30 px brush, as MNIST drawing apps make: where strokes cross (an 8's
-    waist, a 4's), the ink is wider than the paper estimate's closing and was measured as faint.
-    (In auto mode that same closing makes the paper look uneven, so such a frame is read as a photo.)"""
+    waist, a 4's), the ink is wider than the paper estimate's closing and was measured as faint; in
+    auto mode that closing made the paper look uneven, and the drawing was read as a photo."""
     for label in "0123456789":
         img = np.full((280, 280, 3), 255, np.uint8)
         for stroke in GLYPHS[label]:
             cv2.polylines(img, [np.array([(75 + 132 * x, 30 + 220 * y) for x, y in stroke], np.int32)], False,
                           (0, 0, 0), 30, cv2.LINE_AA)
-        assert read_frame(img, recognizer, mode="canvas").lines == [label]
+        assert read_frame(img, recognizer, mode=mode).lines == [label]
 
 
 def test_debug_fills_the_stages_and_a_teaching_composite(three_digits, recognizer):
@@ -315,18 +316,20 @@ def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera
 
 
 @pytest.mark.parametrize("index", [59, 82])
-def test_auto_mode_keeps_light_ink_on_a_drawing_whose_paper_it_takes_for_a_photo(mnist_test, recognizer, index):
+def test_auto_mode_reads_a_drawing_with_broad_strokes_as_a_canvas_though_its_paper_looks_uneven(mnist_test, recognizer,
+                                                                                                 index):
     """Light-on-dark drawings (generated, seed 8) whose thick strokes leave the paper estimate uneven
-    enough to be judged a photo: read as dark ink, their strokes would be paper."""
+    enough for a photo's: nearly every pixel is the canvas's paper or its pen, so they are canvases
+    (before, they were read as chalk on a photo)."""
     from webapp.scenes import DigitSource, make_scene
 
     scene = make_scene(DigitSource(*mnist_test), "drawings", index, 8)
     gray = pipeline.work_gray(scene.image)[0]
     assert "light-on-dark" in scene.traits and binarize.light_on_dark(gray)
-    light, dark = paper_spreads(gray)
-    assert light > pipeline.PHOTO_SPREAD and dark >= pipeline.LIGHT_FLATTER * light  # a photo, far flatter as light ink
-    ink = pipeline._binarize(gray, "auto")[0]
-    assert np.array_equal(ink, binarize.chalk_map(gray))  # light ink, measured as on a photo
+    light, _ = paper_spreads(gray)
+    assert light > pipeline.PHOTO_SPREAD and binarize.two_levels(255 - gray) >= binarize.CANVAS_TWO_LEVELS
+    ink, _, photo, _, _ = pipeline._binarize(gray, "auto")
+    assert not photo and np.array_equal(ink, binarize.ink_and_paper(gray, light_ink=True, canvas=True).ink)
     assert read_frame(scene.image, recognizer, mode="auto").lines == scene.lines
 
 

@@ -7,6 +7,8 @@ and a bright centre look alike. Light-on-dark drawings are inverted first.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -46,7 +48,13 @@ MNIST_STROKE_ALL_INK = 3.0  # the same counting all its ink (> 0), soft edges in
 #                             the target for camera crops (2.2 -> 3.0: pages F1 0.9639 -> 0.9679, seed 1
 #                             0.9608 -> 0.9661; canvases keep 2.2, where 3.0 lost 0.002-0.003)
 STROKE_TOLERANCE = 1.35  # leave strokes within this factor of the target alone
-CANVAS_SPREAD = 16  # a canvas's paper spans at most this many gray levels (a photographed page's spans more)
+CANVAS_SPREAD = 16  # a canvas's paper spans at most this many gray levels (a photographed page's spans more) ...
+CANVAS_TWO_LEVELS = 0.9  # ... or 90% of its pixels are within TWO_LEVELS_PAPER of its paper or TWO_LEVELS_INK of its
+#   darkest ink: a drawing with broad strokes, whose ink kept the paper estimate dark in places (280 px canvases,
+#   20-30 px brush, as JPEG: 0.975-0.983; generated drawings: median 0.986; generated pages and boards whose
+#   paper spreads wider: at most 0.48 and 0.70; real-dev photos: at most 0.21)
+TWO_LEVELS_PAPER = 4
+TWO_LEVELS_INK = 12  # a pen's level varies more: anti-aliased and JPEG'd edges are a larger share of it
 CCL = cv2.CCL_BBDT  # labelling with stats: BBDT (Grana) is about 3x faster than Wu/SAUF/Spaghetti here
 
 
@@ -132,21 +140,43 @@ def ink_map(gray: np.ndarray, light_ink: bool | None = None) -> np.ndarray:
     return ink_and_paper(gray, light_ink)[0]
 
 
-def ink_and_paper(gray: np.ndarray, light_ink: bool | None = None,
-                  canvas: bool | None = False) -> tuple[np.ndarray, np.ndarray]:
+class Paper(NamedTuple):
+    """ink_and_paper's result: the ink map, the paper level it was measured against, and whether the
+    frame was taken for a canvas."""
+
+    ink: np.ndarray
+    paper: np.ndarray
+    canvas: bool
+
+
+def ink_and_paper(gray: np.ndarray, light_ink: bool | None = None, canvas: bool | None = False) -> Paper:
     """ink_map and the paper's brightness it was measured against (light ink: inverted first).
 
-    `light_ink` None guesses the polarity (light_on_dark); the paper tells a photographed page
-    from a flat canvas (paper_spread). A `canvas` (None: paper spanning at most CANVAS_SPREAD
-    levels) has its paper held near one level (canvas_paper).
+    `light_ink` None guesses the polarity (light_on_dark). A `canvas` has its paper held near one
+    level (canvas_paper); None tells a canvas from a photographed page: its paper spans at most
+    CANVAS_SPREAD levels, or nearly all of it is one paper and one pen (two_levels).
     """
     if light_ink is None:
         light_ink = light_on_dark(gray)
     dark_ink = cv2.bitwise_not(gray) if light_ink else gray
     paper = background(dark_ink)
-    if canvas or (canvas is None and paper_spread(paper) <= CANVAS_SPREAD):
+    if canvas is None:
+        canvas = paper_spread(paper) <= CANVAS_SPREAD or two_levels(dark_ink) >= CANVAS_TWO_LEVELS
+    if canvas:
         paper = canvas_paper(paper)
-    return ink_from_background(dark_ink, paper), paper
+    return Paper(ink_from_background(dark_ink, paper), paper, canvas)
+
+
+def two_levels(gray: np.ndarray) -> float:
+    """Share of the pixels within a few levels of the frame's paper (99th percentile) or its darkest
+    ink (1st): nearly all of a drawing in one pen, a small part of a photo (light, shadows, noise)."""
+    sample = np.ascontiguousarray(gray[::4, ::4])
+    lo, hi = _quantiles(sample, (0.01, 0.99))
+    near = np.zeros(256, bool)
+    near[max(hi - TWO_LEVELS_PAPER, 0) : hi + TWO_LEVELS_PAPER + 1] = True
+    near[max(lo - TWO_LEVELS_INK, 0) : lo + TWO_LEVELS_INK + 1] = True
+    hist = cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
+    return float(hist[near].sum() / max(hist.sum(), 1))
 
 
 def canvas_paper(bg: np.ndarray) -> np.ndarray:

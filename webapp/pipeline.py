@@ -28,7 +28,8 @@ from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
 
 MODES = ("auto", "camera", "canvas")
-PHOTO_SPREAD = binarize.CANVAS_SPREAD  # in auto mode, paper spanning more gray levels than this is a photo, not a canvas
+PHOTO_SPREAD = binarize.CANVAS_SPREAD  # in auto mode, paper spanning more gray levels than this is a photo (unless
+#   binarize.two_levels finds one paper and one pen: binarize.ink_and_paper)
 LIGHT_FLATTER = 1.5  # ... and such a photo the polarity vote takes for light ink is read as dark ink unless, read
 #   as dark ink, its paper spans at least 1.5x as many levels (generated pages under a shadow: 0.90-1.07x, all
 #   dark ink; light-on-dark drawings judged photos: 4.8-5.8x). Auto pages F1 seeds 0-2 0.9611/0.9613/0.9679 ->
@@ -188,9 +189,9 @@ def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
         else:
             voted = binarize.light_on_dark(gray)
         canvas = {"canvas": True, "auto": None, "camera": False}[mode]
-        ink, bg = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera", canvas=canvas)
-        spread = binarize.paper_spread(bg) if mode == "auto" else 0
-        photo = mode == "camera" or spread > PHOTO_SPREAD
+        ink, bg, on_canvas = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera", canvas=canvas)
+        photo = not on_canvas
+        spread = binarize.paper_spread(bg) if mode == "auto" and photo else 0
         doubted = mode == "camera" and voted
         if mode == "auto" and photo and voted:
             dark_bg = binarize.background(gray)
