@@ -22,11 +22,9 @@ import numpy as np
 from webapp import glyphs, pipeline
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
-from webapp.scenes import DigitSource
+from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource
 
 CANVAS = (640, 480)  # the drawing pad's export (static/pad.js EXPORT_WIDTH, 4:3)
-STROKE = (0.07, 0.16)  # pen width as a share of the digit's height, as in the drawing scenes
-LIGHT_ON_DARK = 0.4  # share of canvases drawn light on dark, as in the drawing scenes
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -58,7 +56,8 @@ def draw_digits(source: DigitSource, count: int, seed: int, heights: tuple[float
     out = []
     for i in picks:
         height = min(rng.uniform(*heights), CANVAS[1] - 8)
-        ink = glyphs.redrawn(source.images[i], round(height), height * rng.uniform(*STROKE), rng.uniform(0.85, 1.15))
+        width = height * rng.uniform(*CANVAS_STROKE)
+        ink = glyphs.redrawn(source.images[i], round(height), width, rng.uniform(*ASPECT))
         ink = ink[: CANVAS[1], : CANVAS[0]]
         page = np.full((CANVAS[1], CANVAS[0]), 255.0)
         y = int(rng.integers(0, CANVAS[1] - ink.shape[0] + 1))

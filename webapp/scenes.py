@@ -23,6 +23,9 @@ from webapp import photo_effects as fx
 KINDS = ("pages", "drawings", "boards")
 INK_LEVEL = 0.3  # an alpha above this counts as ink when boxes are measured
 TOUCHING = 0.1  # share of scenes whose digits may run into each other (fine-tuning crops ask for more)
+ASPECT = (0.85, 1.15)  # a glyph's width against its MNIST shape's, drawn uniformly
+CANVAS_STROKE = (0.07, 0.16)  # a drawing's pen width, as a share of its digit height, drawn uniformly
+LIGHT_ON_DARK = 0.4  # share of drawings made light on a dark canvas
 
 
 @dataclass(kw_only=True)
@@ -98,7 +101,7 @@ class _Style:
 
 
 def _glyph_alpha(digit: np.ndarray, height: int, style: _Style, rng: np.random.Generator) -> np.ndarray:
-    aspect = rng.uniform(0.85, 1.15)
+    aspect = rng.uniform(*ASPECT)
     if style.stroke == "natural":
         return glyphs.natural(digit, height, aspect)
     width = style.stroke_width * rng.uniform(0.9, 1.1) * height / style.height
@@ -346,9 +349,9 @@ def _drawing(source: DigitSource, index: int, rng: np.random.Generator, size: tu
     w, h = size or [(640, 480), (640, 480), (480, 360), (800, 400)][rng.integers(4)]
     height = rng.uniform(50, 150) * min(w, h) / 480
     touching = rng.random() < touching_chance
-    style = _Style(height, "canvas", height * rng.uniform(0.07, 0.16), rng.uniform(0.1, 0.4), touching,
+    style = _Style(height, "canvas", height * rng.uniform(*CANVAS_STROKE), rng.uniform(0.1, 0.4), touching,
                    ["touching"] * touching)
-    dark = rng.random() < 0.4
+    dark = rng.random() < LIGHT_ON_DARK
     style.traits.append("light-on-dark" if dark else "dark-on-light")
     plan = _plan(rng, n_digits, 3 if height < 80 else 2, 4)
     margin = 0.05 * min(w, h)
