@@ -10,7 +10,7 @@ import pytest
 from tests.pipeline_helpers import INK, lay_ink, page, paste_digit, reference_digits, rule, scribble, shadow, write
 from webapp import binarize, pipeline, segment
 from webapp.decode import ImageError
-from webapp.strokes import GLYPHS
+from webapp.strokes import draw_char
 from webapp.pipeline import Crop, digit_input, read_bytes, read_frame, teaching_crops
 
 STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", "group", "annotate", "total"}
@@ -112,9 +112,7 @@ def test_a_big_digit_drawn_down_to_the_canvas_edge_beside_a_small_one_is_not_tak
     is the paper's edge, a hand or a shadow; a canvas has none of them."""
     img = np.full((480, 640, 3), 255, np.uint8)
     for label, x, y, height, pen in (("2", 60, 150, 150, 16), ("7", 250, 200, 290, 24)):
-        for stroke in GLYPHS[label]:
-            points = np.array([(x + 0.6 * height * px, y + height * py) for px, py in stroke], np.int32)
-            cv2.polylines(img, [points], False, (0, 0, 0), pen, cv2.LINE_AA)
+        draw_char(img, label, x, y, height, pen)
     reading = read_frame(img, recognizer, mode="canvas")
     assert reading.lines == ["27"] and reading.rejected == 0
 
@@ -170,9 +168,7 @@ def test_big_digits_drawn_with_a_broad_brush_on_a_small_canvas_are_read(recogniz
     auto mode that closing made the paper look uneven, and the drawing was read as a photo."""
     for label in "0123456789":
         img = np.full((280, 280, 3), 255, np.uint8)
-        for stroke in GLYPHS[label]:
-            cv2.polylines(img, [np.array([(75 + 132 * x, 30 + 220 * y) for x, y in stroke], np.int32)], False,
-                          (0, 0, 0), 30, cv2.LINE_AA)
+        draw_char(img, label, 75, 30, 220, 30)
         assert read_frame(img, recognizer, mode=mode).lines == [label]
 
 

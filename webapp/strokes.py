@@ -37,8 +37,16 @@ def render_page(lines: list[str], *, dark: bool = False, size: tuple[int, int] =
     for row, text in enumerate(lines):
         x, y = origin[0], origin[1] + row * int(height * 1.6)
         for char in text:
-            for stroke in GLYPHS.get(char, []):
-                points = np.array([(x + px * width, y + py * height) for px, py in stroke], np.int32)
-                cv2.polylines(page, [points], False, ink, pen, cv2.LINE_AA)
+            draw_char(page, char, x, y, height, pen, ink)
             x += int(width * (1.2 if char == " " else 1.0)) + height // 10
     return page
+
+
+def draw_char(img: np.ndarray, char: str, x: float, y: float, height: float, pen: int,
+              ink: tuple[int, int, int] = (0, 0, 0)) -> None:
+    """One character of GLYPHS (others draw nothing), `height` tall and 0.6 of it wide, top left at
+    (x, y), with a round pen `pen` pixels wide."""
+    width = 0.6 * height
+    for stroke in GLYPHS.get(char, []):
+        points = np.array([(x + px * width, y + py * height) for px, py in stroke], np.int32)
+        cv2.polylines(img, [points], False, ink, pen, cv2.LINE_AA)
