@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from export.onnx_files import add_metadata, int8_copy
+from export.onnx_files import INPUT_CONTRACT, add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from webapp.recognizer import LETTER_OUTPUT, Recognizer
@@ -203,7 +203,7 @@ def letter_metadata(letters: onnx.ModelProto, meta: dict[str, str], name: str, b
         raise ValueError(f"{name} is not a letter detector (python -m train.letter_net): no 'letter' output")
     if len(output.type.tensor_type.shape.dim) != 1:
         raise ValueError(f"{name}: its 'letter' output must hold one score per input, [N]")
-    for key in ("input_size", "input_range", "polarity"):
+    for key in INPUT_CONTRACT:
         if own.get(key) != meta[key]:
             raise ValueError(f"{name} disagrees with the members on {key!r}: {own.get(key)!r}")
     if bar is None:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.onnx_files import add_metadata, int8_copy
+from export.onnx_files import INPUT_CONTRACT, add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from train.model import DigitResNet, count_parameters
@@ -119,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("no MNIST folder: pass --data DIR (needed for the parity check)")
     x_test, y_test = mnist.load_split(data_dir, "test")
     export_onnx(model, args.out)
-    meta = {"input_size": "28", "input_range": "0..1", "polarity": "white-on-black",
-            "labels": json.dumps(LABELS), "model_config": json.dumps(ckpt["model_config"]),
+    meta = {**INPUT_CONTRACT, "labels": json.dumps(LABELS), "model_config": json.dumps(ckpt["model_config"]),
             "training_data_sha256": ckpt.get("data_sha256", ""),
             "exporter": f"torch {torch.__version__} torch.onnx (TorchScript), opset {OPSET}",
             "digitcam_train_command": training_command(ckpt)}

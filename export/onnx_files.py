@@ -16,6 +16,8 @@ from webapp.recognizer import Recognizer
 
 DOC = "digitcam handwritten digit classifier: pixels [N,1,28,28] in [0,1] -> probs [N,10]"
 QUANTIZATION = "int8 static QDQ, per-channel, calibrated on training digits"
+INPUT_CONTRACT = {"input_size": "28", "input_range": "0..1", "polarity": "white-on-black"}  # metadata every
+#   exported file carries (the digit networks and the letter detector): what the reader must feed it
 CALIBRATION_DIGITS = 1000  # training digits, drawn with a fixed seed, that calibrate the int8 ranges
 
 

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from export.onnx_export import ServingModel, export_onnx
-from export.onnx_files import add_metadata
+from export.onnx_files import INPUT_CONTRACT, add_metadata
 from train import data as mnist
 from train.model import DigitResNet, count_parameters
 from train.train import MEAN, STD, AugmentedDigits, load_crops, normalise
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     model = LetterServing(net).eval()
     shares = report(model, _checks(args, mnist.load_split(data_dir, "test")[0]), args.letter_bar)
     command = " ".join(argv if argv is not None else sys.argv[1:])
-    meta = {"input_size": "28", "input_range": "0..1", "polarity": "white-on-black", "output": "letter",
+    meta = {**INPUT_CONTRACT, "output": "letter",
             "letter_bar": str(args.letter_bar), "model_config": json.dumps(net.config),
             "parameters": str(count_parameters(net)), "train_seconds": str(seconds),
             "shares_at_bar": json.dumps(shares),
