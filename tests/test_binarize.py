@@ -143,6 +143,16 @@ def test_a_tall_thin_one_is_not_taken_for_a_rule():
     assert not lines.any() and np.array_equal(clean, mask)
 
 
+def test_a_broad_leaning_stroke_leaves_no_thin_edge_that_passes_for_a_rule():
+    # A 1 drawn with a marker, slanted a few degrees, alone (so its height is unknown): the
+    # opening along its length keeps it whole, and no edge of it is a line one pixel wide.
+    img = page(280, 280)
+    cv2.line(img, (150, 30), (120, 250), (30, 30, 30), 20, cv2.LINE_AA)
+    mask = threshold_ink(ink_map(to_gray(img)))
+    clean, lines = remove_lines(mask, digit_height=0.0)
+    assert not lines.any() and np.array_equal(clean, mask)
+
+
 def test_stroke_width_measures_a_drawn_stroke():
     for thickness in (3, 7, 15):
         mask = np.zeros((100, 100), np.uint8)

@@ -172,6 +172,16 @@ def test_big_digits_drawn_with_a_broad_brush_on_a_small_canvas_are_read(recogniz
         assert read_frame(img, recognizer, mode=mode).lines == [label]
 
 
+@pytest.mark.parametrize("mode", ["auto", "camera"])
+@pytest.mark.parametrize("pen", [10, 20])
+def test_a_lone_tall_one_drawn_with_a_marker_is_no_rule(recognizer, mode, pen):
+    """Alone, a 1 gives rule removal no digit height to compare it with; a broad stroke leaning a
+    few degrees was then taken for a thin rule along its edge, and the rest for a box's wall."""
+    img = np.full((280, 280, 3), 255, np.uint8)
+    draw_char(img, "1", 75, 28, 218, pen)
+    assert read_frame(img, recognizer, mode=mode).lines == ["1"]
+
+
 def test_debug_fills_the_stages_and_a_teaching_composite(three_digits, recognizer):
     img = mnist_page(three_digits)
     reading = read_frame(img, recognizer, debug=True)

@@ -288,9 +288,23 @@ def _thin_runs(mask: np.ndarray, run: int, thick: int, horizontal: bool) -> np.n
         return np.zeros_like(mask)
     along = (1, run) if horizontal else (run, 1)  # kernel (rows, cols)
     across = (thick + 1, 1) if horizontal else (1, thick + 1)
-    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones(along, np.uint8))
+    opened = _open(mask, along)
     # A thick bar (a drawn digit's base) survives an opening across it; a thin rule does not.
-    return cv2.subtract(opened, cv2.morphologyEx(opened, cv2.MORPH_OPEN, np.ones(across, np.uint8)))
+    return cv2.subtract(opened, _open(opened, across))
+
+
+def _open(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Morphological opening by a (rows, cols) rectangle that never adds ink, even of even size.
+
+    cv2.morphologyEx erodes and dilates about the same anchor, so an even kernel's opening
+    comes out a pixel off the ink: one edge of every thick bar then survives only as a thin
+    line, and a broad stroke's edge is taken for a rule. Dilating about the mirrored anchor
+    keeps the opening inside the ink.
+    """
+    rows, cols = size
+    kernel = np.ones(size, np.uint8)
+    eroded = cv2.erode(mask, kernel, anchor=(cols // 2, rows // 2))
+    return cv2.dilate(eroded, kernel, anchor=(cols - 1 - cols // 2, rows - 1 - rows // 2))
 
 
 def rule_slope(half: np.ndarray, run: int) -> float:
