@@ -1,6 +1,7 @@
 """The `digitcam` command explains itself, and its serving side never needs torch."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -31,6 +32,32 @@ def test_each_command_has_help(command):
 def test_an_unknown_command_is_refused_clearly():
     result = digitcam("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_no_command_shows_the_commands_and_fails():
+    result = digitcam()
+    assert result.returncode == 2 and "eval-scenes" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["eval", "eval-scenes", "eval-glyphs", "bench-pipeline"])
+def test_a_missing_data_folder_is_a_message_not_a_traceback(command, tmp_path):
+    result = digitcam(command, "--data", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"digitcam {command}: ") and "--download" in result.stderr
+
+
+def test_a_missing_model_file_is_a_message_not_a_traceback(tmp_path):
+    result = digitcam("eval", "--model", str(tmp_path / "none.onnx"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "model file not found" in result.stderr
+
+
+def test_serve_says_the_port_is_taken_instead_of_claiming_to_serve():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        result = digitcam("serve", "--port", str(holder.getsockname()[1]))
+    assert result.returncode == 2 and "choose another with --port" in result.stderr
+    assert "serving on" not in result.stdout
 
 
 def test_importing_the_serving_side_leaves_torch_unloaded():

@@ -49,6 +49,21 @@ def test_annotate_writes_files_named_after_the_inputs(images, tmp_path, capsys):
     assert names == ["first.annotated.png", "first.stages.png", "second.annotated.png", "second.stages.png"]
     annotated = cv2.imread(str(out_dir / "first.annotated.png"))
     assert annotated.shape == (200, 400, 3)
+    assert f"wrote {out_dir / 'first.stages.png'}" in capsys.readouterr().err  # the user learns where they went
+
+
+def test_annotate_into_a_file_or_teach_without_a_folder_is_refused_before_reading(images, tmp_path, capsys):
+    assert main(["read", "--annotate", str(images["bad"]), str(images["a"])]) == 2
+    assert "a file of that name exists" in capsys.readouterr().err
+    assert main(["read", "--teach", str(images["a"])]) == 2
+    err, out = capsys.readouterr()[::-1]
+    assert "give --annotate OUT_DIR too" in err and out == ""
+
+
+def test_json_timings_include_reading_and_decoding_the_file(images, capsys):
+    main(["read", "--json", "--provider", "cpu", str(images["a"])])
+    timings = json.loads(capsys.readouterr().out)["timings_ms"]
+    assert timings["decode"] > 0 and timings["total"] >= timings["decode"] + timings["classify"]
 
 
 def test_a_missing_model_is_a_clear_error(images, tmp_path, capsys):

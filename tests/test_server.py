@@ -96,7 +96,7 @@ def test_healthz_names_the_model_and_its_providers(http):
     health = http.get("/healthz").json
     assert health["status"] == "ok" and health["model"] == "digits-int8.onnx"
     assert health["providers"] == ["CPUExecutionProvider"]
-    assert health["uptime_s"] >= 0
+    assert health["uptime_s"] >= 0 and 0.99 < health["mnist_test_accuracy"] <= 1.0  # a number, not a string
 
 
 def test_info_gives_the_join_url_and_the_frame_limit(http):

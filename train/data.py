@@ -78,7 +78,8 @@ def _find(data_dir: Path, stem: str) -> Path:
     for name in (stem + ".gz", stem):
         if (data_dir / name).is_file():
             return data_dir / name
-    raise DataError(f"{data_dir / (stem + '.gz')}: missing (nor is the uncompressed {stem} there)")
+    raise DataError(f"{data_dir / (stem + '.gz')}: missing (nor is the uncompressed {stem} there); give --data "
+                    "the folder holding MNIST's four idx files, or fetch them with: digitcam train --download --data DIR")
 
 
 def load_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

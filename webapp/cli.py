@@ -48,8 +48,11 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     top = _top_parser()
-    if not argv or argv[0].startswith("-"):
-        top.parse_args(argv or ["--help"])
+    if not argv:
+        top.print_help(sys.stderr)
+        return 2
+    if argv[0].startswith("-"):
+        top.parse_args(argv)
         return 0
     command = top.parse_args(argv[:1]).command
     module_name, text = COMMANDS[command]
@@ -62,8 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     module.build_parser(parser)
     args = parser.parse_args(argv[1:])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    result = module.run(args)
+    try:
+        result = module.run(args)
+    except _user_errors() as exc:  # a missing or bad data set or model file: a message, not a traceback
+        print(f"digitcam {command}: {exc}", file=sys.stderr)
+        return 2
     return result if isinstance(result, int) else 0
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's input, not a bug (imported only when something was raised)."""
+    from train.data import DataError  # torch-free
+    from webapp.recognizer import ModelError
+
+    return DataError, ModelError
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import cv2
 
 from webapp.decode import ImageError, load_image
-from webapp.pipeline import MODES, Reading, read_frame
+from webapp.pipeline import MODES, Reading, read_decoded, read_frame
 from webapp.recognizer import ModelError, Recognizer
 
 
@@ -47,21 +48,49 @@ def _summary(path: str, reading: Reading) -> str:
             f"{reading.timings_ms['total']:.1f} ms]" + (f"\n    {sure}" if sure else ""))
 
 
-def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading, image, recognizer, mode: str, teach: bool) -> None:
-    cv2.imwrite(str(out_dir / _out_name(path, index, "annotated")), reading.annotated)
+def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading, image, recognizer, mode: str,
+                       teach: bool) -> list[Path]:
+    """Write NAME.annotated.png (and NAME.stages.png with `teach`); return the paths written."""
+    written = [out_dir / _out_name(path, index, "annotated")]
+    cv2.imwrite(str(written[0]), reading.annotated)
     if teach:
-        composite = read_frame(image, recognizer, mode=mode, debug=True).annotated
-        cv2.imwrite(str(out_dir / _out_name(path, index, "stages")), composite)
+        written.append(out_dir / _out_name(path, index, "stages"))
+        cv2.imwrite(str(written[1]), read_frame(image, recognizer, mode=mode, debug=True).annotated)
+    return written
+
+
+def _out_dir_problem(out_dir: Path | None, teach: bool) -> str | None:
+    """Why --annotate/--teach cannot be honoured (None when they can): checked before any reading."""
+    if teach and out_dir is None:
+        return "--teach writes its pictures into the --annotate folder: give --annotate OUT_DIR too"
+    if out_dir is None:
+        return None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"--annotate {out_dir}: a file of that name exists; give a folder"
+    except OSError as exc:
+        return f"--annotate {out_dir}: cannot create the folder ({exc.strerror or exc})"
+    return None
+
+
+def _load_timed(path: Path):
+    """The decoded image and the milliseconds reading and decoding the file took."""
+    start = time.perf_counter()
+    image = load_image(path)
+    return image, 1000 * (time.perf_counter() - start)
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = _out_dir_problem(args.annotate, args.teach)
+    if problem:
+        print(f"digitcam read: {problem}", file=sys.stderr)
+        return 2
     try:
         recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)
     except ModelError as exc:
         print(f"digitcam read: {exc}", file=sys.stderr)
         return 2
-    if args.annotate:
-        args.annotate.mkdir(parents=True, exist_ok=True)
     names = [Path(p).stem for p in args.images]
     failed = 0
     for i, name in enumerate(args.images):
@@ -69,13 +98,14 @@ def run(args: argparse.Namespace) -> int:
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
         index = i + 1 if names.count(path.stem) > 1 else 0
         try:
-            image = load_image(path)
-            reading = read_frame(image, recognizer, mode=args.mode, annotate=bool(args.annotate))
+            image, decode_ms = _load_timed(path)
+            reading = read_decoded(image, decode_ms, recognizer, mode=args.mode, annotate=bool(args.annotate))
         except ImageError as exc:
             failed += 1
             print(json.dumps({"image": name, "error": str(exc)}) if args.json else f"{name}: error: {exc}", flush=True)
             continue
-        if args.annotate:
-            _write_annotations(args.annotate, path, index, reading, image, recognizer, args.mode, args.teach)
         print(json.dumps({"image": name, **reading.to_dict()}) if args.json else _summary(name, reading), flush=True)
+        if args.annotate:
+            for out in _write_annotations(args.annotate, path, index, reading, image, recognizer, args.mode, args.teach):
+                print(f"{name}: wrote {out}", file=sys.stderr, flush=True)
     return 1 if failed else 0

@@ -7,8 +7,10 @@ start) and prints the address phones in the room should open.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import socket
+import sys
 
 from werkzeug.serving import WSGIRequestHandler
 
@@ -29,6 +31,20 @@ class NoDelayHandler(WSGIRequestHandler):
         # the client's closing frame is parsed as a request and logged as a 400 error.
         if getattr(self, "headers", None) and self.headers.get("Upgrade", "").lower() == "websocket":
             self.close_connection = True
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (None if it can), found before anything starts,
+    so "serving on" is never printed for a port another program holds."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            hint = "; another program is using it: choose another with --port" if exc.errno == errno.EADDRINUSE else ""
+            return f"cannot listen on {host}:{port} ({exc.strerror or exc}){hint}"
+    return None
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
         join_url = f"https://{addresses[0] if addresses else 'localhost'}:{args.port}/"
         if not addresses:
             log.warning("no LAN address found: only this machine can open the page")
+    problem = _port_problem(host, args.port)
+    if problem:
+        print(f"digitcam serve: {problem}", file=sys.stderr)
+        return 2
     config = {"MODEL_PATH": args.model, "PROVIDER": args.provider, "THREADS": args.threads,
               "JOIN_URL": join_url, "LAN": args.lan, "READER_PROCESSES": not args.no_processes}
     if args.workers:
@@ -68,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         app = create_app(config)
     except ModelError as exc:
-        log.error("%s", exc)
+        print(f"digitcam serve: {exc}", file=sys.stderr)
         return 2
+    # Werkzeug warns that it is a development server; a teacher cannot act on that, and this app
+    # serves a classroom, not the internet. Its request log is off already (log_output=False).
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     scheme = "https" if ssl_context else "http"
     urls = [join_url] if join_url else [f"{scheme}://{_display_host(host)}:{args.port}/"]
     if args.lan:

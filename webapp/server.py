@@ -130,11 +130,19 @@ def _json_http_error(exc: HTTPException):
 def healthz():
     st = state()
     return jsonify(status="ok", version=webapp.__version__, model=st.recognizer.path.name,
-                   mnist_test_accuracy=st.recognizer.metadata.get("mnist_test_accuracy"),
+                   mnist_test_accuracy=_number(st.recognizer.metadata.get("mnist_test_accuracy")),
                    providers=st.recognizer.providers, uptime_s=round(time.monotonic() - st.started, 1),
                    clients=st.scheduler.client_count(), workers=current_app.config["WORKERS"],
                    reader_processes=len(st.readers.pids()) if st.readers else 0,
                    rss_mb=_rss_mb(), cpu_s=_cpu_s())
+
+
+def _number(text: str | None) -> float | None:
+    """A metadata value (ONNX metadata holds strings) as a JSON number, None when it is not one."""
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def _sum_over_processes(name: str, parse: Callable[[str], float]) -> float | None:
