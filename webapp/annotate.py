@@ -6,6 +6,7 @@ components, and the 28x28 crops the model actually saw), so a class can follow t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -15,8 +16,10 @@ SURE = 0.9  # labels at or above this confidence are drawn green, below it orang
 GREEN, ORANGE, RED, WHITE, BLACK = (40, 170, 40), (0, 140, 255), (40, 40, 220), (255, 255, 255), (0, 0, 0)
 CROP_ZOOM = 3  # each 28x28 crop is shown 84 px wide in the composite
 PANEL_WIDTH = 640  # composite panels are scaled to this width
-TAG_FIT = 1.15  # a tag may stick out a little past its box, never onto the neighbour's tag
-MIN_FONT = 0.45  # below this a tag is unreadable: the confidence then moves under the box
+TITLE_HEIGHT = 34  # each panel's title strip
+TAG_SHRINK = 0.85  # where no place near a digit is free for its tag, try again this much smaller ...
+TAG_TO_DIGIT = 0.6  # a tag's text is at most this share of the median digit's height ...
+MIN_FONT = 0.45  # ... down to this (below it a tag is unreadable), then take the least covered place
 
 
 def _scale_for(image: np.ndarray) -> tuple[float, int]:
@@ -26,50 +29,95 @@ def _scale_for(image: np.ndarray) -> tuple[float, int]:
     return font, max(2, round(side / 240))
 
 
-def _label(img: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int], font: float, thick: int) -> None:
-    """Text on a filled tag whose bottom-left corner is (x, y), kept inside the image."""
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+def _tag_rect(img_shape: tuple[int, ...], text: str, x: int, y: int, font: float, thick: int) -> Rect:
+    """Where _label draws a tag whose bottom-left corner is asked at (x, y): kept inside the image."""
     (tw, th), base = cv2.getTextSize(text, FONT, font, thick)
-    h, w = img.shape[:2]
+    h, w = img_shape[:2]
     x = int(min(max(x, 0), max(w - tw - 6, 0)))
     y = int(min(max(y, th + base + 6), h))
-    cv2.rectangle(img, (x, y - th - base - 6), (x + tw + 6, y), colour, cv2.FILLED)
-    cv2.putText(img, text, (x + 3, y - base - 3), FONT, font, WHITE, thick, cv2.LINE_AA)
+    return x, y - th - base - 6, x + tw + 6, y
+
+
+def _label(img: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int], font: float, thick: int) -> Rect:
+    """Text on a filled tag whose bottom-left corner is (x, y), kept inside the image; returns the tag."""
+    x0, y0, x1, y1 = _tag_rect(img.shape, text, x, y, font, thick)
+    (_, _), base = cv2.getTextSize(text, FONT, font, thick)
+    cv2.rectangle(img, (x0, y0), (x1, y1), colour, cv2.FILLED)
+    cv2.putText(img, text, (x0 + 3, y1 - base - 3), FONT, font, WHITE, thick, cv2.LINE_AA)
+    return x0, y0, x1, y1
 
 
 def draw_reading(image: np.ndarray, digits: Sequence, rejected_boxes: Sequence[tuple[int, int, int, int]] = ()) -> np.ndarray:
     """Copy of the frame with each digit boxed and tagged 'label confidence%'; rejects in thin red."""
     out = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    font, thick = _scale_for(out)
+    _, thick = _scale_for(out)
     for x, y, w, h in rejected_boxes:
         cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), RED, max(1, thick // 2))
-    for d in digits:
+    colours = [GREEN if d.confidence >= SURE else ORANGE for d in digits]
+    for d, colour in zip(digits, colours):
         x, y, w, h = d.box
-        colour = GREEN if d.confidence >= SURE else ORANGE
         cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, thick)
-        _tag(out, d.label, d.confidence, (x, y, w, h), colour, font, max(1, thick - 1), thick)
+    for tag, colour in zip(tag_layout(out.shape, digits, rejected_boxes), colours):
+        _label(out, tag.text, tag.x, tag.y, colour, tag.size, max(1, thick - 1))
     return out
 
 
-def _fitting_font(text: str, width: float, font: float, thick: int) -> float:
-    (tw, _), _ = cv2.getTextSize(text, FONT, font, thick)
-    return min(font, font * width / max(tw + 6, 1))
+class Tag(NamedTuple):
+    text: str
+    size: float  # cv2 font scale
+    x: int  # bottom-left corner, as _label takes it
+    y: int
+    rect: Rect  # the filled tag's extent
 
 
-def _tag(img: np.ndarray, label: int, confidence: float, box: tuple[int, int, int, int],
-         colour: tuple[int, int, int], font: float, thick: int, gap: int) -> None:
-    """'7 98%' above the box; where digits stand close, '7' above and '98%' below instead."""
+def tag_layout(shape: tuple[int, ...], digits: Sequence,
+               rejected_boxes: Sequence[tuple[int, int, int, int]] = ()) -> list[Tag]:
+    """Where each digit's tag goes, so that none covers another tag, another digit's box or a rejected
+    mark while any free place is left (see _place). Text is no taller than the writing: a big photo
+    of small writing keeps it in view."""
+    font, thick = _scale_for(np.empty(shape[:2], np.uint8))
+    if digits:
+        (_, unit), _ = cv2.getTextSize("0", FONT, 1.0, max(1, thick - 1))
+        font = max(MIN_FONT, min(font, TAG_TO_DIGIT * float(np.median([d.box[3] for d in digits])) / unit))
+    boxes = [(x, y, x + w, y + h) for x, y, w, h in (d.box for d in digits)]
+    marks = [(x, y, x + w, y + h) for x, y, w, h in rejected_boxes]
+    tags: list[Tag] = []
+    for i, d in enumerate(digits):
+        taken = [t.rect for t in tags] + boxes[:i] + boxes[i + 1 :] + marks
+        tags.append(_place(shape, d.label, d.confidence, d.box, font, max(1, thick - 1), thick, taken))
+    return tags
+
+
+def _overlap(a: Rect, b: Rect) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _place(shape: tuple[int, ...], label: int, confidence: float, box: tuple[int, int, int, int],
+           font: float, thick: int, gap: int, taken: Sequence[Rect]) -> Tag:
+    """The first free place near the box for '7 98%', else for '7' alone (the tag's colour still
+    tells sure from unsure): above the box, below it, right, left; at the full size, then smaller.
+    Where none is free, the least covered place seen."""
     x, y, w, h = box
-    room = TAG_FIT * w
-    text = f"{label} {round(100 * confidence)}%"
-    size = _fitting_font(text, room, font, thick)
-    if size >= MIN_FONT:
-        _label(img, text, x, y - gap, colour, size, thick)
-        return
-    _label(img, str(label), x, y - gap, colour, max(MIN_FONT, _fitting_font(str(label), room, font, thick)), thick)
-    pct = f"{round(100 * confidence)}%"
-    pct_size = max(MIN_FONT, _fitting_font(pct, room, font, thick))
-    (_, th), base = cv2.getTextSize(pct, FONT, pct_size, thick)
-    _label(img, pct, x, y + h + gap + th + base + 6, colour, pct_size, thick)
+    texts = (f"{label} {round(100 * confidence)}%", str(label))
+    best: tuple[int, Tag] | None = None
+    size = font
+    while True:
+        for text in texts:
+            (tw, th), base = cv2.getTextSize(text, FONT, size, thick)
+            tag_h = th + base + 6
+            for px, py in ((x, y - gap), (x, y + h + gap + tag_h), (x + w + gap, y + tag_h), (x - gap - tw - 6, y + tag_h)):
+                tag = Tag(text, size, px, py, _tag_rect(shape, text, px, py, size, thick))
+                cost = sum(_overlap(tag.rect, t) for t in taken) + _overlap(tag.rect, (x, y, x + w, y + h))
+                if cost == 0:
+                    return tag
+                if best is None or cost < best[0]:
+                    best = (cost, tag)
+        if size <= MIN_FONT:
+            return best[1]
+        size = max(MIN_FONT, size * TAG_SHRINK)
 
 
 def _panel(img: np.ndarray, title: str) -> np.ndarray:
@@ -78,8 +126,9 @@ def _panel(img: np.ndarray, title: str) -> np.ndarray:
     h, w = img.shape[:2]
     scale = PANEL_WIDTH / w
     panel = cv2.resize(img, (PANEL_WIDTH, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    _label(panel, title, 0, 30, BLACK, 0.7, 2)
-    return panel
+    strip = np.zeros((TITLE_HEIGHT, PANEL_WIDTH, 3), np.uint8)  # above the picture: a title never hides a tag
+    cv2.putText(strip, title, (6, TITLE_HEIGHT - 10), FONT, 0.7, WHITE, 2, cv2.LINE_AA)
+    return np.vstack([strip, panel])
 
 
 def colour_components(labels: np.ndarray) -> np.ndarray:

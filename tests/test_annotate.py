@@ -1,0 +1,66 @@
+"""The annotated frame a class sees: every tag readable, none hiding another or the writing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from webapp.annotate import PANEL_WIDTH, TITLE_HEIGHT, draw_reading, tag_layout, teaching_composite
+
+
+@dataclass
+class Mark:
+    label: int
+    confidence: float
+    box: tuple[int, int, int, int]
+
+
+def overlap(a, b) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def corners(box):
+    x, y, w, h = box
+    return x, y, x + w, y + h
+
+
+def test_tags_of_digits_in_a_forms_boxes_cover_no_other_tag_and_no_other_digit():
+    # A student number in the comb of a form: ten 40 px digits 48 px apart, a row of letters above.
+    shape = (352, 1600, 3)
+    digits = [Mark(i % 10, 0.99 if i % 3 else 0.75, (600 + 48 * i, 190, 30, 40)) for i in range(10)]
+    digits += [Mark(4, 0.95, (600 + 48 * i, 120, 30, 40)) for i in (1, 3)]
+    tags = tag_layout(shape, digits)
+    for i, tag in enumerate(tags):
+        assert all(overlap(tag.rect, other.rect) == 0 for other in tags[:i])
+        assert all(overlap(tag.rect, corners(d.box)) == 0 for j, d in enumerate(digits) if j != i)
+        assert tag.text.startswith(str(digits[i].label))
+
+
+def test_tags_keep_off_rejected_writing_where_there_is_room():
+    digits = [Mark(7, 0.81, (400, 300, 40, 60))]
+    word = (300, 230, 200, 60)  # the rest of the word, rejected, right above the 7
+    (tag,) = tag_layout((600, 800, 3), digits, [word])
+    assert overlap(tag.rect, corners(word)) == 0 and tag.text == "7 81%"
+
+
+def test_a_big_photo_of_small_writing_gets_tags_no_taller_than_the_writing():
+    digits = [Mark(3, 1.0, (500, 800, 40, 60)), Mark(5, 0.97, (700, 800, 40, 60))]
+    for tag in tag_layout((1600, 1200, 3), digits):
+        assert tag.rect[3] - tag.rect[1] <= 60
+
+
+def test_the_drawn_frame_shows_each_tag_in_the_digits_colour():
+    img = np.full((200, 300, 3), 255, np.uint8)
+    digits = [Mark(2, 0.99, (50, 80, 40, 60)), Mark(7, 0.6, (150, 80, 40, 60))]
+    out = draw_reading(img, digits)
+    for d, tag, colour in zip(digits, tag_layout(img.shape, digits), [(40, 170, 40), (0, 140, 255)]):
+        x0, y0, x1, y1 = tag.rect
+        assert (out[y0 + 1, x0 + 1] == colour).all()
+
+
+def test_stage_titles_sit_above_the_pictures_not_on_them():
+    annotated = np.full((480, 640, 3), 200, np.uint8)
+    stages = {"ink": np.zeros((480, 640), np.uint8)}
+    composite = teaching_composite(annotated, stages, np.zeros((1, 28, 28)), ["1 99%"])
+    assert (composite[TITLE_HEIGHT : TITLE_HEIGHT + 480, :PANEL_WIDTH] == 200).all()
