@@ -132,3 +132,11 @@ def test_a_letter_is_drawn_as_rejected_when_the_frame_also_shows_an_edge(recogni
     assert reading.lines == []
     assert any(60 <= x and x + w <= 200 and 50 <= y for x, y, w, h in reading.drawn_rejects), reading.drawn_rejects
     assert all(y >= 14 for x, y, w, h in reading.drawn_rejects)
+
+
+@pytest.mark.parametrize("mode", ["auto", "camera", "canvas"])
+def test_a_frame_of_pure_noise_reads_no_digits_and_outlines_nothing(recognizer, mode):
+    """A sensor's noise is a third ink: its blobs read as 30-50 "digits", some at 0.99."""
+    noise = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    reading = read_frame(noise, recognizer, mode=mode)
+    assert reading.digits == [] and reading.drawn_rejects == [] and reading.rejected > 150

@@ -182,6 +182,16 @@ def test_a_lone_tall_one_drawn_with_a_marker_is_no_rule(recognizer, mode, pen):
     assert read_frame(img, recognizer, mode=mode).lines == ["1"]
 
 
+def test_a_digit_cut_by_the_frame_is_counted_but_not_outlined(recognizer):
+    """Outlining what the frame cuts (and faint marks: wood grain, show-through) hid a desk photo's
+    page under red boxes: the class sees the digits and the marks on the paper."""
+    img = page(240, 480)
+    write(img, "8", 40, 160)
+    write(img, "3", 440, 160)  # runs off the right edge of the frame
+    reading = read_frame(img, recognizer, mode="camera")
+    assert reading.lines == ["8"] and reading.rejected == 1 and reading.drawn_rejects == []
+
+
 def test_debug_fills_the_stages_and_a_teaching_composite(three_digits, recognizer):
     img = mnist_page(three_digits)
     reading = read_frame(img, recognizer, debug=True)

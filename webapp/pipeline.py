@@ -72,9 +72,11 @@ STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this
 #   0.45 (without it a words-only real-dev photo read 6 invented digits); real-dev CER 0.1635 -> 0.1731, one
 #   more digit in the capitals of scan 021. STEADY_STROKES (0.6, 0.8) on photos: seed 2 0.9688, seed 7 0.9789,
 #   more invented digits
+BACKDROP = {"edge", "frame", "faint", "cut off", "noise"}  # rejections that are the scene or out of view, not
+#   marks on the paper (paper edges, sheet outlines, wood grain and shadows, things cut by the frame): counted,
+#   not drawn on the annotated frame, where on a desk photo they hid the page under red boxes
 # A word-like group holding nearly as many non-digits (of these kinds, or read unsure) as digits, and two
 # or more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
-BACKDROP = {"edge", "frame"}  # rejections that are the scene, not marks: not drawn on the annotated frame
 TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
 TEXT_MIN_OTHERS = 2
 TEXT_OTHER_SHARE = 0.45  # ... and at least this share of the group's marks (it was 0.5: as many non-digits as
