@@ -68,6 +68,11 @@ def test_a_huge_png_is_refused_from_its_header_alone():
         decode_image(_png_claiming(40000, 30000))
 
 
+def test_an_image_just_over_the_limit_does_not_claim_to_be_the_limit():
+    with pytest.raises(ImageError, match="= 25.005 MP; the limit is 25.000 MP"):
+        decode_image(_png_claiming(5001, 5000))
+
+
 def test_a_huge_jpeg_is_refused_from_its_header_alone(photo):
     data = bytearray(encode(photo, ".jpg"))
     sof = data.find(b"\xff\xc0")

@@ -117,9 +117,9 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
     if width <= 0 or height <= 0:
         raise ImageError(f"image header gives an empty size {width}x{height}")
     if width * height > max_pixels:
-        raise ImageError(
-            f"image is {width}x{height} = {width * height / 1e6:.0f} MP; the limit is {max_pixels / 1e6:.0f} MP"
-        )
+        size, limit = _megapixels(width * height, max_pixels)
+        raise ImageError(f"image is {width}x{height} = {size} MP; the limit is {limit} MP: "
+                         "send it smaller (a digit needs no more than 100 px)")
     # JPEG never has alpha or 16 bits; IMREAD_COLOR also applies its EXIF orientation.
     if kind == "jpeg":
         flags = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
@@ -132,6 +132,15 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
         return img
     img = _to_bgr8(img)
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if gray else img
+
+
+def _megapixels(pixels: int, limit: int) -> tuple[str, str]:
+    """Both in megapixels, with as few decimals as tell them apart ("25.005" against "25.000")."""
+    for decimals in range(7):
+        a, b = f"{pixels / 1e6:.{decimals}f}", f"{limit / 1e6:.{decimals}f}"
+        if a != b:
+            return a, b
+    return a, b
 
 
 def load_image(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
