@@ -26,7 +26,7 @@ from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from webapp.recognizer import LETTER_OUTPUT, Recognizer
 
-SHARED_KEYS = ("input_size", "input_range", "polarity", "labels")  # members must agree on these
+SHARED_KEYS = (*INPUT_CONTRACT, "labels")  # members must agree on these
 PARITY_TOLERANCE = 1e-5  # max |probability difference| between the file and the mean of its members
 LETTER_KEYS = ("model_config", "parameters", "digitcam_train_command", "training_data", "shares_at_bar", "letter_bar")
 LETTER_PREFIX = "letter_"  # node and weight names of the letter detector inside the merged graph

@@ -145,12 +145,16 @@ def _megapixels(pixels: int, limit: int) -> tuple[str, str]:
 
 def load_image(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read and decode an image file under the same rules as uploaded bytes."""
+    return decode_image(read_file(path, max_bytes=max_bytes), max_bytes=max_bytes, max_pixels=max_pixels)
+
+
+def read_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """An image file's bytes, refused unread when it is bigger than an upload may be."""
     path = Path(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise ImageError(f"file is {size:,} bytes; the limit is {max_bytes:,}")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ImageError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
-    return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)

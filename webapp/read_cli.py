@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import cv2
 
-from webapp.decode import ImageError, load_image
-from webapp.pipeline import MODES, Reading, read_decoded, read_frame
-from webapp.recognizer import ModelError, Recognizer
+from webapp.decode import ImageError, read_file
+from webapp.pipeline import MODES, Reading, decode_timed, read_decoded, read_frame
+from webapp.recognizer import Recognizer
 
 
 
@@ -74,23 +73,12 @@ def _out_dir_problem(out_dir: Path | None, teach: bool) -> str | None:
     return None
 
 
-def _load_timed(path: Path):
-    """The decoded image and the milliseconds reading and decoding the file took."""
-    start = time.perf_counter()
-    image = load_image(path)
-    return image, 1000 * (time.perf_counter() - start)
-
-
 def run(args: argparse.Namespace) -> int:
     problem = _out_dir_problem(args.annotate, args.teach)
     if problem:
         print(f"digitcam read: {problem}", file=sys.stderr)
         return 2
-    try:
-        recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)
-    except ModelError as exc:
-        print(f"digitcam read: {exc}", file=sys.stderr)
-        return 2
+    recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)  # a bad model: webapp.cli says so
     names = [Path(p).stem for p in args.images]
     failed = 0
     for i, name in enumerate(args.images):
@@ -98,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
         index = i + 1 if names.count(path.stem) > 1 else 0
         try:
-            image, decode_ms = _load_timed(path)
+            image, decode_ms = decode_timed(read_file(path))
             reading = read_decoded(image, decode_ms, recognizer, mode=args.mode, annotate=bool(args.annotate))
         except ImageError as exc:
             failed += 1

@@ -301,8 +301,11 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
     touches = (x == 0) | (y == 0) | (x + w == W) | (y + h == H)
     edge = photo & keep & touches & ((w >= EDGE_FRACTION * W) | (h >= EDGE_FRACTION * H)) & (long_side > EDGE_DIGITS * digit_h)
     frame = keep & ~edge & framed
-    regions = [Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], "edge" if edge[i] else "frame")
-               for i in np.flatnonzero(edge | frame)]
+
+    def whole(i: int, reason: str) -> Region:  # component i alone, rejected for `reason`
+        return Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], reason)
+
+    regions = [whole(i, "edge" if edge[i] else "frame") for i in np.flatnonzero(edge | frame)]
     keep &= ~(edge | frame)
     keep &= long_side >= SPECK_DIGIT_FRACTION * digit_h
     if not keep.any():
@@ -310,8 +313,7 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
     if np.count_nonzero(keep) > MAX_CANDIDATES and cv2.countNonZero(mask) > NOISE_INK * mask.size:
         # Noise, not writing: its "digits" would be blobs. Rejected before the gates, which would
         # spend ~60 ms on a thousand of them.
-        return regions + [Region((int(x[i]), int(y[i]), int(w[i]), int(h[i])), [int(ids[i])], "noise")
-                          for i in np.flatnonzero(keep)], comps, digit_h
+        return regions + [whole(i, "noise") for i in np.flatnonzero(keep)], comps, digit_h
     for group in _merge_pieces(ids[keep], stats, digit_h):
         region = Region(_union_boxes(stats[group, :4]), sorted(group))
         rmask = region_mask(comps, region)

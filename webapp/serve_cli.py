@@ -64,7 +64,6 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from webapp.recognizer import ModelError
     from webapp.server import create_app, socketio
 
     host, ssl_context, join_url = args.host or "127.0.0.1", None, None
@@ -85,11 +84,7 @@ def run(args: argparse.Namespace) -> int:
               "JOIN_URL": join_url, "LAN": args.lan, "READER_PROCESSES": not args.no_processes}
     if args.workers:
         config["WORKERS"] = args.workers
-    try:
-        app = create_app(config)
-    except ModelError as exc:
-        print(f"digitcam serve: {exc}", file=sys.stderr)
-        return 2
+    app = create_app(config)  # a missing or bad model: ModelError, reported by webapp.cli
     # Werkzeug warns that it is a development server; a teacher cannot act on that, and this app
     # serves a classroom, not the internet. Its request log is off already (log_output=False).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
