@@ -229,6 +229,9 @@ def test_serve_lan_speaks_https_with_its_own_certificate(tmp_path):
     assert info["lan"] is True and info["join_url"].startswith("https://")
     assert (tmp_path / "cert.pem").is_file() and (tmp_path / "key.pem").stat().st_mode & 0o077 == 0
     assert info["join_url"] in output, "the join URL is printed for the teacher"
+    # Told to listen on loopback only, it offers phones no address it does not answer on.
+    assert info["join_url"] == f"https://127.0.0.1:{server.port}/"
+    assert "phones cannot join" in output
 
 
 def test_the_certificate_is_made_once_and_remade_for_new_addresses(tmp_path):

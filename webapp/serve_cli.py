@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import logging
 import socket
 import sys
@@ -73,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
         addresses = lan_addresses()
         host = args.host or "0.0.0.0"
         ssl_context = tuple(str(p) for p in ensure_certificate(addresses))
-        join_url = f"https://{addresses[0] if addresses else 'localhost'}:{args.port}/"
-        if not addresses:
+        join_url = f"https://{_join_host(host, addresses)}:{args.port}/"
+        if _is_loopback(host):
+            log.warning("--host %s is this machine only: phones cannot join; leave out --host to let them", host)
+        elif not addresses:
             log.warning("no LAN address found: only this machine can open the page")
     problem = _port_problem(host, args.port)
     if problem:
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     scheme = "https" if ssl_context else "http"
     urls = [join_url] if join_url else [f"{scheme}://{_display_host(host)}:{args.port}/"]
-    if args.lan:
+    if args.lan and host in ("", "0.0.0.0", "::"):  # every interface: each of its addresses answers
         urls += [f"https://{a}:{args.port}/" for a in addresses[1:]] + [f"https://localhost:{args.port}/"]
     print("digitcam is serving on " + "  ".join(urls), flush=True)
     if args.lan:
@@ -98,6 +101,21 @@ def run(args: argparse.Namespace) -> int:
     socketio.run(app, host=host, port=args.port, allow_unsafe_werkzeug=True,
                  request_handler=NoDelayHandler, ssl_context=ssl_context, log_output=False)
     return 0
+
+
+def _join_host(host: str, addresses: list[str]) -> str:
+    """The address phones should open: the one listened on, or this machine's first LAN address
+    when listening on every interface (never one the server does not answer on)."""
+    if host in ("", "0.0.0.0", "::"):
+        return addresses[0] if addresses else "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _display_host(host: str) -> str:
