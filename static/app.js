@@ -6,7 +6,7 @@ import { Link, DEFAULT_MAX_FRAME_BYTES } from "./link.js";
 import { Camera, JPEG_QUALITY, SEND_WIDTH, cameraErrorMessage } from "./camera.js";
 import { Pad } from "./pad.js";
 import { drawReading } from "./marks.js";
-import { drawJpeg, showBars, showReadout, showTimings, summary } from "./view.js";
+import { drawJpeg, insetCorner, showBars, showReadout, showTimings, summary } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const MODES = ["camera", "canvas", "classroom"];
@@ -60,7 +60,8 @@ function showStats() {
   const rtt = link.connected ? link.rttMs() : null;  // no figure is better than an old one
   $("rtt").textContent = rtt === null ? "–" : String(Math.round(rtt));
   const fps = link.fps();
-  $("fps").textContent = link.connected && fps > 0 ? fps.toFixed(1) : "0";
+  // A drawing is read once per change, not streamed: frames per second say nothing there.
+  $("fps").textContent = usesPad() ? "–" : link.connected && fps > 0 ? fps.toFixed(1) : "0";
 }
 setInterval(showStats, 500);
 
@@ -119,7 +120,12 @@ async function onResult(msg) {
   const shown = ui.teach && msg.annotated
     ? await drawJpeg($("annotated"), msg.annotated, () => ui.teach && turn === ui.cameraDraws)
     : drawReading($("annotated"), camera.sent, msg);
-  if (shown) $("stage").querySelector(".camera-view").classList.add("live");
+  if (!shown) return;
+  const view = $("stage").querySelector(".camera-view");
+  view.classList.add("live");
+  const preview = $("preview");
+  preview.dataset.corner = insetCorner((msg.digits || []).map((d) => d.box), $("annotated"),
+    { width: view.clientWidth, height: view.clientHeight }, preview.dataset.corner);
 }
 
 // ---- the loop -------------------------------------------------------------------------------
@@ -205,6 +211,11 @@ function showCameraStopped(message, failed = false) {
   const view = $("stage").querySelector(".camera-view");
   view.classList.remove("running", "live");
   view.classList.toggle("failed", failed);
+  const read = $("readout").dataset.key;
+  if (isCameraMode() && read && read !== "[]") {  // the last reading stays, marked as old
+    $("readout").classList.add("stale");
+    $("readout-meta").textContent = "Camera stopped: the last reading";
+  }
   $("camera-placeholder-text").textContent = message;
   $("camera-start").hidden = false;
   $("camera-toggle").textContent = "Start camera";

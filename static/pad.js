@@ -82,6 +82,7 @@ export class Pad extends EventTarget {
     this.lightOnDark = false;
     this.active = null;      // {pointerId, stroke}
     this._finished = null;   // while drawing: an image of the strokes already finished
+    this._marks = null;      // the last reading's boxes, kept to outline again after a repaint
     this._listen();
     new ResizeObserver(() => this.resize()).observe(canvas);
   }
@@ -106,7 +107,7 @@ export class Pad extends EventTarget {
 
   setLightOnDark(on) {
     this.lightOnDark = on;
-    this.redraw();
+    this.redraw(true);  // the same drawing: its reading still holds
   }
 
   /** Match the backing store to the on-screen size (sharp on high-DPI screens), then redraw. */
@@ -118,14 +119,16 @@ export class Pad extends EventTarget {
       c.width = Math.round(width * dpr);
       c.height = Math.round(height * dpr);
     }
-    this.redraw();
+    this.redraw(true);  // strokes and boxes are kept in units of the pad's width: both still fit
   }
 
-  redraw() {
+  /** Repaint the strokes; the last reading's boxes are outlined again if `keepMarks`, else cleared. */
+  redraw(keepMarks = false) {
     this._finished = null;
     const ctx = this.canvas.getContext("2d");
     this._paint(ctx, this.canvas.width, this.canvas.height, this.lightOnDark);
-    this.showBoxes([], 1);
+    const marks = keepMarks && this._marks;
+    this.showBoxes(marks ? marks.digits : [], marks ? marks.exportWidth : 1, marks ? marks.rejected : []);
   }
 
   /** The drawing as black-on-white JPEG, EXPORT_WIDTH px wide: {blob, width, height}. */
@@ -143,6 +146,7 @@ export class Pad extends EventTarget {
 
   /** Outline each digit read (and each reject), given boxes in the exported image's pixels. */
   showBoxes(digits, exportWidth, rejected = []) {
+    this._marks = { digits, exportWidth, rejected };
     const ctx = this.overlay.getContext("2d");
     const dpr = window.devicePixelRatio || 1;
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);

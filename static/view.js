@@ -7,14 +7,43 @@ const el = (tag, cls, text) => {
   return node;
 };
 
-/** The numbers read, one line each, in large type; rewritten only when they change. */
+/** The numbers read, one line each, in large type; rewritten only when they change. A line never
+ *  wraps (that would read as two lines): style.css sizes the type to the longest (--chars) and,
+ *  on a projector, to the number of lines (--lines). */
 export function showReadout(box, lines) {
   const key = JSON.stringify(lines);
   if (box.dataset.key === key) return;
   box.dataset.key = key;
+  box.style.setProperty("--chars", String(Math.max(4, ...lines.map((line) => line.length))));
+  box.style.setProperty("--lines", String(Math.max(2, lines.length)));
   box.replaceChildren(...(lines.length
     ? lines.map((line) => el("div", "line", line))
     : [el("span", "empty", "–")]));
+}
+
+export const INSET = 0.26;  // the live preview's width, a share of the picture's (as style.css)
+const INSET_MARGIN = 10;    // CSS px between the inset and the picture's edge (as style.css)
+const CORNERS = ["br", "bl", "tr", "tl"];
+
+/**
+ * The corner of the picture where the live preview inset hides no digit read: the `current` one
+ * while it stays clear (no jumping about), else the first clear one of bottom right, bottom left,
+ * top right, top left; "none" when every corner holds a digit (the inset is then hidden).
+ * `boxes` are in the frame's pixels; the frame is shown with object-fit: contain in `view` (CSS px).
+ */
+export function insetCorner(boxes, frame, view, current = "br") {
+  const s = Math.min(view.width / frame.width, view.height / frame.height);
+  const ox = (view.width - frame.width * s) / 2, oy = (view.height - frame.height * s) / 2;
+  const w = INSET * view.width, h = 0.75 * w;
+  const right = view.width - INSET_MARGIN - w, bottom = view.height - INSET_MARGIN - h;
+  const at = { br: [right, bottom], bl: [INSET_MARGIN, bottom], tr: [right, INSET_MARGIN], tl: [INSET_MARGIN, INSET_MARGIN] };
+  // each digit as shown, with room above it for its tag
+  const shown = boxes.map(([x, y, bw, bh]) => [ox + x * s, oy + (y - 0.5 * bh) * s, bw * s, 1.5 * bh * s]);
+  const clear = (corner) => {
+    const [cx, cy] = at[corner];
+    return shown.every(([x, y, bw, bh]) => x > cx + w || x + bw < cx || y > cy + h || y + bh < cy);
+  };
+  return [current, ...CORNERS].find((c) => CORNERS.includes(c) && clear(c)) || "none";
 }
 
 /** One small card per digit: its label and a ten-bar chart of the class probabilities. */
@@ -82,7 +111,7 @@ export async function drawJpeg(canvas, bytes, wanted = () => true) {
 /** "3 digits · 1 rejected · server 12 ms" under the readout. */
 export function summary(msg) {
   const n = msg.digits?.length || 0;
-  const parts = [n === 1 ? "1 digit" : `${n} digits`];
+  const parts = [n === 0 ? "No digits found" : n === 1 ? "1 digit" : `${n} digits`];
   if (msg.rejected) parts.push(`${msg.rejected} rejected`);
   if (msg.timings_ms?.total !== undefined) parts.push(`server ${Math.round(msg.timings_ms.total)} ms`);
   return parts.join(" · ");

@@ -152,6 +152,10 @@ TEACH_OFF_IN_FLIGHT = """() => {
   }"""
 
 
+INKED_PIXELS = """c => { const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0; for (let i = 3; i < px.length; i += 4) n += px[i] > 0; return n; }"""  # anything drawn
+
+
 def shot(page, name: str, full_page: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
@@ -184,6 +188,14 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
     page.wait_for_timeout(300)  # a few more replies
     draws = page.evaluate("window.annotatedDraws")
     assert draws and set(draws) == {640}, draws
+
+    # Stopped, the camera's last reading stays on screen, marked as old rather than looking live.
+    page.get_by_role("button", name="Stop camera").click()
+    expect(page.locator("#readout")).to_have_class(re.compile(r"\bstale\b"))
+    expect(page.locator("#readout-meta")).to_have_text("Camera stopped: the last reading")
+    expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES)
+    page.get_by_role("button", name="Start camera").first.click()
+    expect(page.locator("#readout")).not_to_have_class(re.compile(r"\bstale\b"), timeout=READ_TIMEOUT_MS)
 
     track = page.evaluate_handle("document.getElementById('preview').srcObject.getVideoTracks()[0]")
     page.get_by_role("tab", name="Draw").click()  # drawing needs no camera: it is released
@@ -221,6 +233,13 @@ def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page
         const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         return px.some((v, i) => i % 4 === 3 && v > 0); }""")  # the stages image was drawn
     shot(page, "canvas-teaching", full_page=True)
+
+    # Light on dark repaints the pad: the digits read are still outlined, though nothing is read again.
+    outlined = page.locator("#pad-overlay").evaluate(INKED_PIXELS)
+    assert outlined > 0
+    page.get_by_role("button", name="Light on dark").click()
+    assert page.locator("#pad-overlay").evaluate(INKED_PIXELS) == outlined
+    page.get_by_role("button", name="Light on dark").click()
 
     page.get_by_role("button", name="Undo").click()  # the 4 had two strokes: one undo leaves a 1-ish mark
     page.get_by_role("button", name="Undo").click()
@@ -449,3 +468,21 @@ def test_page_says_when_the_server_goes_away_and_reconnects_when_it_returns(open
         expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES)
     finally:
         server.kill()
+
+
+def test_the_live_preview_sits_in_a_corner_free_of_digits_or_is_hidden(server, open_page):
+    """The small live preview must not hide a digit read: it takes the first clear corner
+    (bottom right, bottom left, top right, top left), stays where it is while that is clear, and
+    is hidden when every corner holds a digit."""
+    page = open_page(server.url + "#camera")
+    corners = page.evaluate("""async () => {
+        const { insetCorner } = await import('/static/view.js');
+        const frame = { width: 640, height: 480 }, view = { width: 640, height: 480 };
+        const br = [560, 400, 40, 60], bl = [20, 400, 40, 60], tr = [560, 40, 40, 60], tl = [20, 40, 40, 60];
+        const mid = [300, 200, 40, 60];
+        return [insetCorner([mid], frame, view), insetCorner([mid, br], frame, view),
+                insetCorner([br, bl], frame, view), insetCorner([br, bl, tr, tl], frame, view),
+                insetCorner([bl], frame, view, "tr"),
+                insetCorner([[1200, 640, 60, 70]], { width: 1280, height: 720 }, view)]; }""")
+    # The last: a 16:9 frame shown letterboxed in a 4:3 view, a digit in its bottom right corner.
+    assert corners == ["br", "bl", "tr", "none", "tr", "bl"]
