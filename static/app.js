@@ -346,6 +346,8 @@ $("source").addEventListener("click", () => {
   const wasCamera = isCameraMode();
   ui.source = ui.source === "pad" ? "camera" : "pad";
   switchInput(wasCamera);
+  // On a phone the button sits below the picture: bring the pad that replaced it into view.
+  if (usesPad()) $("pad").closest(".pad-wrap").scrollIntoView({ block: "nearest" });
 });
 for (const tab of document.querySelectorAll('[role="tab"]')) {
   tab.addEventListener("click", () => setMode(tab.dataset.mode));

@@ -108,11 +108,13 @@ export async function drawJpeg(canvas, bytes, wanted = () => true) {
   return true;
 }
 
-/** "3 digits · 1 rejected · server 12 ms" under the readout. */
+/** "3 digits · 1 rejected · server 12 ms" (or "unchanged, not read again") under the readout. */
 export function summary(msg) {
   const n = msg.digits?.length || 0;
   const parts = [n === 0 ? "No digits found" : n === 1 ? "1 digit" : `${n} digits`];
   if (msg.rejected) parts.push(`${msg.rejected} rejected`);
-  if (msg.timings_ms?.total !== undefined) parts.push(`server ${Math.round(msg.timings_ms.total)} ms`);
+  // A still camera's frame showing what the last one did gets that reading again, unread (webapp/still.py).
+  if (msg.timings_ms?.reused !== undefined) parts.push("unchanged, not read again");
+  else if (msg.timings_ms?.total !== undefined) parts.push(`server ${Math.round(msg.timings_ms.total)} ms`);
   return parts.join(" · ");
 }

@@ -168,6 +168,9 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
     expect(page.locator("#conn-text")).to_have_text("Connected")
     expect(page.locator("#rtt")).to_have_text(re.compile(r"^\d+$"))
     expect(page.locator("#fps")).to_have_text(re.compile(r"^\d+\.\d$"))
+    # A still camera's frames are mostly answered with the last reading, and the page says which.
+    expect(page.locator("#readout-meta")).to_have_text(
+        re.compile(r"^7 digits( · \d+ rejected)? · (server \d+ ms|unchanged, not read again)$"))
     expect(page.locator("#annotated")).to_be_visible()
     # The preview may be mirrored for the user; what was read proves the frames sent were not.
     facing = page.evaluate("document.getElementById('preview').srcObject"
