@@ -5,7 +5,7 @@
 import { Link, DEFAULT_MAX_FRAME_BYTES } from "./link.js";
 import { Camera, JPEG_QUALITY, SEND_WIDTH, cameraErrorMessage } from "./camera.js";
 import { Pad } from "./pad.js";
-import { drawReading } from "./marks.js";
+import { drawReading, markSize } from "./marks.js";
 import { drawJpeg, insetCorner, showBars, showReadout, showTimings, summary } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -87,8 +87,9 @@ link.addEventListener("timeout", ({ detail }) => {
 });
 link.addEventListener("error", ({ detail }) => notify(`Server: ${detail.msg.message}`, "warn"));
 link.addEventListener("result", ({ detail }) => {
-  const sentFrom = detail.mode === "camera" ? isCameraMode() : usesPad();
-  if (sentFrom) onResult(detail.msg);  // else the user switched modes while it was in flight
+  // Dropped if the user switched modes, or stopped the camera, while it was in flight.
+  const sentFrom = detail.mode === "camera" ? isCameraMode() && camera.running : usesPad();
+  if (sentFrom) onResult(detail.msg);
 });
 link.addEventListener("idle", () => pump());
 
@@ -123,9 +124,16 @@ async function onResult(msg) {
   if (!shown) return;
   const view = $("stage").querySelector(".camera-view");
   view.classList.add("live");
+  if (!ui.teach) placePreview(view, camera.sent, msg.digits || []);  // the teaching view hides it
+}
+
+/** Move the live preview inset to a corner of the picture where it hides no digit (or tag) read. */
+function placePreview(view, frame, digits) {
+  const size = { width: view.clientWidth, height: view.clientHeight };
+  const shownWidth = Math.min(size.width, (size.height * frame.width) / frame.height);
+  const tagPx = 1.25 * markSize(frame.width, frame.height, shownWidth).font;  // as marks.js draws tags
   const preview = $("preview");
-  preview.dataset.corner = insetCorner((msg.digits || []).map((d) => d.box), $("annotated"),
-    { width: view.clientWidth, height: view.clientHeight }, preview.dataset.corner);
+  preview.dataset.corner = insetCorner(digits.map((d) => d.box), frame, size, preview.dataset.corner, tagPx);
 }
 
 // ---- the loop -------------------------------------------------------------------------------
@@ -346,7 +354,8 @@ $("source").addEventListener("click", () => {
   const wasCamera = isCameraMode();
   ui.source = ui.source === "pad" ? "camera" : "pad";
   switchInput(wasCamera);
-  // On a phone the button sits below the picture: bring the pad that replaced it into view.
+  // The pad replaces the picture; on a phone the button sits below it, so bring the pad into view
+  // (on a wide screen it is in view already and nothing moves).
   if (usesPad()) $("pad").closest(".pad-wrap").scrollIntoView({ block: "nearest" });
 });
 for (const tab of document.querySelectorAll('[role="tab"]')) {

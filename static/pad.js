@@ -83,6 +83,7 @@ export class Pad extends EventTarget {
     this.active = null;      // {pointerId, stroke}
     this._finished = null;   // while drawing: an image of the strokes already finished
     this._marks = null;      // the last reading's boxes, kept to outline again after a repaint
+    this._aspect = 0;        // height / width on screen at the last resize
     this._listen();
     new ResizeObserver(() => this.resize()).observe(canvas);
   }
@@ -119,7 +120,12 @@ export class Pad extends EventTarget {
       c.width = Math.round(width * dpr);
       c.height = Math.round(height * dpr);
     }
-    this.redraw(true);  // strokes and boxes are kept in units of the pad's width: both still fit
+    // Strokes and boxes are kept in units of the pad's width, so both scale with it. A new shape
+    // (a phone turned) may leave strokes below the edge: then the drawing is read again.
+    const reshaped = this._aspect && Math.abs(height / width - this._aspect) > 0.01;
+    this._aspect = height / width;
+    this.redraw(true);
+    if (reshaped && !this.empty) this._changed(true);
   }
 
   /** Repaint the strokes; the last reading's boxes are outlined again if `keepMarks`, else cleared. */

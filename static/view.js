@@ -29,16 +29,16 @@ const CORNERS = ["br", "bl", "tr", "tl"];
  * The corner of the picture where the live preview inset hides no digit read: the `current` one
  * while it stays clear (no jumping about), else the first clear one of bottom right, bottom left,
  * top right, top left; "none" when every corner holds a digit (the inset is then hidden).
- * `boxes` are in the frame's pixels; the frame is shown with object-fit: contain in `view` (CSS px).
+ * `boxes` are in the frame's pixels, each with its tag, `tagPx` tall, above it; the frame is shown
+ * with object-fit: contain in `view` (CSS px).
  */
-export function insetCorner(boxes, frame, view, current = "br") {
+export function insetCorner(boxes, frame, view, current = "br", tagPx = 0) {
   const s = Math.min(view.width / frame.width, view.height / frame.height);
   const ox = (view.width - frame.width * s) / 2, oy = (view.height - frame.height * s) / 2;
   const w = INSET * view.width, h = 0.75 * w;
   const right = view.width - INSET_MARGIN - w, bottom = view.height - INSET_MARGIN - h;
   const at = { br: [right, bottom], bl: [INSET_MARGIN, bottom], tr: [right, INSET_MARGIN], tl: [INSET_MARGIN, INSET_MARGIN] };
-  // each digit as shown, with room above it for its tag
-  const shown = boxes.map(([x, y, bw, bh]) => [ox + x * s, oy + (y - 0.5 * bh) * s, bw * s, 1.5 * bh * s]);
+  const shown = boxes.map(([x, y, bw, bh]) => [ox + x * s, oy + (y - tagPx) * s, bw * s, (bh + tagPx) * s]);
   const clear = (corner) => {
     const [cx, cy] = at[corner];
     return shown.every(([x, y, bw, bh]) => x > cx + w || x + bw < cx || y > cy + h || y + bh < cy);

@@ -47,6 +47,13 @@ def board_y4m(tmp_path_factory, mnist_dir, recognizer):
 
 
 @pytest.fixture(scope="module")
+def corner_y4m(tmp_path_factory, mnist_dir, recognizer):
+    """The numbers low and to the right, where the live preview inset sits by default."""
+    page = np.roll(render_digit_page(CAMERA_LINES, pick_mnist_digits(mnist_dir, recognizer)), (100, 120), axis=(0, 1))
+    return write_y4m(tmp_path_factory.mktemp("corner") / "corner.y4m", camera_clip(page))
+
+
+@pytest.fixture(scope="module")
 def server():
     with ThreadedServer() as running:
         yield running
@@ -171,6 +178,10 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
     # A still camera's frames are mostly answered with the last reading, and the page says which.
     expect(page.locator("#readout-meta")).to_have_text(
         re.compile(r"^7 digits( · \d+ rejected)? · (server \d+ ms|unchanged, not read again)$"))
+    assert page.evaluate("""async () => { const { summary } = await import('/static/view.js');
+        return [summary({ digits: [{}], timings_ms: { reused: 0.2, total: 1.1 } }),
+                summary({ digits: [], rejected: 1, timings_ms: { total: 9.6 } })]; }""") == [
+        "1 digit · unchanged, not read again", "No digits found · 1 rejected · server 10 ms"]
     expect(page.locator("#annotated")).to_be_visible()
     # The preview may be mirrored for the user; what was read proves the frames sent were not.
     facing = page.evaluate("document.getElementById('preview').srcObject"
@@ -473,10 +484,9 @@ def test_page_says_when_the_server_goes_away_and_reconnects_when_it_returns(open
         server.kill()
 
 
-def test_the_live_preview_sits_in_a_corner_free_of_digits_or_is_hidden(server, open_page):
-    """The small live preview must not hide a digit read: it takes the first clear corner
-    (bottom right, bottom left, top right, top left), stays where it is while that is clear, and
-    is hidden when every corner holds a digit."""
+def test_the_preview_corner_rule_takes_the_first_clear_corner_and_keeps_it(server, open_page):
+    """The rule behind the inset (view.js insetCorner): the first clear corner of bottom right,
+    bottom left, top right, top left; the current one while it stays clear; none when all are taken."""
     page = open_page(server.url + "#camera")
     corners = page.evaluate("""async () => {
         const { insetCorner } = await import('/static/view.js');
@@ -486,6 +496,41 @@ def test_the_live_preview_sits_in_a_corner_free_of_digits_or_is_hidden(server, o
         return [insetCorner([mid], frame, view), insetCorner([mid, br], frame, view),
                 insetCorner([br, bl], frame, view), insetCorner([br, bl, tr, tl], frame, view),
                 insetCorner([bl], frame, view, "tr"),
-                insetCorner([[1200, 640, 60, 70]], { width: 1280, height: 720 }, view)]; }""")
-    # The last: a 16:9 frame shown letterboxed in a 4:3 view, a digit in its bottom right corner.
-    assert corners == ["br", "bl", "tr", "none", "tr", "bl"]
+                insetCorner([[300, 300, 40, 40]], frame, view, "br", 60),
+                insetCorner([[1200, 560, 60, 40]], { width: 1280, height: 720 }, view)]; }""")
+    # A digit just above the inset is clear of it, but not with its 60 px tag; and a 16:9 frame is
+    # shown letterboxed in a 4:3 view: its low digit is lower on screen than the frame's height says.
+    assert corners == ["br", "bl", "tr", "none", "tr", "br", "bl"]
+
+
+GREEN_UNDER_PREVIEW = """corner => {
+    // Green pixels (sure digits' boxes and tags) of the annotated frame under the live preview inset,
+    // with the inset in its current corner or, for the duration of this call, in `corner`.
+    const view = document.querySelector('.camera-view').getBoundingClientRect();
+    const preview = document.getElementById('preview'), before = preview.dataset.corner;
+    if (corner) preview.dataset.corner = corner;
+    const r = preview.getBoundingClientRect(), c = document.getElementById('annotated');
+    preview.dataset.corner = before;
+    const s = Math.min(view.width / c.width, view.height / c.height);
+    const ox = view.left + (view.width - c.width * s) / 2, oy = view.top + (view.height - c.height * s) / 2;
+    const x0 = Math.max(0, Math.floor((r.left - ox) / s)), y0 = Math.max(0, Math.floor((r.top - oy) / s));
+    const x1 = Math.min(c.width, Math.ceil((r.right - ox) / s)), y1 = Math.min(c.height, Math.ceil((r.bottom - oy) / s));
+    if (r.width === 0 || x1 <= x0 || y1 <= y0) return 0;
+    const px = c.getContext('2d').getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    let n = 0; for (let i = 0; i < px.length; i += 4) n += px[i + 1] > px[i] + 80 && px[i + 1] > px[i + 2] + 80;
+    return n; }"""
+
+
+def test_the_live_preview_moves_off_the_digits_it_would_hide(server, playwright, corner_y4m):
+    chromium = _launch(playwright, f"--use-file-for-fake-video-capture={corner_y4m}")
+    opener = PageOpener(chromium)
+    try:
+        page = opener(server.url + "#camera")
+        expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+        expect(page.locator("#preview")).to_have_attribute("data-corner", "bl")
+        assert page.evaluate(GREEN_UNDER_PREVIEW, None) == 0
+        assert page.evaluate(GREEN_UNDER_PREVIEW, "br") > 100, "in its usual corner it would hide digits"
+        shot(page, "camera-preview-moved")
+    finally:
+        opener.close()
+        chromium.close()

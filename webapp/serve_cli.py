@@ -16,6 +16,7 @@ import sys
 from werkzeug.serving import WSGIRequestHandler
 
 log = logging.getLogger(__name__)
+EVERY_INTERFACE = ("", "0.0.0.0", "::")  # --host values that listen on all of the machine's addresses
 
 
 class NoDelayHandler(WSGIRequestHandler):
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
         addresses = lan_addresses()
         host = args.host or "0.0.0.0"
-        ssl_context = tuple(str(p) for p in ensure_certificate(addresses))
+        named = [host] if _is_ip(host) and host not in (*EVERY_INTERFACE, "127.0.0.1", *addresses) else []
+        ssl_context = tuple(str(p) for p in ensure_certificate(addresses + named))  # covers the join address
         join_url = f"https://{_join_host(host, addresses)}:{args.port}/"
         if _is_loopback(host):
             log.warning("--host %s is this machine only: phones cannot join; leave out --host to let them", host)
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     scheme = "https" if ssl_context else "http"
     urls = [join_url] if join_url else [f"{scheme}://{_display_host(host)}:{args.port}/"]
-    if args.lan and host in ("", "0.0.0.0", "::"):  # every interface: each of its addresses answers
+    if args.lan and host in EVERY_INTERFACE:  # each of the machine's addresses answers
         urls += [f"https://{a}:{args.port}/" for a in addresses[1:]] + [f"https://localhost:{args.port}/"]
     print("digitcam is serving on " + "  ".join(urls), flush=True)
     if args.lan:
@@ -106,9 +108,17 @@ def run(args: argparse.Namespace) -> int:
 def _join_host(host: str, addresses: list[str]) -> str:
     """The address phones should open: the one listened on, or this machine's first LAN address
     when listening on every interface (never one the server does not answer on)."""
-    if host in ("", "0.0.0.0", "::"):
+    if host in EVERY_INTERFACE:
         return addresses[0] if addresses else "localhost"
     return f"[{host}]" if ":" in host else host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
 
 
 def _is_loopback(host: str) -> bool:
