@@ -74,10 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
         addresses = lan_addresses()
         host = args.host or "0.0.0.0"
-        named = [host] if _is_ip(host) and host not in (*EVERY_INTERFACE, "127.0.0.1", *addresses) else []
+        ip = _ip(host)
+        named = [host] if ip is not None and host not in (*EVERY_INTERFACE, "127.0.0.1", *addresses) else []
         ssl_context = tuple(str(p) for p in ensure_certificate(addresses + named))  # covers the join address
         join_url = f"https://{_join_host(host, addresses)}:{args.port}/"
-        if _is_loopback(host):
+        if host == "localhost" or (ip is not None and ip.is_loopback):
             log.warning("--host %s is this machine only: phones cannot join; leave out --host to let them", host)
         elif not addresses:
             log.warning("no LAN address found: only this machine can open the page")
@@ -110,22 +111,15 @@ def _join_host(host: str, addresses: list[str]) -> str:
     when listening on every interface (never one the server does not answer on)."""
     if host in EVERY_INTERFACE:
         return addresses[0] if addresses else "localhost"
-    return f"[{host}]" if ":" in host else host
+    return _display_host(host)
 
 
-def _is_ip(host: str) -> bool:
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`host` as an IP address, or None for a name."""
     try:
-        ipaddress.ip_address(host)
-        return True
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return None
 
 
 def _display_host(host: str) -> str:
