@@ -5,7 +5,7 @@
 import { Link, DEFAULT_MAX_FRAME_BYTES } from "./link.js";
 import { Camera, JPEG_QUALITY, SEND_WIDTH, cameraErrorMessage } from "./camera.js";
 import { Pad } from "./pad.js";
-import { drawReading, markSize } from "./marks.js";
+import { TAG_HEIGHT, drawReading } from "./marks.js";
 import { drawJpeg, insetCorner, showBars, showReadout, showTimings, summary } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -124,14 +124,14 @@ async function onResult(msg) {
   if (!shown) return;
   const view = $("stage").querySelector(".camera-view");
   view.classList.add("live");
-  if (!ui.teach) placePreview(view, camera.sent, msg.digits || []);  // the teaching view hides it
+  // The teaching view hides the preview; otherwise `shown` holds the sizes the marks were drawn at.
+  if (!ui.teach) placePreview(view, camera.sent, msg.digits || [], TAG_HEIGHT * shown.font);
 }
 
-/** Move the live preview inset to a corner of the picture where it hides no digit (or tag) read. */
-function placePreview(view, frame, digits) {
+/** Move the live preview inset to a corner of the picture where it hides no digit read, nor its
+ *  tag, `tagPx` frame pixels tall. */
+function placePreview(view, frame, digits, tagPx) {
   const size = { width: view.clientWidth, height: view.clientHeight };
-  const shownWidth = Math.min(size.width, (size.height * frame.width) / frame.height);
-  const tagPx = 1.25 * markSize(frame.width, frame.height, shownWidth).font;  // as marks.js draws tags
   const preview = $("preview");
   preview.dataset.corner = insetCorner(digits.map((d) => d.box), frame, size, preview.dataset.corner, tagPx);
 }

@@ -8,6 +8,7 @@ export const SURE = 0.9;  // as annotate.SURE: a tag at or above this confidence
 const COLOUR = { sure: "rgb(40,170,40)", unsure: "rgb(255,140,0)", rejected: "rgb(220,40,40)" };
 const TAG_FIT = 1.15;     // a tag may stick out a little past its box, never onto the neighbour's tag
 const FONT = (px) => `700 ${px}px system-ui, sans-serif`;
+export const TAG_HEIGHT = 1.25;  // a tag's height, in units of its font size
 
 /**
  * Line width and font sizes (picture px) that read from the back of a classroom, for a picture of
@@ -25,7 +26,7 @@ export function markSize(width, height, shownWidth = width) {
 function tag(ctx, text, x, y, colour, px) {
   ctx.font = FONT(px);
   const w = ctx.measureText(text).width + 0.5 * px;
-  const h = 1.25 * px;
+  const h = TAG_HEIGHT * px;
   x = Math.min(Math.max(x, 0), Math.max(ctx.canvas.width - w, 0));
   y = Math.min(Math.max(y, h), ctx.canvas.height);
   ctx.fillStyle = colour;
@@ -68,9 +69,10 @@ export function drawMarks(ctx, digits, rejected, k, size, percent = true) {
   }
 }
 
-/** Paint `image` (the frame that was sent) on `canvas` with the reading `msg` on top. */
+/** Paint `image` (the frame that was sent) on `canvas` with the reading `msg` on top. Returns the
+ *  mark sizes used (markSize), or null when there is no image to paint. */
 export function drawReading(canvas, image, msg) {
-  if (!image || !image.width || !image.height) return false;
+  if (!image || !image.width || !image.height) return null;
   if (canvas.width !== image.width || canvas.height !== image.height) {
     canvas.width = image.width;
     canvas.height = image.height;
@@ -79,6 +81,7 @@ export function drawReading(canvas, image, msg) {
   ctx.drawImage(image, 0, 0);
   // The canvas is shown with object-fit: contain, so the picture is as wide as the box lets it be.
   const shown = Math.min(canvas.clientWidth, (canvas.clientHeight * image.width) / image.height) || image.width;
-  drawMarks(ctx, msg.digits, msg.rejected_boxes, 1, markSize(image.width, image.height, shown));
-  return true;
+  const size = markSize(image.width, image.height, shown);
+  drawMarks(ctx, msg.digits, msg.rejected_boxes, 1, size);
+  return size;
 }
