@@ -4,6 +4,9 @@ Screenshots go to test-artifacts/ (look at them: a test can pass on a page that 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,6 +122,18 @@ class PageOpener:
         assert self.errors == [], "the page's scripts reported errors"
 
 
+@contextmanager
+def camera_playing(playwright, y4m: Path) -> Iterator[PageOpener]:
+    """Pages of a Chromium of their own, whose fake camera plays `y4m`; all closed after."""
+    chromium = _launch(playwright, f"--use-file-for-fake-video-capture={y4m}")
+    opener = PageOpener(chromium)
+    try:
+        yield opener
+    finally:
+        opener.close()
+        chromium.close()
+
+
 @pytest.fixture
 def open_page(browser):
     opener = PageOpener(browser)
@@ -133,9 +148,11 @@ def open_camera_page(camera_browser):
     opener.close()
 
 
+# Counts the green pixels (the tags and boxes of sure digits) in RGBA data `px`.
+COUNT_GREEN = """let n = 0; for (let i = 0; i < px.length; i += 4) n += px[i + 1] > px[i] + 80 && px[i + 1] > px[i + 2] + 80;
+    return n;"""
 GREEN_PIXELS = """c => { const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let n = 0; for (let i = 0; i < px.length; i += 4) n += px[i + 1] > px[i] + 80 && px[i + 1] > px[i + 2] + 80;
-    return n; }"""  # the tags and boxes of sure digits
+    """ + COUNT_GREEN + " }"
 
 
 # Turns the teaching view off right after a frame asking for the composite has gone out, and from
@@ -219,16 +236,11 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
 
 def test_camera_mode_reads_chalk_on_a_blackboard(server, playwright, board_y4m):
     """A teacher points the camera at the board: the live page reads light-on-dark writing too."""
-    chromium = _launch(playwright, f"--use-file-for-fake-video-capture={board_y4m}")
-    opener = PageOpener(chromium)
-    try:
+    with camera_playing(playwright, board_y4m) as opener:
         page = opener(server.url + "#camera")
         expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
         assert page.locator("#annotated").evaluate(GREEN_PIXELS) > 500
         shot(page, "camera-blackboard")
-    finally:
-        opener.close()
-        chromium.close()
 
 
 def test_drawing_digits_on_the_pad_reads_them_and_undo_rereads(server, open_page):
@@ -517,20 +529,14 @@ GREEN_UNDER_PREVIEW = """corner => {
     const x1 = Math.min(c.width, Math.ceil((r.right - ox) / s)), y1 = Math.min(c.height, Math.ceil((r.bottom - oy) / s));
     if (r.width === 0 || x1 <= x0 || y1 <= y0) return 0;
     const px = c.getContext('2d').getImageData(x0, y0, x1 - x0, y1 - y0).data;
-    let n = 0; for (let i = 0; i < px.length; i += 4) n += px[i + 1] > px[i] + 80 && px[i + 1] > px[i + 2] + 80;
-    return n; }"""
+    """ + COUNT_GREEN + " }"
 
 
 def test_the_live_preview_moves_off_the_digits_it_would_hide(server, playwright, corner_y4m):
-    chromium = _launch(playwright, f"--use-file-for-fake-video-capture={corner_y4m}")
-    opener = PageOpener(chromium)
-    try:
+    with camera_playing(playwright, corner_y4m) as opener:
         page = opener(server.url + "#camera")
         expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
         expect(page.locator("#preview")).to_have_attribute("data-corner", "bl")
         assert page.evaluate(GREEN_UNDER_PREVIEW, None) == 0
         assert page.evaluate(GREEN_UNDER_PREVIEW, "br") > 100, "in its usual corner it would hide digits"
         shot(page, "camera-preview-moved")
-    finally:
-        opener.close()
-        chromium.close()
