@@ -14,6 +14,8 @@ const PAPER = { dark: "#ffffff", light: "#161a24" };
 // 0.4x for a feather touch, up to 1.6x pressed hard.
 const pressureScale = (p) => 0.4 + 1.2 * p;
 
+const NO_MARKS = { digits: [], exportWidth: 1, rejected: [] };
+
 const SHARP_TURN = 0.85;  // cosine between neighbouring pieces below which a corner gets a round join
 
 /** Ink colour and round ends for strokes, dark on light or light on dark. */
@@ -133,8 +135,8 @@ export class Pad extends EventTarget {
     this._finished = null;
     const ctx = this.canvas.getContext("2d");
     this._paint(ctx, this.canvas.width, this.canvas.height, this.lightOnDark);
-    const marks = keepMarks && this._marks;
-    this.showBoxes(marks ? marks.digits : [], marks ? marks.exportWidth : 1, marks ? marks.rejected : []);
+    const { digits, exportWidth, rejected } = (keepMarks && this._marks) || NO_MARKS;
+    this.showBoxes(digits, exportWidth, rejected);
   }
 
   /** The drawing as black-on-white JPEG, EXPORT_WIDTH px wide: {blob, width, height}. */
