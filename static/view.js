@@ -22,7 +22,7 @@ export function showReadout(box, lines) {
 }
 
 const INSET = 0.26;          // the live preview's width, a share of the picture's (as style.css)
-const INSET_MARGIN = 10;    // CSS px between the inset and the picture's edge (as style.css)
+const INSET_MARGIN = 10;      // CSS px between the inset and the picture's edge (as style.css)
 const CORNERS = ["br", "bl", "tr", "tl"];
 
 /**
