@@ -6,7 +6,7 @@ import { Link, DEFAULT_MAX_FRAME_BYTES } from "./link.js";
 import { Camera, JPEG_QUALITY, SEND_WIDTH, cameraErrorMessage } from "./camera.js";
 import { Pad } from "./pad.js";
 import { TAG_HEIGHT, drawReading } from "./marks.js";
-import { drawJpeg, insetCorner, showBars, showReadout, showTimings, summary } from "./view.js";
+import { Announcer, drawJpeg, insetCorner, showBars, showReadout, showTimings, summary } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const MODES = ["camera", "canvas", "classroom"];
@@ -17,13 +17,15 @@ const STATE_TEXT = { connecting: "Connecting…", connected: "Connected",
 const link = new Link();
 const camera = new Camera($("preview"));
 const pad = new Pad($("pad"), $("pad-overlay"));
-const ui = { mode: "camera", source: "camera", teach: false, mirror: null, quality: JPEG_QUALITY,
+const ui = { mode: "camera", source: "camera", teach: false, quality: JPEG_QUALITY,
   padDirty: false, padTimer: 0, padSentWidth: 1, pumping: false, cameraWanted: true, cameraDraws: 0 };
 
 // ---- messages -------------------------------------------------------------------------------
 
 // "error" stays until dismissed; "warn" goes once results flow again, but not before this long.
 const WARN_MIN_MS = 4000;
+const STEADY_SPEECH_MS = 1500;  // a camera's reading is announced once it has stood this long
+const announcer = new Announcer($("announce"));
 
 function notify(text, kind = "error") {
   $("notice-text").textContent = text;
@@ -105,6 +107,7 @@ async function onResult(msg) {
   if (usesPad()) {
     if (pad.empty) return;  // cleared while this frame was being read
     showReadout($("readout"), msg.lines || []);
+    announcer.offer(msg.lines || [], 0);
     $("readout-meta").textContent = summary(msg);
     showBars($("bars"), msg.digits || []);
     pad.showBoxes(msg.digits || [], ui.padSentWidth, msg.rejected_boxes || []);
@@ -112,6 +115,7 @@ async function onResult(msg) {
     return;
   }
   showReadout($("readout"), msg.lines || []);
+  announcer.offer(msg.lines || [], STEADY_SPEECH_MS);
   $("readout-meta").textContent = summary(msg);
   if (!camera.running) return;
   // The teaching view's composite comes from the server; otherwise the frame sent is outlined here,
@@ -178,6 +182,7 @@ pad.addEventListener("change", ({ detail }) => {
   if (detail.empty) {
     ui.padDirty = false;
     showReadout($("readout"), []);
+    announcer.offer([], 0);
     $("readout-meta").textContent = "";
     showBars($("bars"), []);
     return;
@@ -202,11 +207,9 @@ async function startCamera(deviceId = $("camera-select").value) {
     return;
   }
   clearNotice();
-  const { facingMode, deviceId: active } = camera.settings();
-  setMirror(ui.mirror ?? facingMode !== "environment", false);
-  await fillCameraPicker(active);
+  await fillCameraPicker(camera.settings().deviceId);
   $("stage").querySelector(".camera-view").classList.add("running");
-  $("camera-toggle").textContent = "Stop camera";
+  $("camera-stop").hidden = false;
   pump();
 }
 
@@ -225,8 +228,8 @@ function showCameraStopped(message, failed = false) {
     $("readout-meta").textContent = "Camera stopped: the last reading";
   }
   $("camera-placeholder-text").textContent = message;
-  $("camera-start").hidden = false;
-  $("camera-toggle").textContent = "Start camera";
+  $("camera-start").hidden = false;  // the one Start button: the picture's own
+  $("camera-stop").hidden = true;
 }
 
 async function fillCameraPicker(activeId) {
@@ -240,8 +243,9 @@ async function fillCameraPicker(activeId) {
   select.disabled = cams.length < 2;
 }
 
-function setMirror(on, explicit = true) {
-  if (explicit) ui.mirror = on;
+// The preview is not mirrored unless asked: the page is for reading writing, and a mirrored
+// selfie view shows the paper's numbers backwards beside the unmirrored annotated frame.
+function setMirror(on) {
   $("preview").classList.toggle("mirrored", on);
   $("mirror").setAttribute("aria-pressed", String(on));
 }
@@ -251,9 +255,7 @@ $("draw-instead").addEventListener("click", () => {
   if (ui.mode === "classroom") $("source").click();  // the projector stays, the pad replaces the camera
   else setMode("canvas");
 });
-$("camera-toggle").addEventListener("click", () => {
-  if (camera.running) { ui.cameraWanted = false; stopCamera(); } else startCamera();
-});
+$("camera-stop").addEventListener("click", () => { ui.cameraWanted = false; stopCamera(); });
 $("camera-select").addEventListener("change", (e) => startCamera(e.target.value));
 $("mirror").addEventListener("click", () => setMirror($("mirror").getAttribute("aria-pressed") !== "true"));
 document.addEventListener("visibilitychange", () => pump());
@@ -338,6 +340,7 @@ function switchInput(wasCamera) {
   document.body.dataset.source = ui.mode === "classroom" ? ui.source : "";
   $("source").setAttribute("aria-pressed", String(ui.source === "pad"));
   showReadout($("readout"), []);
+  announcer.offer([], 0);
   $("readout-meta").textContent = "";
   if (isCameraMode()) {
     if (!wasCamera || !camera.running) { if (ui.cameraWanted) startCamera(); }

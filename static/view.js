@@ -21,6 +21,36 @@ export function showReadout(box, lines) {
     : [el("span", "empty", "–")]));
 }
 
+/**
+ * What a screen reader hears of the readings: a live camera's reading can change with every frame
+ * (a hand moving, a word read differently each time), and announcing each would drown the user.
+ * A reading is spoken once it has stood unchanged for `steadyMs`, and not again while it stays.
+ */
+export class Announcer {
+  constructor(node) {
+    this.node = node;
+    this.candidate = "";
+    this.spoken = "";
+    this.timer = 0;
+  }
+
+  /** Offer the lines now shown; 0 ms speaks at once (a drawing is read only when the pen stops). */
+  offer(lines, steadyMs) {
+    const text = lines.join(", ");
+    if (text === this.candidate && this.timer) return;  // already waiting to speak it
+    clearTimeout(this.timer);
+    this.candidate = text;
+    this.timer = setTimeout(() => this.speak(), steadyMs);
+  }
+
+  speak() {
+    this.timer = 0;
+    if (this.candidate === this.spoken) return;
+    this.spoken = this.candidate;  // nothing read is not spoken, but the same number later is again
+    if (this.candidate) this.node.textContent = this.candidate;
+  }
+}
+
 const INSET = 0.26;          // the live preview's width, a share of the picture's (as style.css)
 const INSET_MARGIN = 10;      // CSS px between the inset and the picture's edge (as style.css)
 const CORNERS = ["br", "bl", "tr", "tl"];

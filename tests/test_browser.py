@@ -200,10 +200,16 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
                 summary({ digits: [], rejected: 1, timings_ms: { total: 9.6 } })]; }""") == [
         "1 digit · unchanged, not read again", "No digits found · 1 rejected · server 10 ms"]
     expect(page.locator("#annotated")).to_be_visible()
-    # The preview may be mirrored for the user; what was read proves the frames sent were not.
-    facing = page.evaluate("document.getElementById('preview').srcObject"
-                           ".getVideoTracks()[0].getSettings().facingMode || ''")
-    assert page.locator("#preview").evaluate("v => v.classList.contains('mirrored')") == (facing != "environment")
+    # The preview shows the paper as it is (mirrored, its numbers would read backwards) until asked.
+    mirrored = "v => v.classList.contains('mirrored')"
+    assert page.locator("#preview").evaluate(mirrored) is False
+    page.get_by_role("button", name="Mirror preview").click()
+    assert page.locator("#preview").evaluate(mirrored) is True
+    expect(page.get_by_role("button", name="Mirror preview")).to_have_attribute("aria-pressed", "true")
+    # A screen reader hears the reading once it holds still, not every frame's: the numbers on screen
+    # are not a live region; a hidden one speaks the steady reading.
+    expect(page.locator("#announce")).to_have_text(", ".join(CAMERA_LINES), timeout=READ_TIMEOUT_MS)
+    assert page.locator("#readout").get_attribute("aria-live") is None
     # The page outlines the digits on the frame it sent: green boxes on a gray page.
     assert page.locator("#annotated").evaluate(GREEN_PIXELS) > 500
     page.wait_for_timeout(600)  # let the stats refresh once with several frames answered
@@ -225,7 +231,10 @@ def test_camera_mode_reads_the_numbers_held_up_to_the_camera(server, open_camera
     expect(page.locator("#readout")).to_have_class(re.compile(r"\bstale\b"))
     expect(page.locator("#readout-meta")).to_have_text("Camera stopped: the last reading")
     expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES)
-    page.get_by_role("button", name="Start camera").first.click()
+    expect(page.get_by_role("button", name="Start camera")).to_have_count(1)  # the picture's, not a second
+    expect(page.get_by_role("button", name="Stop camera")).to_be_hidden()
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.get_by_role("button", name="Stop camera")).to_be_visible(timeout=READ_TIMEOUT_MS)
     expect(page.locator("#readout")).not_to_have_class(re.compile(r"\bstale\b"), timeout=READ_TIMEOUT_MS)
 
     track = page.evaluate_handle("document.getElementById('preview').srcObject.getVideoTracks()[0]")
@@ -381,6 +390,9 @@ def test_phone_layout_fits_375px_without_sideways_scrolling(server, request, mod
         assert page.evaluate("document.documentElement.scrollTop") == 0, "drawing scrolled the page"
         expect(page.locator("#readout")).to_have_text(re.compile(r"^\s*7\s*1\s*$"), timeout=READ_TIMEOUT_MS)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # The connection figures share the brand's row in every mode, so the page below never jumps.
+    brand, stats = (page.locator(sel).bounding_box() for sel in (".brand", ".stats"))
+    assert stats["y"] < brand["y"] + brand["height"] and stats["x"] + stats["width"] <= PHONE["width"]
     small = page.evaluate("""() => [...document.querySelectorAll('button, select, input, a')]
         .filter(e => e.offsetParent !== null)
         .map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
@@ -513,6 +525,25 @@ def test_the_preview_corner_rule_takes_the_first_clear_corner_and_keeps_it(serve
     # A digit just above the inset is clear of it, but not with its 60 px tag; and a 16:9 frame is
     # shown letterboxed in a 4:3 view: its low digit is lower on screen than the frame's height says.
     assert corners == ["br", "bl", "tr", "none", "tr", "br", "bl"]
+
+
+def test_a_screen_reader_hears_a_reading_once_it_holds_still_and_not_again_while_it_stays(server, open_page):
+    """view.js Announcer: a reading flickering between frames is never spoken; a steady one once; the
+    same number gone and back is spoken again; a drawing's reading (0 ms) at once."""
+    page = open_page(server.url + "#camera")
+    said = page.evaluate("""async () => {
+        const { Announcer } = await import('/static/view.js');
+        const node = document.createElement('p'), said = [];
+        new MutationObserver(() => said.push(node.textContent)).observe(node, { childList: true, subtree: true });
+        const wait = (ms) => new Promise((done) => setTimeout(done, ms));
+        const speaker = new Announcer(node);
+        for (const number of ['12', '17', '12', '17', '12', '17']) { speaker.offer([number], 400); await wait(20); }
+        await wait(600);
+        speaker.offer(['17'], 400); await wait(600);
+        speaker.offer([], 0); await wait(20); speaker.offer(['17'], 0); await wait(20);
+        speaker.offer(['4711', '23'], 0); await wait(20);
+        return said; }""")
+    assert said == ["17", "17", "4711, 23"]
 
 
 GREEN_UNDER_PREVIEW = """corner => {
