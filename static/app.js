@@ -143,6 +143,9 @@ function placePreview(view, frame, digits, tagPx) {
 // ---- the loop -------------------------------------------------------------------------------
 
 /** The pad is the input in draw mode, and in classroom mode when the teacher draws on the screen. */
+// As style.css's one-column teaching view: on a phone the stages come one above the other.
+const NARROW = matchMedia("(max-width: 599px)");
+const teachColumns = () => (NARROW.matches ? 1 : 2);
 const usesPad = () => ui.mode === "canvas" || (ui.mode === "classroom" && ui.source === "pad");
 const isCameraMode = () => (ui.mode === "camera" || ui.mode === "classroom") && !usesPad();
 
@@ -160,7 +163,7 @@ async function pumpCamera() {
     const blob = await camera.capture(SEND_WIDTH, ui.quality);
     if (!blob) { setTimeout(pump, 100); return; }  // the video has no frame yet
     // Only the teaching view needs the server's picture: the page outlines the frame it sent.
-    if (isCameraMode()) await link.send(blob, "camera", ui.teach, ui.teach);
+    if (isCameraMode()) await link.send(blob, "camera", ui.teach, ui.teach, teachColumns());
   } finally {
     ui.pumping = false;
   }
@@ -174,7 +177,7 @@ async function sendPad() {
   const { blob, width } = await pad.export();
   ui.padSentWidth = width;
   // The pad outlines the digits itself; only the teaching view needs the server's picture.
-  if (!(await link.send(blob, "canvas", ui.teach, ui.teach)) && !link.connected) ui.padDirty = true;  // resend on connect
+  if (!(await link.send(blob, "canvas", ui.teach, ui.teach, teachColumns())) && !link.connected) ui.padDirty = true;  // resend on connect
 }
 
 pad.addEventListener("change", ({ detail }) => {

@@ -38,9 +38,10 @@ export class Link extends EventTarget {
 
   /**
    * Send one encoded frame; false (and nothing sent) when busy, offline or too large.
-   * `annotate` false asks for the reading without the annotated image (the pad draws its own boxes).
+   * `annotate` false asks for the reading without the annotated image (the pad draws its own boxes);
+   * `columns` is the teaching composite's (`debug`): 1 on a phone, where two would be unreadably small.
    */
-  async send(blob, mode, debug, annotate = true) {
+  async send(blob, mode, debug, annotate = true, columns = 2) {
     if (this.busy || !this.connected) return false;
     const limit = this.maxFrameBytes;
     if (blob.size > limit) {
@@ -52,7 +53,7 @@ export class Link extends EventTarget {
     this.inFlight = { id, mode, sentAt: performance.now(), timer };
     const image = await blob.arrayBuffer();
     if (this.inFlight?.id !== id) return false;  // the connection dropped meanwhile
-    this.socket.emit("frame", { id, image, mode, debug: Boolean(debug), annotate: Boolean(annotate) });
+    this.socket.emit("frame", { id, image, mode, debug: Boolean(debug), annotate: Boolean(annotate), columns });
     return true;
   }
 

@@ -64,3 +64,13 @@ def test_stage_titles_sit_above_the_pictures_not_on_them():
     stages = {"ink": np.zeros((480, 640), np.uint8)}
     composite = teaching_composite(annotated, stages, np.zeros((1, 28, 28)), ["1 99%"])
     assert (composite[TITLE_HEIGHT : TITLE_HEIGHT + 480, :PANEL_WIDTH] == 200).all()
+
+
+def test_the_one_column_composite_stacks_every_panel_at_full_panel_width():
+    annotated = np.full((480, 640, 3), 200, np.uint8)
+    stages = {"ink": np.zeros((480, 640), np.uint8), "binary": np.zeros((480, 640), np.uint8)}
+    wide = teaching_composite(annotated, stages, np.zeros((3, 28, 28)), ["1 99%"] * 3)
+    tall = teaching_composite(annotated, stages, np.zeros((3, 28, 28)), ["1 99%"] * 3, columns=1)
+    assert wide.shape[1] == 2 * PANEL_WIDTH and tall.shape[1] == PANEL_WIDTH
+    assert tall.shape[0] > 3 * (TITLE_HEIGHT + 480)  # result, ink and binary one above the other, then the crops
+    assert (tall[TITLE_HEIGHT : TITLE_HEIGHT + 480] == 200).all()

@@ -402,6 +402,19 @@ def test_phone_layout_fits_375px_without_sideways_scrolling(server, request, mod
     shot(page, f"phone-{mode}", full_page=True)
 
 
+def test_on_a_phone_the_teaching_view_comes_in_one_column_at_full_width(server, open_camera_page):
+    """Two columns of stages on a 375 px screen would shrink their titles to about 4 px."""
+    page = open_camera_page(server.url + "#camera", viewport=PHONE, phone=True)
+    expect(page.locator("#readout .line")).to_have_text(CAMERA_LINES, timeout=READ_TIMEOUT_MS)
+    page.get_by_role("button", name="Teaching view").click()
+    page.wait_for_function("""() => { const c = document.getElementById('annotated');
+        return c.width === 640 && c.height > 3 * 480; }""", timeout=READ_TIMEOUT_MS)
+    shown = page.locator("#annotated").bounding_box()
+    assert shown["height"] > 3 * shown["width"] and shown["width"] > 0.9 * (PHONE["width"] - 28)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "phone-teaching", full_page=True)
+
+
 def test_classroom_over_https_as_served_with_lan_shows_join_address_and_qr_code(open_camera_page, tmp_path):
     server = ServerProcess(free_port(), lan_home=tmp_path).start()
     try:

@@ -43,11 +43,14 @@ def test_a_canvas_drawing_is_read(client, encode):
     assert client.reply_to(1)["args"][0]["lines"] == PAGE_LINES
 
 
-def test_debug_frames_come_back_as_the_teaching_view(client):
+def test_debug_frames_come_back_as_the_teaching_view_wide_or_in_one_column_for_a_phone(client):
     client.send(frame(3, debug=True))
     result = client.reply_to(3)["args"][0]
     assert result["lines"] == PAGE_LINES
-    decode_jpeg(result["annotated"])
+    wide = decode_jpeg(result["annotated"])
+    client.send({**frame(4, debug=True), "columns": 1})
+    tall = decode_jpeg(client.reply_to(4)["args"][0]["annotated"])
+    assert wide.shape[1] == 2 * tall.shape[1] and tall.shape[0] > tall.shape[1] > wide.shape[0] / 2
 
 
 def test_a_frame_that_asks_for_no_annotated_image_gets_the_reading_alone(client):
@@ -82,6 +85,8 @@ BAD_FRAMES = {
     "unknown mode": (4, frame(4, mode="infrared"), "mode must be"),
     "debug as text": (4, frame(4, debug="yes"), "debug"),
     "annotate as number": (4, {**frame(4), "annotate": 0}, "annotate must be"),
+    "three columns": (4, {**frame(4, debug=True), "columns": 3}, "columns must be 1 or 2"),
+    "columns as bool": (4, {**frame(4, debug=True), "columns": True}, "columns must be 1 or 2"),
 }
 
 

@@ -155,13 +155,17 @@ def crop_sheet(crops: np.ndarray, captions: Sequence[str], width: int = PANEL_WI
     return sheet
 
 
-def teaching_composite(annotated: np.ndarray, stages: dict[str, np.ndarray], crops: np.ndarray, captions: Sequence[str]) -> np.ndarray:
-    """Stack the annotated frame, the stage images and the model's crops into one picture."""
+def teaching_composite(annotated: np.ndarray, stages: dict[str, np.ndarray], crops: np.ndarray,
+                       captions: Sequence[str], columns: int = 2) -> np.ndarray:
+    """Stack the annotated frame, the stage images and the model's crops into one picture, its
+    panels in two columns (a wide screen) or one (a phone, where two would shrink titles to a few pixels)."""
     panels = [_panel(annotated, "result")]
     titles = {"ink": "ink (background removed)", "binary": "binary (red: ruled lines removed)", "components": "components"}
     for key, title in titles.items():
         if key in stages:
             panels.append(_panel(stages[key], title))
+    if columns == 1:
+        return np.vstack(panels + [crop_sheet(crops, captions, PANEL_WIDTH)])
     if len(panels) % 2:
         panels.append(np.zeros_like(panels[-1]))
     rows = []

@@ -1,9 +1,9 @@
 """Socket.IO handlers: check a `frame` message, hand it to the frame slots, reply to that client.
 
 Protocol (README "Protocol"): the client emits `frame` {"id": int, "image": bytes, "mode":
-"camera"|"canvas"|"auto", "debug": bool, "annotate": bool}; the server answers that client alone
+"camera"|"canvas"|"auto", "debug": bool, "annotate": bool, "columns": 1|2}; the server answers that client alone
 with `result` {"id", "digits", "lines", "rejected", "rejected_boxes", "annotated": JPEG bytes (unless
-annotate is false and debug is not asked), "timings_ms", "dropped"} or `error` {"id", "message"}.
+annotate is false and debug is not asked; with debug, the teaching composite in `columns`), "timings_ms", "dropped"} or `error` {"id", "message"}.
 A bad message costs the client one `error`, never the connection.
 """
 from __future__ import annotations
@@ -58,7 +58,10 @@ def parse_frame(payload: Any, max_bytes: int) -> Frame:
     annotate = payload.get("annotate", True)
     if not isinstance(annotate, bool):
         raise FrameError("annotate must be true or false", frame_id)
-    return Frame(frame_id, image, mode, debug, annotate)
+    columns = payload.get("columns", 2)
+    if columns not in (1, 2) or type(columns) is not int:
+        raise FrameError("columns must be 1 or 2", frame_id)
+    return Frame(frame_id, image, mode, debug, annotate, columns)
 
 
 @socketio.on("frame")
@@ -125,7 +128,7 @@ def read_reply(frame: Frame, dropped: int, client: str | None = None) -> tuple[s
     last = st.stills.get(client) if still_ok else None
     until = last[0] + max_age if last else 0.0  # the reader checks it again after any wait for a free reader
     job = ReadJob(frame.image, frame.mode, frame.debug, cfg["MAX_FRAME_BYTES"], cfg["MAX_FRAME_PIXELS"],
-                  cfg["JPEG_QUALITY"], annotate=frame.annotate, remember=still_ok,
+                  cfg["JPEG_QUALITY"], annotate=frame.annotate, columns=frame.columns, remember=still_ok,
                   still=last[1] if last and time.monotonic() < until else None, still_until=until)
     event, reply = st.readers.read(job) if st.readers else answer(job, st.recognizer)
     fresh = reply.pop("_still", None)

@@ -28,6 +28,7 @@ class Frame:
     mode: str
     debug: bool
     annotate: bool = True  # False: the reply carries no annotated JPEG (a client that draws its own boxes)
+    columns: int = 2  # the teaching composite's columns (with debug): 1 for a narrow screen
 
 
 @dataclass

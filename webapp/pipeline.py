@@ -645,8 +645,10 @@ def _check_frame(image: np.ndarray) -> None:
                          f"{image.shape} and type {image.dtype}")
 
 
-def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True, debug: bool = False) -> Reading:
-    """Find, read and group every handwritten digit in a BGR (or gray) frame."""
+def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True,
+               debug: bool = False, columns: int = 2) -> Reading:
+    """Find, read and group every handwritten digit in a BGR (or gray) frame; with `debug`, the
+    annotated image is the teaching composite of the stages, its panels in `columns` (1 or 2)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     _check_frame(image)
@@ -672,7 +674,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         if debug:
             reading.stages = _stages(gray, frame)
             images, captions = teaching_crops(read.crops, read.batch, read.probs)
-            reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, images, captions)
+            reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, images, captions, columns)
         clock.lap("annotate")
     reading.timings_ms = clock.total()
     return reading

@@ -44,6 +44,7 @@ class ReadJob:
     max_pixels: int = 4_000_000
     jpeg_quality: int = 80
     annotate: bool = True  # False: the reading only (POST /api/read, a frame with "annotate": false)
+    columns: int = 2  # the teaching composite's columns (debug): 1 for a phone's narrow view
     still: Any = None  # still.Still of this client's last frame read: drawn again if this frame shows the same
     still_until: float = math.inf  # time.monotonic() after which `still` is too old: checked when a reader
     #                                takes the job, so the wait for a free reader counts too
@@ -95,7 +96,8 @@ def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
         reused_ms = (time.perf_counter() - started) * 1000
         reading.timings_ms = {"decode": decode_ms, "reused": reused_ms, "total": decode_ms + reused_ms}
         return reading, None
-    reading = read_decoded(image, decode_ms, recognizer, mode=job.mode, annotate=job.annotate, debug=job.debug)
+    reading = read_decoded(image, decode_ms, recognizer, mode=job.mode, annotate=job.annotate, debug=job.debug,
+                             columns=job.columns)
     return reading, (still.remember(image, reading) if job.remember else None)
 
 
