@@ -313,6 +313,19 @@ def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
     assert pipeline._in_text_lines(digits + [line[9]], others) == set()  # 4 of 10: a number with doubtful digits
 
 
+def test_a_number_whose_digits_are_all_plainly_digits_is_not_sunk_by_short_marks():
+    """"603" with its flat 0 cut into two x-height pieces looks like a word by its heights; when the
+    model reads every digit of it at PLAIN_SURE and the letter detector sees no letter, it is kept.
+    One digit in doubt, or a lone digit, and the heights decide as before."""
+    six, three = (0, 0, 24, 40), (100, 0, 24, 40)
+    pieces = [(30, 16, 30, 24), (64, 16, 30, 24)]  # 0.6 of the digits' height
+    boxes = [six] + pieces + [three]
+    assert pipeline._in_text_lines(boxes, []) == {0, 1, 2, 3}
+    assert pipeline._in_text_lines(boxes, [], plain=[True] * 4) == set()
+    assert pipeline._in_text_lines(boxes, [], plain=[True, True, False, True]) == {0, 1, 2, 3}
+    assert pipeline._in_text_lines(pieces[:1], pieces[1:] + [six], plain=[True]) == {0}
+
+
 @pytest.mark.parametrize("seed, index", [(0, 36), (0, 51)])
 def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera_mode_does(mnist_test, recognizer,
                                                                                            seed, index):

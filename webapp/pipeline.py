@@ -103,6 +103,11 @@ CONTEXT_HEIGHT = 0.2  # ... within 20% of their median height, and no mark in it
 TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word ...
 NUMBER_RUN = 3  # ... except for 3+ tall digits in a row in it: a number written beside the word
 #                 (pages F1 0.9702 -> 0.9719)
+PLAIN_SURE = 0.99  # a group of marks with 2+ digits, every one read at least this surely ...
+PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is a number, whatever its marks'
+#   heights say: a flat 0 cut in two x-height pieces sank "603" as a word (pages F1 seeds 0-2, 5-7
+#   .9769 .9760 .9705 .9737 .9669 .9764 -> .9785 .9778 .9709 .9737 .9677 .9764, boards seed 0 .9814 ->
+#   .9825, real-dev unchanged; at 0.95 and 0.05, or 0.98 and 0.01, the words-only real-dev 030 read "99")
 LETTER_CONTEXT = 1  # a region the letter detector calls a letter is still a digit in a number of at least
 #   this many other digits, all read surely and no letter ...
 LETTER_CONTEXT_DOUBT = 0.5  # ... to the detector, which scores each below this. With no such exception real-dev
@@ -375,7 +380,7 @@ def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[i
 
 
 def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
-                   sure: list[bool] | None = None) -> set[int]:
+                   sure: list[bool] | None = None, plain: list[bool] | None = None) -> set[int]:
     """Indices of "digits" that are letters of words, judged by the word they stand in.
 
     Marks are grouped as numbers would be (lines, split at wide gaps). A group is a word, not
@@ -386,13 +391,16 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
     `digit_h` (0 when unknown) -- unless the group looks like a smaller number: marks of even
     height, each a whole region the model is `sure` of (a zigzag's pieces are cut from one
     stroke; x-height letters are seldom all sure). Judging each group alone keeps a word beside
-    a number from sinking it.
+    a number from sinking it. A group of two or more digits, all `plain` (read very surely, and
+    not letter-like to the letter detector), is a number whatever its marks' heights.
     """
     boxes = digit_boxes + other_boxes
     n = len(digit_boxes)
     found: set[int] = set()
     for group in (number for line in grouping.group(boxes) for number in line):
         digits = [i for i in group if i < n]
+        if len(digits) >= 2 and plain is not None and all(plain[i] for i in digits):
+            continue
         others = len(group) - len(digits)
         heights = np.array([boxes[i][3] for i in group], float)
         own = TEXT_SHORT * _percentile(heights, 80)
@@ -527,10 +535,11 @@ def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
 
 
 def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, list[list[int]]],
-            conf: np.ndarray, sure: float, digit_h: float = 0.0,
-            canvas: bool = False) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+            conf: np.ndarray, sure: float, digit_h: float = 0.0, canvas: bool = False,
+            letter_scores: np.ndarray | None = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Choose whole or split per region, then drop crops read less surely than `sure` (on a `canvas`,
-    unless sure digits vouch for them: _vouched_for) and letters in text lines.
+    unless sure digits vouch for them: _vouched_for) and letters in text lines (numbers of digits
+    PLAIN_SURE and, to the model's letter detector if it has one, below PLAIN_LETTER are spared).
 
     Returns the accepted crop indices and the boxes of everything rejected (working pixels).
     """
@@ -543,8 +552,10 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     chosen = [k for k in chosen if k in kept]
     wordy += unsure
     whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
+    plain = (None if letter_scores is None else
+             [conf[k] >= PLAIN_SURE and letter_scores[k] < PLAIN_LETTER for k in chosen])
     in_text = _in_text_lines([crops[k].box for k in chosen], wordy, digit_h,
-                             [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen])
+                             [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen], plain)
     # Paper edges, desks and frames are counted but listed last, so drawings can leave them out.
     regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason in BACKDROP)
     rejected = unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text] + [r.box for r in regions]
@@ -630,7 +641,8 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo)
+    chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
+                               letter_scores=letter_scores)
     if letter_regions:
         chosen, rejected = _without_letters(chosen, rejected, crops, letter_regions, conf, sure, letter_scores)
     clock.lap("classify")
