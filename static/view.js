@@ -46,8 +46,8 @@ export class Announcer {
   speak() {
     this.timer = 0;
     if (this.candidate === this.spoken) return;
-    this.spoken = this.candidate;  // nothing read is not spoken, but the same number later is again
-    if (this.candidate) this.node.textContent = this.candidate;
+    this.spoken = this.candidate;  // emptied when nothing is read (silently), so the same number
+    this.node.textContent = this.candidate;  // coming back is a change the screen reader speaks
   }
 }
 

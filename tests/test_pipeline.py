@@ -324,6 +324,9 @@ def test_a_number_whose_digits_are_all_plainly_digits_is_not_sunk_by_short_marks
     assert pipeline._in_text_lines(boxes, [], plain=[True] * 4) == set()
     assert pipeline._in_text_lines(boxes, [], plain=[True, True, False, True]) == {0, 1, 2, 3}
     assert pipeline._in_text_lines(pieces[:1], pieces[1:] + [six], plain=[True]) == {0}
+    # Plain digits among as many marks read as nothing ("Hello" with its "ll" read as 11) are a word still.
+    word = [(30 * i, 0, 22, 40) for i in range(5)]
+    assert pipeline._in_text_lines(word[1:3], word[:1] + word[3:], plain=[True, True]) == {0, 1}
 
 
 @pytest.mark.parametrize("seed, index", [(0, 36), (0, 51)])

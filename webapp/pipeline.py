@@ -103,11 +103,12 @@ CONTEXT_HEIGHT = 0.2  # ... within 20% of their median height, and no mark in it
 TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word ...
 NUMBER_RUN = 3  # ... except for 3+ tall digits in a row in it: a number written beside the word
 #                 (pages F1 0.9702 -> 0.9719)
-PLAIN_SURE = 0.99  # a group of marks with 2+ digits, every one read at least this surely ...
-PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is a number, whatever its marks'
-#   heights say: a flat 0 cut in two x-height pieces sank "603" as a word (pages F1 seeds 0-2, 5-7
-#   .9769 .9760 .9705 .9737 .9669 .9764 -> .9785 .9778 .9709 .9737 .9677 .9764, boards seed 0 .9814 ->
-#   .9825, real-dev unchanged; at 0.95 and 0.05, or 0.98 and 0.01, the words-only real-dev 030 read "99")
+PLAIN_SURE = 0.99  # a group of 2+ digits, every one read at least this surely ...
+PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is not judged by its marks'
+#   heights (x-height pieces of a split digit sank numbers as words): pages F1 seed 1 .9760 -> .9773, the
+#   other scene seeds and real-dev unchanged. Sparing such groups from the non-digit share too gained
+#   pages seeds 0 and 6 (.9785, .9677) but would keep a word whose "ll" reads as a plain 11; at 0.95
+#   and 0.05, or 0.98 and 0.01, the words-only real-dev 030 read "99" (CER .1058 -> .125)
 LETTER_CONTEXT = 1  # a region the letter detector calls a letter is still a digit in a number of at least
 #   this many other digits, all read surely and no letter ...
 LETTER_CONTEXT_DOUBT = 0.5  # ... to the detector, which scores each below this. With no such exception real-dev
@@ -392,15 +393,13 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
     height, each a whole region the model is `sure` of (a zigzag's pieces are cut from one
     stroke; x-height letters are seldom all sure). Judging each group alone keeps a word beside
     a number from sinking it. A group of two or more digits, all `plain` (read very surely, and
-    not letter-like to the letter detector), is a number whatever its marks' heights.
+    not letter-like to the letter detector), is not judged by its marks' heights.
     """
     boxes = digit_boxes + other_boxes
     n = len(digit_boxes)
     found: set[int] = set()
     for group in (number for line in grouping.group(boxes) for number in line):
         digits = [i for i in group if i < n]
-        if len(digits) >= 2 and plain is not None and all(plain[i] for i in digits):
-            continue
         others = len(group) - len(digits)
         heights = np.array([boxes[i][3] for i in group], float)
         own = TEXT_SHORT * _percentile(heights, 80)
@@ -409,7 +408,8 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
         short_below = own if small_number else max(own, X_HEIGHT * digit_h)
         short = int(np.count_nonzero(heights < short_below))
         wordy = others >= TEXT_MIN_OTHERS and others >= TEXT_OTHER_SHARE * len(group)
-        if wordy or (short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(group)):
+        plain_number = len(digits) >= 2 and plain is not None and all(plain[i] for i in digits)
+        if wordy or (not plain_number and short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(group)):
             found.update(set(digits) - _number_beside_word(group, n, heights >= short_below))
     return found
 
@@ -538,8 +538,9 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
             conf: np.ndarray, sure: float, digit_h: float = 0.0, canvas: bool = False,
             letter_scores: np.ndarray | None = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Choose whole or split per region, then drop crops read less surely than `sure` (on a `canvas`,
-    unless sure digits vouch for them: _vouched_for) and letters in text lines (numbers of digits
-    PLAIN_SURE and, to the model's letter detector if it has one, below PLAIN_LETTER are spared).
+    unless sure digits vouch for them: _vouched_for) and letters in text lines. With the model's
+    `letter_scores`, numbers whose digits are all read at PLAIN_SURE and scored below PLAIN_LETTER
+    are not judged by their heights; without a letter detector, no number is spared so.
 
     Returns the accepted crop indices and the boxes of everything rejected (working pixels).
     """
@@ -663,6 +664,8 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     annotated image is the teaching composite of the stages, its panels in `columns` (1 or 2)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if columns not in (1, 2):
+        raise ValueError(f"columns must be 1 or 2, not {columns!r}")
     _check_frame(image)
     clock = _Clock()
     gray, scale = work_gray(image)
