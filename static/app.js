@@ -27,6 +27,12 @@ const WARN_MIN_MS = 4000;
 const STEADY_SPEECH_MS = 1500;  // a camera's reading is announced once it has stood this long
 const announcer = new Announcer($("announce"));
 
+/** The numbers read, on screen at once and to a screen reader once they have stood `speakAfterMs`. */
+function showLines(lines, speakAfterMs = 0) {
+  showReadout($("readout"), lines);
+  announcer.offer(lines, speakAfterMs);
+}
+
 function notify(text, kind = "error") {
   $("notice-text").textContent = text;
   $("notice").dataset.kind = kind;
@@ -106,16 +112,14 @@ async function onResult(msg) {
   if (ui.teach) showTimings($("timings"), msg.timings_ms);
   if (usesPad()) {
     if (pad.empty) return;  // cleared while this frame was being read
-    showReadout($("readout"), msg.lines || []);
-    announcer.offer(msg.lines || [], 0);
+    showLines(msg.lines || []);
     $("readout-meta").textContent = summary(msg);
     showBars($("bars"), msg.digits || []);
     pad.showBoxes(msg.digits || [], ui.padSentWidth, msg.rejected_boxes || []);
     if (ui.teach) await drawJpeg($("stages"), msg.annotated);
     return;
   }
-  showReadout($("readout"), msg.lines || []);
-  announcer.offer(msg.lines || [], STEADY_SPEECH_MS);
+  showLines(msg.lines || [], STEADY_SPEECH_MS);
   $("readout-meta").textContent = summary(msg);
   if (!camera.running) return;
   // The teaching view's composite comes from the server; otherwise the frame sent is outlined here,
@@ -185,8 +189,7 @@ pad.addEventListener("change", ({ detail }) => {
   $("pad-hint").hidden = !detail.empty;
   if (detail.empty) {
     ui.padDirty = false;
-    showReadout($("readout"), []);
-    announcer.offer([], 0);
+    showLines([]);
     $("readout-meta").textContent = "";
     showBars($("bars"), []);
     return;
@@ -343,8 +346,7 @@ function setMode(mode) {
 function switchInput(wasCamera) {
   document.body.dataset.source = ui.mode === "classroom" ? ui.source : "";
   $("source").setAttribute("aria-pressed", String(ui.source === "pad"));
-  showReadout($("readout"), []);
-  announcer.offer([], 0);
+  showLines([]);
   $("readout-meta").textContent = "";
   if (isCameraMode()) {
     if (!wasCamera || !camera.running) { if (ui.cameraWanted) startCamera(); }

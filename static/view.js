@@ -30,7 +30,6 @@ export class Announcer {
   constructor(node) {
     this.node = node;
     this.candidate = "";
-    this.spoken = "";
     this.timer = 0;
   }
 
@@ -43,11 +42,10 @@ export class Announcer {
     this.timer = setTimeout(() => this.speak(), steadyMs);
   }
 
+  /** Emptied when nothing is read (silently), so the same number coming back is a change to speak. */
   speak() {
     this.timer = 0;
-    if (this.candidate === this.spoken) return;
-    this.spoken = this.candidate;  // emptied when nothing is read (silently), so the same number
-    this.node.textContent = this.candidate;  // coming back is a change the screen reader speaks
+    if (this.node.textContent !== this.candidate) this.node.textContent = this.candidate;
   }
 }
 
