@@ -196,7 +196,8 @@ def test_debug_fills_the_stages_and_a_teaching_composite(three_digits, recognize
     img = mnist_page(three_digits)
     reading = read_frame(img, recognizer, debug=True)
     assert {"ink", "binary", "components"} <= set(reading.stages)
-    assert reading.annotated.shape[1] > img.shape[1] and reading.annotated.ndim == 3
+    assert reading.composite.shape[1] > img.shape[1] and reading.composite.ndim == 3
+    assert reading.annotated.shape == img.shape  # the frame with its boxes stays as it was
 
 
 def test_without_annotation_there_is_no_picture(three_digits, recognizer):

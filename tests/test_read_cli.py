@@ -49,6 +49,7 @@ def test_annotate_writes_files_named_after_the_inputs(images, tmp_path, capsys):
     assert names == ["first.annotated.png", "first.stages.png", "second.annotated.png", "second.stages.png"]
     annotated = cv2.imread(str(out_dir / "first.annotated.png"))
     assert annotated.shape == (200, 400, 3)
+    assert cv2.imread(str(out_dir / "first.stages.png")).shape[1] > 400  # the composite: frame and stages
     assert f"wrote {out_dir / 'first.stages.png'}" in capsys.readouterr().err  # the user learns where they went
 
 

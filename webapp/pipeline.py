@@ -135,7 +135,8 @@ class Reading:
     lines: list[str]
     rejected: int
     timings_ms: dict[str, float]
-    annotated: np.ndarray | None = None
+    annotated: np.ndarray | None = None  # the frame with its boxes and labels drawn on it
+    composite: np.ndarray | None = None  # with debug: the teaching composite of the stages
     stages: dict[str, np.ndarray] = field(default_factory=dict)
     drawn_rejects: list[tuple[int, int, int, int]] = field(default_factory=list)  # boxes of rejects worth drawing
 
@@ -660,8 +661,8 @@ def _check_frame(image: np.ndarray) -> None:
 
 def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto", annotate: bool = True,
                debug: bool = False, columns: int = 2) -> Reading:
-    """Find, read and group every handwritten digit in a BGR (or gray) frame; with `debug`, the
-    annotated image is the teaching composite of the stages, its panels in `columns` (1 or 2)."""
+    """Find, read and group every handwritten digit in a BGR (or gray) frame; with `debug`, also
+    the teaching composite of the stages (`Reading.composite`), its panels in `columns` (1 or 2)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if columns not in (1, 2):
@@ -689,7 +690,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         if debug:
             reading.stages = _stages(gray, frame)
             images, captions = teaching_crops(read.crops, read.batch, read.probs)
-            reading.annotated = draw.teaching_composite(reading.annotated, reading.stages, images, captions, columns)
+            reading.composite = draw.teaching_composite(reading.annotated, reading.stages, images, captions, columns)
         clock.lap("annotate")
     reading.timings_ms = clock.total()
     return reading

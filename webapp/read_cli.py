@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 
 from webapp.decode import ImageError, read_file
-from webapp.pipeline import MODES, Reading, decode_timed, read_decoded, read_frame
+from webapp.pipeline import MODES, Reading, decode_timed, read_decoded
 from webapp.recognizer import Recognizer
 
 
@@ -47,14 +47,15 @@ def _summary(path: str, reading: Reading) -> str:
             f"{reading.timings_ms['total']:.1f} ms]" + (f"\n    {sure}" if sure else ""))
 
 
-def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading, image, recognizer, mode: str,
-                       teach: bool) -> list[Path]:
-    """Write NAME.annotated.png (and NAME.stages.png with `teach`); return the paths written."""
-    written = [out_dir / _out_name(path, index, "annotated")]
-    cv2.imwrite(str(written[0]), reading.annotated)
-    if teach:
-        written.append(out_dir / _out_name(path, index, "stages"))
-        cv2.imwrite(str(written[1]), read_frame(image, recognizer, mode=mode, debug=True).annotated)
+def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading) -> list[Path]:
+    """Write NAME.annotated.png (and NAME.stages.png when the reading has a teaching composite);
+    return the paths written."""
+    pictures = {"annotated": reading.annotated, "stages": reading.composite}
+    written = []
+    for kind, picture in pictures.items():
+        if picture is not None:
+            written.append(out_dir / _out_name(path, index, kind))
+            cv2.imwrite(str(written[-1]), picture)
     return written
 
 
@@ -87,13 +88,14 @@ def run(args: argparse.Namespace) -> int:
         index = i + 1 if names.count(path.stem) > 1 else 0
         try:
             image, decode_ms = decode_timed(read_file(path))
-            reading = read_decoded(image, decode_ms, recognizer, mode=args.mode, annotate=bool(args.annotate))
+            reading = read_decoded(image, decode_ms, recognizer, mode=args.mode, annotate=bool(args.annotate),
+                                   debug=args.teach)
         except ImageError as exc:
             failed += 1
             print(json.dumps({"image": name, "error": str(exc)}) if args.json else f"{name}: error: {exc}", flush=True)
             continue
         print(json.dumps({"image": name, **reading.to_dict()}) if args.json else _summary(name, reading), flush=True)
         if args.annotate:
-            for out in _write_annotations(args.annotate, path, index, reading, image, recognizer, args.mode, args.teach):
+            for out in _write_annotations(args.annotate, path, index, reading):
                 print(f"{name}: wrote {out}", file=sys.stderr, flush=True)
     return 1 if failed else 0

@@ -62,7 +62,8 @@ def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
     try:
         reading, fresh = _read_or_reuse(job, recognizer)
         started = time.perf_counter()
-        annotated = encode_jpeg(reading.annotated, job.jpeg_quality) if reading.annotated is not None else None
+        picture = reading.composite if reading.composite is not None else reading.annotated
+        annotated = encode_jpeg(picture, job.jpeg_quality) if picture is not None else None
         encode_ms = (time.perf_counter() - started) * 1000
     except ImageError as exc:
         return "error", {"message": str(exc)}
