@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from webapp import glyphs
 from webapp.scenes import KINDS, DigitSource, make_scene, make_scenes
 
 COUNT = 8  # scenes of each kind checked by the property tests
@@ -115,3 +116,12 @@ def test_scenes_draw_from_the_test_split_unless_the_training_split_is_asked_for(
     assert not np.array_equal(page.image, make_scene(source, "pages", 0, seed=1000).image)
     with pytest.raises(ValueError, match="split"):
         DigitSource.from_dir(mnist_dir, split="validation")
+
+
+def test_a_pens_ink_grows_with_its_width_without_whole_pixel_jumps(source):
+    """OpenCV draws whole-pixel widths: a 1.49 px pen once drew 1 px and a 1.51 px pen about 3 px,
+    so one 'thin' page mixed faint and bold digits. Now ink grows smoothly with the pen."""
+    digit = source.images[0]
+    ink = {w: float(glyphs.redrawn(digit, 58, w).sum()) for w in (1.2, 1.49, 1.51, 3.0, 3.9, 4.1, 15.9, 16.1)}
+    assert ink[1.51] < 1.1 * ink[1.49] and ink[4.1] < 1.15 * ink[3.9] and ink[16.1] < 1.1 * ink[15.9]
+    assert 1.5 < ink[3.0] / ink[1.2] < 2.5  # 2.5 times the pen: between 1.5 and 2.5 times the ink

@@ -12,6 +12,7 @@ import numpy as np
 
 UPSAMPLE = 3  # thin at 84x84 so the redrawn skeleton is smooth, not a 28-pixel staircase
 SUBPIXEL = 4  # cv2 drawing `shift`: coordinates carry 4 fractional bits
+FINE_PEN = 16  # pens are drawn at least this many pixels wide (at up to 4x), then shrunk
 _NEIGHBOURS = ((0, 1), (1, -1), (1, 0), (1, 1))  # each 8-neighbour pair is visited once
 
 
@@ -59,7 +60,12 @@ def natural(digit: np.ndarray, height: int, aspect: float = 1.0) -> np.ndarray:
 
 
 def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -> np.ndarray:
-    """The digit's skeleton redrawn with an even stroke `width` pixels wide, `height` tall."""
+    """The digit's skeleton redrawn with an even stroke `width` pixels wide, `height` tall.
+
+    OpenCV draws whole-pixel widths (an anti-aliased line about one pixel wider than asked), so a
+    thin pen is drawn up to 4x larger and shrunk: a 1.4 px pen and a 1.6 px one on the same page
+    must not come out as 1 px and 2 px, one three times the ink of the other.
+    """
     crop = _ink_crop(digit)
     up = cv2.resize(crop, None, fx=UPSAMPLE, fy=UPSAMPLE, interpolation=cv2.INTER_CUBIC)
     skeleton = _zhang_suen(up > 0.45)
@@ -68,9 +74,10 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
     sx = sy * aspect
     pad = width / 2 + 1
     out_w, out_h = int(np.ceil(up.shape[1] * sx + 2 * pad)), int(np.ceil(up.shape[0] * sy + 2 * pad))
-    canvas = np.zeros((out_h, out_w), np.uint8)
-    to_px = lambda y, x: (round((x * sx + pad) * 2**SUBPIXEL), round((y * sy + pad) * 2**SUBPIXEL))
-    thick = max(1, round(width))
+    f = int(np.clip(np.ceil(FINE_PEN / width), 1, 4))
+    canvas = np.zeros((out_h * f, out_w * f), np.uint8)
+    to_px = lambda y, x: (round((x * sx + pad) * f * 2**SUBPIXEL), round((y * sy + pad) * f * 2**SUBPIXEL))
+    thick = max(1, round(width * f))
     on = set(zip(ys.tolist(), xs.tolist()))
     for y, x in on:
         start = to_px(y, x)
@@ -78,6 +85,8 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
         for dy, dx in _NEIGHBOURS:
             if (y + dy, x + dx) in on:
                 cv2.line(canvas, start, to_px(y + dy, x + dx), 255, thick, cv2.LINE_AA, SUBPIXEL)
+    if f > 1:
+        canvas = cv2.resize(canvas, (out_w, out_h), interpolation=cv2.INTER_AREA)
     return _trim(canvas.astype(np.float32) / 255.0)
 
 
