@@ -74,3 +74,25 @@ def test_the_one_column_composite_stacks_every_panel_at_full_panel_width():
     assert wide.shape[1] == 2 * PANEL_WIDTH and tall.shape[1] == PANEL_WIDTH
     assert tall.shape[0] > 3 * (TITLE_HEIGHT + 480)  # result, ink and binary one above the other, then the crops
     assert (tall[TITLE_HEIGHT : TITLE_HEIGHT + 480] == 200).all()
+
+
+def test_the_one_column_composite_shows_crops_and_captions_larger_for_a_phone():
+    """A phone shows the 640 px composite about 360 px wide: crops are drawn 4x (112 px), not 3x, and
+    their captions in taller, bolder type, so they stay legible."""
+    annotated = np.full((480, 640, 3), 200, np.uint8)
+    crops = np.ones((1, 28, 28))
+    wide = teaching_composite(annotated, {}, crops, ["7 99%"])
+    tall = teaching_composite(annotated, {}, crops, ["7 99%"], columns=1)
+
+    def sheet_ink(picture: np.ndarray) -> tuple[int, int]:
+        """Width of the white crop tile and height of the caption's text, in the crop sheet at the bottom."""
+        white = (picture[TITLE_HEIGHT + 480 :] == 255).all(axis=2)
+        tile_rows = np.flatnonzero(white.sum(axis=1) >= 60)  # the caption's strokes are never that wide
+        tile_cols = np.flatnonzero(white[tile_rows].any(axis=0))
+        below = picture[TITLE_HEIGHT + 480 + tile_rows.max() + 1 :]
+        text_rows = np.flatnonzero((below > 120).any(axis=(1, 2)))
+        return tile_cols.max() - tile_cols.min() + 1, text_rows.max() - text_rows.min() + 1
+
+    (wide_tile, wide_text), (tall_tile, tall_text) = sheet_ink(wide), sheet_ink(tall)
+    assert (wide_tile, tall_tile) == (84, 112)
+    assert tall_text >= 1.5 * wide_text

@@ -140,18 +140,21 @@ def colour_components(labels: np.ndarray) -> np.ndarray:
     return palette[labels]
 
 
-def crop_sheet(crops: np.ndarray, captions: Sequence[str], width: int = PANEL_WIDTH) -> np.ndarray:
-    """Tile [N, 28, 28] crops (in [0, 1]) zoomed, each with its caption underneath."""
-    cell = 28 * CROP_ZOOM
+def crop_sheet(crops: np.ndarray, captions: Sequence[str], width: int = PANEL_WIDTH, zoom: int = CROP_ZOOM,
+               text: float = 0.55) -> np.ndarray:
+    """Tile [N, 28, 28] crops (in [0, 1]) `zoom` times larger, each with its caption (font scale
+    `text`) underneath."""
+    cell = 28 * zoom
+    line = round(36 * text) + 10  # the caption's row: its text and a gap to the next tile
     per_row = max(1, width // (cell + 8))
     rows = max(1, -(-len(crops) // per_row))
-    sheet = np.full((rows * (cell + 30) + 8, width, 3), 40, np.uint8)
+    sheet = np.full((rows * (cell + line) + 8, width, 3), 40, np.uint8)
     for i, (crop, caption) in enumerate(zip(crops, captions)):
         r, c = divmod(i, per_row)
-        x, y = 8 + c * (cell + 8), 8 + r * (cell + 30)
+        x, y = 8 + c * (cell + 8), 8 + r * (cell + line)
         tile = cv2.resize((np.clip(crop, 0, 1) * 255).astype(np.uint8), (cell, cell), interpolation=cv2.INTER_NEAREST)
         sheet[y : y + cell, x : x + cell] = tile[:, :, None]
-        cv2.putText(sheet, caption, (x, y + cell + 20), FONT, 0.55, WHITE, 1, cv2.LINE_AA)
+        cv2.putText(sheet, caption, (x, y + cell + line - 10), FONT, text, WHITE, max(1, round(2 * text)), cv2.LINE_AA)
     return sheet
 
 
@@ -165,7 +168,8 @@ def teaching_composite(annotated: np.ndarray, stages: dict[str, np.ndarray], cro
         if key in stages:
             panels.append(_panel(stages[key], title))
     if columns == 1:
-        return np.vstack(panels + [crop_sheet(crops, captions, PANEL_WIDTH)])
+        # A phone shows this 640 px picture about 360 px wide: bigger tiles and captions stay legible.
+        return np.vstack(panels + [crop_sheet(crops, captions, PANEL_WIDTH, zoom=4, text=0.95)])
     if len(panels) % 2:
         panels.append(np.zeros_like(panels[-1]))
     rows = []
