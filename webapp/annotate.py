@@ -14,7 +14,7 @@ import numpy as np
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 SURE = 0.9  # labels at or above this confidence are drawn green, below it orange
 GREEN, ORANGE, RED, WHITE, BLACK = (40, 170, 40), (0, 140, 255), (40, 40, 220), (255, 255, 255), (0, 0, 0)
-CROP_ZOOM = 3  # each 28x28 crop is shown 84 px wide in the composite
+CROP_ZOOM = 3  # each 28x28 crop is shown 84 px wide in the two-column composite (4x in one column)
 PANEL_WIDTH = 640  # composite panels are scaled to this width
 TITLE_HEIGHT = 34  # each panel's title strip
 TAG_SHRINK = 0.85  # where no place near a digit is free for its tag, try again this much smaller ...

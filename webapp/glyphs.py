@@ -64,7 +64,7 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
 
     OpenCV draws whole-pixel widths (an anti-aliased line about one pixel wider than asked), so a
     thin pen is drawn up to 4x larger and shrunk: a 1.4 px pen and a 1.6 px one on the same page
-    must not come out as 1 px and 2 px, one three times the ink of the other.
+    must not come out 1 px and about 3 px wide, one three times the ink of the other.
     """
     crop = _ink_crop(digit)
     up = cv2.resize(crop, None, fx=UPSAMPLE, fy=UPSAMPLE, interpolation=cv2.INTER_CUBIC)
