@@ -146,10 +146,9 @@ function placePreview(view, frame, digits, tagPx) {
 
 // ---- the loop -------------------------------------------------------------------------------
 
-// As style.css's one-column teaching view: on a phone held upright the stages come one above the
-// other (held sideways, the picture keeps a fixed height beside the reading: two columns).
-const NARROW = matchMedia("(max-width: 559px), (max-width: 599px) and (orientation: portrait)");
-const teachColumns = () => (NARROW.matches ? 1 : 2);
+// The teaching composite's columns: style.css says how many fit the screen (--teach-columns).
+const teachColumns = () =>
+  (getComputedStyle(document.documentElement).getPropertyValue("--teach-columns").trim() === "1" ? 1 : 2);
 /** The pad is the input in draw mode, and in classroom mode when the teacher draws on the screen. */
 const usesPad = () => ui.mode === "canvas" || (ui.mode === "classroom" && ui.source === "pad");
 const isCameraMode = () => (ui.mode === "camera" || ui.mode === "classroom") && !usesPad();
