@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from webapp.annotate import PANEL_WIDTH, TITLE_HEIGHT, draw_reading, tag_layout, teaching_composite
+from webapp.annotate import PANEL_MAX_HEIGHT, PANEL_WIDTH, TITLE_HEIGHT, draw_reading, tag_layout, teaching_composite
 
 
 @dataclass
@@ -96,3 +96,16 @@ def test_the_one_column_composite_shows_crops_and_captions_larger_for_a_phone():
     (wide_tile, wide_text), (tall_tile, tall_text) = sheet_ink(wide), sheet_ink(tall)
     assert (wide_tile, tall_tile) == (84, 112)
     assert tall_text >= 1.5 * wide_text
+
+
+def test_a_tall_narrow_frame_makes_panels_no_taller_than_the_cap_centred_at_the_usual_width():
+    """A 1 px wide frame scaled to 640 px wide would make a 200 px tall one 128,000 px tall (3 GB)."""
+    annotated = np.full((200, 1, 3), 200, np.uint8)
+    stages = {"ink": np.full((200, 1), 255, np.uint8), "components": np.zeros((200, 1, 3), np.uint8)}
+    for columns in (1, 2):
+        composite = teaching_composite(annotated, stages, np.zeros((1, 28, 28)), ["1 99%"], columns=columns)
+        assert composite.shape[0] < 3 * (TITLE_HEIGHT + PANEL_MAX_HEIGHT) + 400  # three panels, crops
+        assert composite.shape[1] == columns * PANEL_WIDTH
+    picture = composite[TITLE_HEIGHT : TITLE_HEIGHT + PANEL_MAX_HEIGHT, :PANEL_WIDTH]
+    lit = np.flatnonzero(picture[:, :, 0].max(axis=0))
+    assert len(lit) == 6 and abs(lit.mean() - PANEL_WIDTH / 2) < 2  # 1 px scaled 6.4x, in the middle

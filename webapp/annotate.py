@@ -15,7 +15,8 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 SURE = 0.9  # labels at or above this confidence are drawn green, below it orange
 GREEN, ORANGE, RED, WHITE, BLACK = (40, 170, 40), (0, 140, 255), (40, 40, 220), (255, 255, 255), (0, 0, 0)
 CROP_ZOOM = 3  # each 28x28 crop is shown 84 px wide in the two-column composite (4x in one column)
-PANEL_WIDTH = 640  # composite panels are scaled to this width
+PANEL_WIDTH = 640  # composite panels are scaled to this width ...
+PANEL_MAX_HEIGHT = 2 * PANEL_WIDTH  # ... unless that makes them taller than this: a 200x1 frame would be 128,000 px
 TITLE_HEIGHT = 34  # each panel's title strip
 TAG_SHRINK = 0.85  # where no place near a digit is free for its tag, try again this much smaller ...
 TAG_TO_DIGIT = 0.6  # a tag's text is at most this share of the median digit's height ...
@@ -124,8 +125,12 @@ def _panel(img: np.ndarray, title: str) -> np.ndarray:
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     h, w = img.shape[:2]
-    scale = PANEL_WIDTH / w
-    panel = cv2.resize(img, (PANEL_WIDTH, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    scale = min(PANEL_WIDTH / w, PANEL_MAX_HEIGHT / h)
+    size = (min(PANEL_WIDTH, max(1, round(w * scale))), min(PANEL_MAX_HEIGHT, max(1, round(h * scale))))
+    panel = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    if size[0] < PANEL_WIDTH:  # a tall, narrow frame: centred on a black panel of the usual width
+        left = (PANEL_WIDTH - size[0]) // 2
+        panel = cv2.copyMakeBorder(panel, 0, 0, left, PANEL_WIDTH - size[0] - left, cv2.BORDER_CONSTANT)
     strip = np.zeros((TITLE_HEIGHT, PANEL_WIDTH, 3), np.uint8)  # above the picture: a title never hides a tag
     cv2.putText(strip, title, (6, TITLE_HEIGHT - 10), FONT, 0.7, WHITE, 2, cv2.LINE_AA)
     return np.vstack([strip, panel])
