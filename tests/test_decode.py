@@ -1,6 +1,7 @@
 """Decoding uploads and files: every bad input is a clear ImageError, every good layout becomes BGR uint8."""
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from webapp.decode import ImageError, decode_image, image_size, load_image
+from webapp.decode import ImageError, decode_image, image_size, load_image, read_file
 
 
 def encode(img: np.ndarray, ext: str, *params: int) -> bytes:
@@ -119,6 +120,18 @@ def test_sixteen_bit_png_is_scaled_to_eight_bits():
 def test_load_image_reports_a_missing_file_without_its_directory(tmp_path):
     with pytest.raises(ImageError, match="cannot read missing.png"):
         load_image(tmp_path / "missing.png")
+
+
+def test_read_file_refuses_a_folder_a_pipe_and_a_device_without_reading_them(tmp_path):
+    """/dev/zero would be read until memory ran out, and a FIFO would wait for a writer forever."""
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="is a folder"):
+        read_file(tmp_path)
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_file(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_file("/dev/zero")
 
 
 def test_load_image_reads_a_file(tmp_path, photo):

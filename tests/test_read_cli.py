@@ -70,3 +70,22 @@ def test_json_timings_include_reading_and_decoding_the_file(images, capsys):
 def test_a_missing_model_is_a_clear_error(images, tmp_path, capsys):
     assert main(["read", "--model", str(tmp_path / "none.onnx"), str(images["a"])]) == 2
     assert "model file not found" in capsys.readouterr().err
+
+
+def test_a_picture_that_cannot_be_written_is_an_error_not_a_claim_that_it_was(images, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    (out_dir / "first.annotated.png").mkdir(parents=True)  # something in the way of the picture
+    assert main(["read", "--provider", "cpu", "--annotate", str(out_dir), str(images["a"]), str(images["b"])]) == 1
+    err = capsys.readouterr().err
+    assert f"error: could not write {out_dir / 'first.annotated.png'}" in err
+    assert f"wrote {out_dir / 'first.annotated.png'}" not in err
+    assert (out_dir / "second.annotated.png").is_file()  # the next image is still read and drawn
+
+
+def test_inputs_whose_names_become_the_same_file_name_get_numbered_pictures(images, tmp_path):
+    spaced, underscored = tmp_path / "a b.png", tmp_path / "a_b.png"
+    spaced.write_bytes(images["a"].read_bytes())
+    underscored.write_bytes(images["a"].read_bytes())
+    out_dir = tmp_path / "out"
+    assert main(["read", "--provider", "cpu", "--annotate", str(out_dir), str(spaced), str(underscored)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["001-a_b.annotated.png", "002-a_b.annotated.png"]

@@ -6,6 +6,7 @@ the PNG, JPEG or WebP header here first: a small file that claims 100 megapixels
 """
 from __future__ import annotations
 
+import stat
 import struct
 from pathlib import Path
 
@@ -149,12 +150,24 @@ def load_image(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int 
 
 
 def read_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> bytes:
-    """An image file's bytes, refused unread when it is bigger than an upload may be."""
+    """An image file's bytes, refused unread when it is bigger than an upload may be.
+
+    Only regular files: a device or a pipe has no size to check (/dev/zero never ends, a FIFO
+    waits for a writer), and a file still growing is read no further than the limit.
+    """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageError(f"file is {size:,} bytes; the limit is {max_bytes:,}")
-        return path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageError(f"{path.name} is a folder, not an image file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"{path.name} is not a regular file (a device or a pipe?)")
+        if info.st_size > max_bytes:
+            raise ImageError(f"file is {info.st_size:,} bytes; the limit is {max_bytes:,}")
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ImageError(f"file grew past the limit of {max_bytes:,} bytes while being read")
+        return data
     except OSError as exc:
         raise ImageError(f"cannot read {path.name}: {exc.strerror or exc}") from exc

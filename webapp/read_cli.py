@@ -33,9 +33,13 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=None, help="ONNX model file (default: the shipped model)")
 
 
+def _out_stem(image_path: Path) -> str:
+    """The input's own name (never its directories) made safe for a file name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in image_path.stem) or "image"
+
+
 def _out_name(image_path: Path, index: int, suffix: str) -> str:
-    """A file name derived only from the input's own name (never its directories)."""
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in image_path.stem) or "image"
+    stem = _out_stem(image_path)
     return f"{index:03d}-{stem}.{suffix}.png" if index else f"{stem}.{suffix}.png"
 
 
@@ -54,8 +58,14 @@ def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading) 
     written = []
     for kind, picture in pictures.items():
         if picture is not None:
-            written.append(out_dir / _out_name(path, index, kind))
-            cv2.imwrite(str(written[-1]), picture)
+            out = out_dir / _out_name(path, index, kind)
+            try:
+                ok = cv2.imwrite(str(out), picture)
+            except cv2.error:
+                ok = False
+            if not ok:
+                raise ImageError(f"could not write {out}")
+            written.append(out)
     return written
 
 
@@ -80,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"digitcam read: {problem}", file=sys.stderr)
         return 2
     recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)  # a bad model: webapp.cli says so
-    names = [Path(p).stem for p in args.images]
+    names = [_out_stem(Path(p)) for p in args.images]  # "a b.png" and "a_b.png" would share a name
     failed = 0
     for i, name in enumerate(args.images):
         path = Path(name)
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
-        index = i + 1 if names.count(path.stem) > 1 else 0
+        index = i + 1 if names.count(_out_stem(path)) > 1 else 0
         try:
             image, decode_ms = decode_timed(read_file(path))
             reading = read_decoded(image, decode_ms, recognizer, mode=args.mode, annotate=bool(args.annotate),
@@ -96,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(json.dumps({"image": name, **reading.to_dict()}) if args.json else _summary(name, reading), flush=True)
         if args.annotate:
-            for out in _write_annotations(args.annotate, path, index, reading):
-                print(f"{name}: wrote {out}", file=sys.stderr, flush=True)
+            try:
+                for out in _write_annotations(args.annotate, path, index, reading):
+                    print(f"{name}: wrote {out}", file=sys.stderr, flush=True)
+            except ImageError as exc:
+                failed += 1
+                print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
     return 1 if failed else 0
