@@ -24,6 +24,7 @@ from onnx import helper
 from export.onnx_files import INPUT_CONTRACT, add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
+from webapp.arguments import FRACTION
 from webapp.recognizer import LETTER_OUTPUT, Recognizer
 
 SHARED_KEYS = (*INPUT_CONTRACT, "labels")  # members must agree on these
@@ -130,7 +131,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="MNIST folder for the check, accuracy and calibration "
                              "(default: $DIGITCAM_DATA, else ../shared/data/mnist)")
     parser.add_argument("--int8", action="store_true", help="also write OUT-int8.onnx (static quantisation)")
-    parser.add_argument("--min-confidence", type=float, default=None, metavar="P",
+    parser.add_argument("--min-confidence", type=FRACTION, default=None, metavar="P",
                         help="the reader rejects a digit read less surely than P; stored in the file, because "
                              "a mean of models is less sure than one (default: the reader's own, 0.7)")
     parser.add_argument("--letters", type=Path, default=None, metavar="FILE",

@@ -142,7 +142,7 @@ def test_eval_glyphs_draws_the_same_digits_for_a_seed_each_whole_on_a_pad_sized_
         assert ink_pixels >= 0.8 * np.count_nonzero(d.ink > 0.5), "the whole digit is on the canvas"
 
 
-@pytest.mark.parametrize("argv", [["--count", "0"], ["--heights", "10", "100"], ["--heights", "300", "100"]])
-def test_eval_glyphs_refuses_counts_and_heights_it_cannot_draw(mnist_dir, argv):
-    with pytest.raises(SystemExit, match="count|heights"):
+@pytest.mark.parametrize("argv", [["--heights", "10", "100"], ["--heights", "300", "100"]])
+def test_eval_glyphs_refuses_heights_it_cannot_draw(mnist_dir, argv):
+    with pytest.raises(SystemExit, match="heights"):
         main(["eval-glyphs", "--data", str(mnist_dir), *argv])

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from train import data as mnist
+from webapp.arguments import POSITIVE
 from webapp.recognizer import Recognizer
 
 
@@ -45,7 +46,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="cpu",
                         help="onnxruntime provider (default: cpu, so speed figures are comparable)")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads for the timing (default: 1)")
+    parser.add_argument("--threads", type=POSITIVE, default=1, help="onnxruntime threads for the timing (default: 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return parser
 

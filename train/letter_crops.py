@@ -25,6 +25,7 @@ import numpy as np
 from train.pipeline_crops import NOT_A_DIGIT, crop_pixels
 from webapp import photo_effects as fx
 from webapp import pipeline
+from webapp.arguments import POSITIVE
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     p = argparse.ArgumentParser(prog="python -m train.letter_crops", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--count", type=int, default=3000, help="rendered samples (default: 3000)")
+    p.add_argument("--count", type=POSITIVE, default=3000, help="rendered samples (default: 3000)")
     p.add_argument("--seed", type=int, default=1000, help="random seed (default: 1000)")
     p.add_argument("--fonts", type=Path, nargs="+", default=[], metavar="FILE",
                    help="TrueType/OpenType files (handwriting fonts, e.g. from Debian's fonts-bwht, fonts-breip, "

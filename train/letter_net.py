@@ -33,6 +33,7 @@ from export.onnx_files import INPUT_CONTRACT, add_metadata
 from train import data as mnist
 from train.model import DigitResNet, count_parameters
 from train.train import MEAN, STD, AugmentedDigits, load_crops, normalise
+from webapp.arguments import POSITIVE
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-letters", type=Path, help="letter crops to report on (another seed)")
     p.add_argument("--val-digits", type=Path, help="digit-scene crops to report on (other MNIST digits)")
     p.add_argument("--data", type=Path, default=None, help="MNIST folder (default: as digitcam train)")
-    p.add_argument("--epochs", type=int, default=10, help="epochs (default: 10)")
+    p.add_argument("--epochs", type=POSITIVE, default=10, help="epochs (default: 10)")
     p.add_argument("--steps", type=int, default=STEPS_PER_EPOCH, help="batches of 128 per epoch (default: %(default)s)")
     p.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS),
                    help="channels of each stage (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
+    p.add_argument("--threads", type=POSITIVE, default=2, help="torch CPU threads (default: 2)")
     p.add_argument("--letter-bar", type=float, default=LETTER_BAR,
                    help="stored in the file: the reader rejects regions scored this high (default: %(default)s)")
     p.add_argument("--out", type=Path, required=True, help="ONNX file to write (keep it under runs/)")

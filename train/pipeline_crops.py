@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from webapp import pipeline, segment
+from webapp.arguments import POSITIVE
 from webapp.scenes import KINDS, TOUCHING, DigitSource, Scene, make_scene
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, default=None, help="MNIST folder (default: as digitcam train)")
     p.add_argument("--seed", type=int, default=1000,
                    help="scene seed; keep it far from the evaluation seeds 0-4 (default: 1000)")
-    p.add_argument("--count", type=int, default=1000, help="scenes of each kind (default: 1000)")
+    p.add_argument("--count", type=POSITIVE, default=1000, help="scenes of each kind (default: 1000)")
     p.add_argument("--touching", type=float, default=TOUCHING,
                    help="share of scenes whose digits may touch: the pieces the reader cuts touching digits "
                         "into are rare at the scenes' default (default: %(default)s)")

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from train import data as mnist
 from train.augment import augment
 from train.model import DigitResNet, count_parameters
+from webapp.arguments import FRACTION, NON_NEGATIVE, POSITIVE, real
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +168,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                    help="fetch missing MNIST files into --data from public mirrors (SHA256-checked)")
     p.add_argument("--out", type=Path, default=Path("runs/latest"),
                    help="run folder for checkpoints, metrics.json and plots (default: runs/latest)")
-    p.add_argument("--epochs", type=int, default=15, help="passes over the training set (default: 15)")
-    p.add_argument("--batch-size", type=int, default=128, help="digits per step (default: 128)")
-    p.add_argument("--lr", type=float, default=0.1, help="peak SGD learning rate of the one-cycle schedule (default: 0.1)")
+    p.add_argument("--epochs", type=POSITIVE, default=15, help="passes over the training set (default: 15)")
+    p.add_argument("--batch-size", type=POSITIVE, default=128, help="digits per step (default: 128)")
+    p.add_argument("--lr", type=real(0.0, above=True), default=0.1, help="peak SGD learning rate of the one-cycle schedule (default: 0.1)")
     p.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay (default: 5e-4)")
     p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128],
                    help="channels of each ResNet stage (default: 32 64 128)")
@@ -178,24 +179,24 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--stem-stride", type=int, default=2, choices=[1, 2],
                    help="stride of the first convolution; 2 is about 3x faster at inference (default: 2)")
     p.add_argument("--no-augment", action="store_true", help="train on plain MNIST digits")
-    p.add_argument("--clean-fraction", type=float, default=0.0,
+    p.add_argument("--clean-fraction", type=FRACTION, default=0.0,
                    help="share of digits shown without augmentation each epoch, e.g. 0.5 when "
                         "fine-tuning (default: 0)")
     p.add_argument("--extra-crops", type=Path, nargs="+", default=None,
                    help="one or more .npz files of the reader's own labelled crops (train/pipeline_crops.py) "
                         "to mix in, taken together (default: none)")
-    p.add_argument("--extra-fraction", type=float, default=0.25,
+    p.add_argument("--extra-fraction", type=FRACTION, default=0.25,
                    help="share of each epoch taken from --extra-crops (default: 0.25)")
     p.add_argument("--extra-val", type=Path, default=None,
                    help="a .npz of held-out crops: scored each epoch, and the best epoch is kept as best.pt "
                         "(default: none)")
-    p.add_argument("--limit", type=int, default=0,
+    p.add_argument("--limit", type=NON_NEGATIVE, default=0,
                    help="use only the first N training and N test digits (0 = all; for quick trials)")
     p.add_argument("--seed", type=int, default=0, help="random seed for weights, order and augmentation (default: 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="auto uses CUDA when torch has it, else the CPU (default: auto)")
-    p.add_argument("--workers", type=int, default=1, help="data-loader processes for augmentation (default: 1)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: 0 = torch's choice)")
+    p.add_argument("--workers", type=NON_NEGATIVE, default=1, help="data-loader processes for augmentation (default: 1)")
+    p.add_argument("--threads", type=NON_NEGATIVE, default=0, help="torch CPU threads (default: 0 = torch's choice)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--init", type=Path, default=None,
                    help="start from this checkpoint's weights (fine-tuning) with a fresh schedule")

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import websocket
 
+from webapp.arguments import POSITIVE, real
 from webapp.loadclient import LeanClient
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,12 @@ RSS_EVERY_S = 10.0  # how often the server's memory is sampled
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--clients", type=int, default=1, help="simultaneous clients (default: 1)")
-    parser.add_argument("--fps", type=float, default=5.0,
+    parser.add_argument("--clients", type=POSITIVE, default=1, help="simultaneous clients (default: 1)")
+    parser.add_argument("--fps", type=real(0.0), default=5.0,
                         help="frames per second per client; 0 = next frame as soon as the reply comes (default: 5)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long to send (default: 20)")
+    parser.add_argument("--seconds", type=real(0.0, above=True), default=20.0, help="how long to send (default: 20)")
     parser.add_argument("--url", help="a running server on loopback (default: start one on a free port)")
-    parser.add_argument("--workers", type=int, help="--workers of the server started here (default: its own)")
+    parser.add_argument("--workers", type=POSITIVE, help="--workers of the server started here (default: its own)")
     parser.add_argument("--model", help="--model of the server started here (default: the shipped model)")
     parser.add_argument("--no-processes", action="store_true",
                         help="--no-processes for the server started here: read frames in its threads")

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from webapp.arguments import POSITIVE
 from webapp.recognizer import Recognizer
 from webapp.scenes import DigitSource, make_scene
 
@@ -25,7 +26,7 @@ PAGE_MODE = {"pages": "camera", "drawings": "canvas", "boards": "camera"}  # wha
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=None,
                         help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
-    parser.add_argument("--frames", type=int, default=20, help="distinct generated frames (default: 20)")
+    parser.add_argument("--frames", type=POSITIVE, default=20, help="distinct generated frames (default: 20)")
     parser.add_argument("--repeats", type=int, default=10, help="passes over the frames (default: 10)")
     parser.add_argument("--kind", choices=list(PAGE_MODE), default="pages",
                         help="frame kind (default: pages; boards: chalk, read twice, as dark and as light ink)")

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from webapp import glyphs, pipeline
+from webapp.arguments import POSITIVE
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
 from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource
@@ -30,7 +31,7 @@ CANVAS = (640, 480)  # the drawing pad's export (static/pad.js EXPORT_WIDTH, 4:3
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=None,
                         help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
-    parser.add_argument("--count", type=int, default=1000, help="digits to read (default: 1000)")
+    parser.add_argument("--count", type=POSITIVE, default=1000, help="digits to read (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="which digits, sizes and pens (default: 0)")
     parser.add_argument("--heights", type=float, nargs=2, default=(60.0, 420.0), metavar=("MIN", "MAX"),
                         help="digit height in canvas pixels, drawn uniformly (default: 60 420)")
@@ -98,8 +99,6 @@ def evaluate(recognizer: Recognizer, drawn: list[Drawn]) -> dict[str, float | in
 def run(args: argparse.Namespace) -> int:
     from train import data as mnist  # torch-free idx reader
 
-    if args.count < 1:
-        raise SystemExit("--count must be at least 1")
     lo, hi = args.heights
     if not 20 <= lo <= hi <= CANVAS[1] - 8:
         raise SystemExit(f"--heights must satisfy 20 <= MIN <= MAX <= {CANVAS[1] - 8}")

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from webapp import evaluation
+from webapp.arguments import NON_NEGATIVE, POSITIVE
 from webapp.recognizer import Recognizer
 from webapp.scenes import KINDS, DigitSource, Scene, make_scene
 
@@ -23,14 +24,14 @@ HEADLINE = ("precision", "recall", "f1", "lines_exact", "digits_exact")
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=None,
                         help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
-    parser.add_argument("--count", type=int, default=100, help="scenes of each kind (default: 100)")
+    parser.add_argument("--count", type=POSITIVE, default=100, help="scenes of each kind (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
     parser.add_argument("--seeds", type=seed_list, default=None, metavar="LIST",
                         help="several scene seeds instead, e.g. 0-4 or 0,2,5: a line per seed, then all pooled; a "
                              "reader tuned on a few seeds reads them better than others, so judge it on many")
     parser.add_argument("--kind", choices=[*KINDS, "all"], default="all", help="which scenes (default: all)")
     parser.add_argument("--traits", action="store_true", help="also print scores per scene trait (ruled, shadow, ...)")
-    parser.add_argument("--failures", type=int, default=0, metavar="N",
+    parser.add_argument("--failures", type=NON_NEGATIVE, default=0, metavar="N",
                         help="list the N worst scenes of each kind with truth and reading (default: 0)")
     evaluation.add_reader_options(parser, auto_default="pass the scene's own mode",
                                   annotate_help="write every scene the pipeline misreads, truth in green, reading in red")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 
+from webapp.arguments import POSITIVE
 from webapp.decode import ImageError, read_file
 from webapp.pipeline import MODES, Reading, decode_timed, read_decoded
 from webapp.recognizer import Recognizer
@@ -29,7 +30,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                         help="camera (paper photo), canvas (screen drawing) or auto (default: auto)")
     parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto",
                         help="onnxruntime provider; auto uses CUDA when available (default: auto)")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default: 1)")
+    parser.add_argument("--threads", type=POSITIVE, default=1, help="onnxruntime threads (default: 1)")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model file (default: the shipped model)")
 
 

@@ -15,6 +15,8 @@ import sys
 
 from werkzeug.serving import WSGIRequestHandler
 
+from webapp.arguments import PORT, POSITIVE
+
 log = logging.getLogger(__name__)
 EVERY_INTERFACE = ("", "0.0.0.0", "::")  # --host values that listen on all of the machine's addresses
 
@@ -51,12 +53,12 @@ def _port_problem(host: str, port: int) -> str | None:
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1; 0.0.0.0 with --lan)")
-    parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    parser.add_argument("--port", type=PORT, default=5000, help="port (default: 5000)")
     parser.add_argument("--model", help="ONNX model file (default: the shipped webapp/models/digits-int8.onnx)")
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto",
                         help="onnxruntime provider (default: auto, CUDA when available)")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per frame (default: 1)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--threads", type=POSITIVE, default=1, help="onnxruntime threads per frame (default: 1)")
+    parser.add_argument("--workers", type=POSITIVE, default=None,
                         help="frames read at once across all clients (default: CPU count, at most 4)")
     parser.add_argument("--no-processes", action="store_true",
                         help="read frames in the server's own threads instead of one child process per "
