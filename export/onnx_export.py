@@ -22,7 +22,7 @@ from torch import nn
 from export.onnx_files import INPUT_CONTRACT, add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
-from train.model import DigitResNet, count_parameters
+from train.model import DigitResNet, count_parameters, read_checkpoint
 from webapp.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,7 @@ class ServingModel(nn.Module):
 
 def load_checkpoint(path: Path) -> tuple[ServingModel, dict]:
     """Rebuild the model from the checkpoint alone (it carries its constructor arguments)."""
-    if not path.is_file():
-        raise SystemExit(f"checkpoint not found: {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(path)
     cfg = ckpt["model_config"]
     net = DigitResNet(tuple(cfg["widths"]), tuple(cfg["blocks"]), cfg["stem_stride"], cfg["num_classes"])
     net.load_state_dict(ckpt["model"])

@@ -62,9 +62,15 @@ def test_a_missing_model_file_is_a_message_not_a_traceback(tmp_path):
     (["train", "--limit", "-5"], "--limit: -5 is out of range"),
     (["train", "--clean-fraction", "2"], "--clean-fraction: 2 is out of range: give a number at least 0 and at most 1"),
     (["train", "--lr", "nan"], "--lr: nan is out of range"),
+    (["train", "--out", __file__], "--out: " + __file__ + ": a file of that name exists; give a folder"),
+    (["train", "--init", "/no/such/run/best.pt"], "--init: /no/such/run/best.pt: no such file"),
+    (["train", "--extra-crops", "/no/such/crops.npz"], "--extra-crops: /no/such/crops.npz: no such file"),
+    (["eval-scenes", "--annotate", __file__], "a file of that name exists; give a folder"),
+    (["eval-real", "--annotate", __file__], "a file of that name exists; give a folder"),
 ])
-def test_a_number_out_of_range_is_a_usage_error_naming_the_option(argv, said, capsys):
-    """Before, --port 99999 and --workers -3 ended in tracebacks, and --count 0 scored F1 1.0."""
+def test_a_bad_number_or_path_is_a_usage_error_naming_the_option(argv, said, capsys):
+    """Before, --port 99999, --workers -3, a missing --init and an --out that is a file ended in
+    tracebacks, and --count 0 scored F1 1.0."""
     from webapp.cli import main
 
     with pytest.raises(SystemExit) as stop:

@@ -54,8 +54,10 @@ def test_annotate_writes_files_named_after_the_inputs(images, tmp_path, capsys):
 
 
 def test_annotate_into_a_file_or_teach_without_a_folder_is_refused_before_reading(images, tmp_path, capsys):
-    assert main(["read", "--annotate", str(images["bad"]), str(images["a"])]) == 2
-    assert "a file of that name exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["read", "--annotate", str(images["bad"]), str(images["a"])])
+    err, out = capsys.readouterr()[::-1]
+    assert stop.value.code == 2 and "a file of that name exists" in err and out == ""
     assert main(["read", "--teach", str(images["a"])]) == 2
     err, out = capsys.readouterr()[::-1]
     assert "give --annotate OUT_DIR too" in err and out == ""

@@ -291,6 +291,16 @@ def test_bench_fails_a_client_that_never_got_to_send_a_frame():
     assert result.returncode == 1 and "no frame sent" in result.stdout, result.stdout + result.stderr
 
 
+def test_bench_says_when_no_server_answers_at_the_url():
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--url", f"http://127.0.0.1:{port}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "no digitcam server answers" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_bench_refuses_a_server_off_this_machine():
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "bench", "--url", "http://192.0.2.7:5000"],
                             cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -240,3 +240,13 @@ def test_an_ensemble_refuses_a_digit_model_as_its_letter_detector(tiny_onnx, mni
     with pytest.raises(SystemExit, match="--letter-bar needs --letters"):
         _ensemble([tiny_onnx, tiny_onnx], tmp_path / "out.onnx", mnist_dir, "--letter-bar", "0.9")
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_export_of_a_file_that_is_not_a_training_checkpoint_says_so(tmp_path):
+    notes, other = tmp_path / "notes.pt", tmp_path / "other.pt"
+    notes.write_text("not a checkpoint")
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(SystemExit, match="notes.pt is not a PyTorch checkpoint"):
+        onnx_export.load_checkpoint(notes)
+    with pytest.raises(SystemExit, match="other.pt is not a checkpoint written by digitcam train"):
+        onnx_export.load_checkpoint(other)

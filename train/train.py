@@ -20,8 +20,8 @@ from tqdm import tqdm
 
 from train import data as mnist
 from train.augment import augment
-from train.model import DigitResNet, count_parameters
-from webapp.arguments import FRACTION, NON_NEGATIVE, POSITIVE, real
+from train.model import DigitResNet, count_parameters, read_checkpoint
+from webapp.arguments import FRACTION, NON_NEGATIVE, POSITIVE, in_file, out_folder, real
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,12 @@ def load_crops(paths: Path | list[Path]) -> tuple[np.ndarray, np.ndarray]:
     """Images uint8 [N, 28, 28] and labels [N] from train/pipeline_crops.py .npz files, in the order given."""
     images, labels = [], []
     for path in [paths] if isinstance(paths, Path) else paths:
-        with np.load(path) as data:
-            images.append(data["images"])
-            labels.append(data["labels"].astype(np.int64))
+        try:
+            with np.load(path) as data:
+                images.append(data["images"])
+                labels.append(data["labels"].astype(np.int64))
+        except (OSError, ValueError, KeyError) as exc:
+            raise SystemExit(f"{path} is not a crops file (.npz with images and labels): {exc}") from exc
     return np.concatenate(images), np.concatenate(labels)
 
 
@@ -166,7 +169,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         "else ../shared/data/mnist when present)")
     p.add_argument("--download", action="store_true",
                    help="fetch missing MNIST files into --data from public mirrors (SHA256-checked)")
-    p.add_argument("--out", type=Path, default=Path("runs/latest"),
+    p.add_argument("--out", type=out_folder, default=Path("runs/latest"),
                    help="run folder for checkpoints, metrics.json and plots (default: runs/latest)")
     p.add_argument("--epochs", type=POSITIVE, default=15, help="passes over the training set (default: 15)")
     p.add_argument("--batch-size", type=POSITIVE, default=128, help="digits per step (default: 128)")
@@ -182,12 +185,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--clean-fraction", type=FRACTION, default=0.0,
                    help="share of digits shown without augmentation each epoch, e.g. 0.5 when "
                         "fine-tuning (default: 0)")
-    p.add_argument("--extra-crops", type=Path, nargs="+", default=None,
+    p.add_argument("--extra-crops", type=in_file, nargs="+", default=None,
                    help="one or more .npz files of the reader's own labelled crops (train/pipeline_crops.py) "
                         "to mix in, taken together (default: none)")
     p.add_argument("--extra-fraction", type=FRACTION, default=0.25,
                    help="share of each epoch taken from --extra-crops (default: 0.25)")
-    p.add_argument("--extra-val", type=Path, default=None,
+    p.add_argument("--extra-val", type=in_file, default=None,
                    help="a .npz of held-out crops: scored each epoch, and the best epoch is kept as best.pt "
                         "(default: none)")
     p.add_argument("--limit", type=NON_NEGATIVE, default=0,
@@ -198,7 +201,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--workers", type=NON_NEGATIVE, default=1, help="data-loader processes for augmentation (default: 1)")
     p.add_argument("--threads", type=NON_NEGATIVE, default=0, help="torch CPU threads (default: 0 = torch's choice)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--init", type=Path, default=None,
+    p.add_argument("--init", type=in_file, default=None,
                    help="start from this checkpoint's weights (fine-tuning) with a fresh schedule")
     p.add_argument("--pause-after", type=int, default=0,
                    help="stop after this many epochs in this invocation; continue with --resume (0 = never)")
@@ -245,7 +248,7 @@ def run(args: argparse.Namespace) -> dict:
                                                     pct_start=0.2, div_factor=10)
     state = {"epoch": 0, "history": [], "train_seconds": 0.0}
     if args.init:
-        init = torch.load(args.init, map_location=device, weights_only=False)
+        init = read_checkpoint(args.init, device)
         if init["model_config"] != model.config:
             raise SystemExit(f"--init: {args.init} holds a {init['model_config']} model, not {model.config}")
         model.load_state_dict(init["model"])
@@ -253,7 +256,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.resume:
         if not ckpt_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        ckpt = read_checkpoint(ckpt_path, device)
         model.load_state_dict(ckpt["model"])
         optimiser.load_state_dict(ckpt["optimiser"])
         scheduler.load_state_dict(ckpt["scheduler"])

@@ -3,6 +3,8 @@ or a silent oddity (--count 0 scoring F1 1.0, --port 99999 overflowing, --limit 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Callable
 
 
@@ -40,3 +42,22 @@ POSITIVE = whole(1)
 NON_NEGATIVE = whole(0)
 PORT = whole(1, 65535)
 FRACTION = real(0.0, 1.0)
+
+
+def out_folder(text: str) -> Path:
+    """A folder to write into: it may not exist yet, but it must be able to (checked, not created)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: a file of that name exists; give a folder")
+    parent = next((p for p in [path, *path.parents] if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: cannot create a folder there ({parent} is not writable)")
+    return path
+
+
+def in_file(text: str) -> Path:
+    """A file to read, which must exist (a folder or a missing path is a usage error, not a traceback)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: " + ("is a folder, not a file" if path.is_dir() else "no such file"))
+    return path

@@ -247,7 +247,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _bench(url: str, args: argparse.Namespace) -> int:
     frames = make_frames()[:1] if args.still else make_frames()
-    health = _health(url)
+    try:
+        health = _health(url)
+    except (OSError, ValueError) as exc:  # nothing listening, or not a digitcam server
+        raise SystemExit(f"digitcam bench: no digitcam server answers at {url} ({exc})") from exc
     rss, cpu = [health.get("rss_mb")], [health.get("cpu_s")]
     own_cpu = _own_cpu_s()
     stats = [ClientStats() for _ in range(args.clients)]

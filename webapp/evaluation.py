@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from webapp import scoring
+from webapp.arguments import out_folder
 from webapp.recognizer import Recognizer
 from webapp.scenes import Scene
 
@@ -27,7 +28,7 @@ def add_reader_options(parser: argparse.ArgumentParser, *, auto_default: str, an
     parser.add_argument("--baseline", action="store_true", help="also score the textbook baseline on the same images")
     parser.add_argument("--auto-mode", action="store_true",
                         help=f"let the pipeline guess camera/canvas (default: {auto_default})")
-    parser.add_argument("--annotate", type=Path, default=None, metavar="OUT_DIR", help=annotate_help)
+    parser.add_argument("--annotate", type=out_folder, default=None, metavar="OUT_DIR", help=annotate_help)
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 
-from webapp.arguments import POSITIVE
+from webapp.arguments import POSITIVE, out_folder
 from webapp.decode import ImageError, read_file
 from webapp.pipeline import MODES, Reading, decode_timed, read_decoded
 from webapp.recognizer import Recognizer
@@ -22,7 +22,7 @@ from webapp.recognizer import Recognizer
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image per line (default: a summary)")
-    parser.add_argument("--annotate", metavar="OUT_DIR", type=Path,
+    parser.add_argument("--annotate", metavar="OUT_DIR", type=out_folder,
                         help="write NAME.annotated.png for each image into OUT_DIR (default: none)")
     parser.add_argument("--teach", action="store_true",
                         help="with --annotate, also write NAME.stages.png: binary image, components, model crops")
@@ -78,8 +78,6 @@ def _out_dir_problem(out_dir: Path | None, teach: bool) -> str | None:
         return None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        return f"--annotate {out_dir}: a file of that name exists; give a folder"
     except OSError as exc:
         return f"--annotate {out_dir}: cannot create the folder ({exc.strerror or exc})"
     return None
