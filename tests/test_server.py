@@ -86,6 +86,24 @@ def test_api_read_refuses_a_body_over_the_limit_with_413(http, multipart):
     assert str(UPLOAD_LIMIT) in response.json["error"]
 
 
+def chunked_post(http, body: bytes):
+    """POST with no Content-Length, as a chunked upload arrives from a server that decodes chunks."""
+    return http.post("/api/read", input_stream=io.BytesIO(body), content_type="image/jpeg",
+                     headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_api_read_refuses_a_chunked_body_over_the_limit_instead_of_reading_its_start():
+    """A chunked body has no length to check up front; it used to be cut at the limit and read."""
+    app = create_app({"PROVIDER": "cpu", "MAX_CONTENT_LENGTH": UPLOAD_LIMIT})
+    try:
+        page = jpeg(render_page())
+        assert chunked_post(app.test_client(), page).status_code == 200
+        response = chunked_post(app.test_client(), page + bytes(UPLOAD_LIMIT))
+        assert response.status_code == 413 and str(UPLOAD_LIMIT) in response.json["error"]
+    finally:
+        app.extensions["digitcam"].scheduler.stop()
+
+
 def test_api_read_refuses_too_many_pixels_before_decoding(app, http):
     app.config["MAX_PIXELS"] = 100_000
     response = http.post("/api/read", data=png(render_page(size=(480, 640))))

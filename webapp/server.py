@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
@@ -208,6 +208,23 @@ def qr_svg():
                                       headers={"Cache-Control": "no-store"})
 
 
+def _body(limit: int) -> bytes:
+    """The raw request body, 413 past `limit` bytes. Flask refuses a declared Content-Length over
+    its limit, but a chunked body has none, and get_data() then just stops at the limit: the first
+    16 MB of a larger upload were read as if they were the whole image. Reading on past the limit
+    makes werkzeug's stream raise the 413 itself (so a chunked body of exactly the limit is refused too)."""
+    parts, size = [], 0
+    while size <= limit:
+        chunk = request.stream.read(min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        abort(413)
+    return b"".join(parts)
+
+
 def read_upload():
     """POST /api/read: raw image bytes, or a multipart field `image`; ?mode=auto|camera|canvas."""
     cfg = current_app.config
@@ -220,7 +237,7 @@ def read_upload():
             return jsonify(error="multipart body has no file field named 'image'"), 400
         data = upload.read()
     else:
-        data = request.get_data(cache=False)
+        data = _body(cfg["MAX_CONTENT_LENGTH"])
     st = state()
     job = ReadJob(data, mode, max_bytes=cfg["MAX_CONTENT_LENGTH"], max_pixels=cfg["MAX_PIXELS"], annotate=False)
     if st.readers:  # the same reader processes as live frames: one limit on reads at once
