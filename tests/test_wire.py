@@ -44,3 +44,11 @@ def test_the_data_sent_is_left_untouched():
     data = ["result", {"digits": [{"probs": [0.5, 0.5]}], "annotated": b"x"}]
     LeanPacket(packet.EVENT, data=data).encode()
     assert data[1]["annotated"] == b"x" and data[1]["digits"][0]["probs"] == [0.5, 0.5]
+
+
+def test_an_incoming_packet_may_announce_one_attachment_not_hundreds():
+    """python-socketio would keep all 999 attachments such a header asks for, in memory, until the last."""
+    one = LeanPacket(encoded_packet='51-["frame",{"id":1,"image":{"_placeholder":true,"num":0}}]')
+    assert one.attachment_count == 1
+    with pytest.raises(ValueError, match="999 binary attachments"):
+        LeanPacket(encoded_packet='5999-["frame",{"id":1}]')

@@ -5,7 +5,9 @@ to cut the bytes out as attachments) by recursing into every element. A `result`
 probabilities and four box coordinates per digit, so for a frame of ten digits that is over
 400 Python calls, about half a millisecond of the server's own thread per frame. Lists of plain
 values are checked here in one C-level pass instead; the wire format is unchanged (the
-packet class is python-socketio's documented `serializer` extension point).
+packet class is python-socketio's documented `serializer` extension point). Incoming packets may
+announce one binary attachment at most: python-socketio keeps every attachment a header asks for
+until the last arrives, so a header announcing 999 would let one client pile up gigabytes.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 from socketio import packet
 
 _BINARY = (bytes, bytearray)
+MAX_ATTACHMENTS = 1  # a frame from the page carries one image
 _NOT_PLAIN = (bytes, bytearray, list, dict)  # what makes a list need a closer look
 
 
@@ -25,6 +28,12 @@ def plain(items: list) -> bool:
 
 class LeanPacket(packet.Packet):
     """packet.Packet with cheaper binary detection and extraction; same bytes on the wire."""
+
+    def decode(self, encoded_packet: Any) -> int:
+        count = super().decode(encoded_packet) or 0
+        if count > MAX_ATTACHMENTS:
+            raise ValueError(f"a packet announced {count} binary attachments; at most {MAX_ATTACHMENTS} are taken")
+        return count
 
     @classmethod
     def data_is_binary(cls, data: Any) -> bool:
