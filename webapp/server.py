@@ -94,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # so leave room above MAX_FRAME_BYTES: frames a little too big get a readable `error` instead.
     socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * cfg["MAX_FRAME_BYTES"],
                       cors_allowed_origins=cfg["CORS_ORIGINS"], async_handlers=False, serializer=LeanPacket)
+    _cap_sessions(app, 2 * cfg["MAX_CLIENTS"])
     readers = None
     if cfg["READER_PROCESSES"]:
         provider = "cuda" if "CUDAExecutionProvider" in recognizer.providers else "cpu"
@@ -107,6 +108,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     scheduler.start(socketio.start_background_task)
     _register_routes(app)
     return app
+
+
+def _cap_sessions(app: Flask, limit: int) -> None:
+    """Refuse new Engine.IO sessions (503) while `limit` are open.
+
+    MAX_CLIENTS counts Socket.IO connections, made when a session joins the namespace; a session
+    that never joins is not counted there, yet holds about four threads until its ping times out.
+    300 such raw websockets were all accepted (1,273 threads). Requests of open sessions pass.
+    """
+    inner, eio = app.wsgi_app, socketio.server.eio
+
+    def capped(environ, start_response):
+        if (environ.get("PATH_INFO", "").startswith("/socket.io") and "sid=" not in environ.get("QUERY_STRING", "")
+                and len(eio.sockets) >= limit):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "5")])
+            return [b"too many connections to this server; try again in a moment"]
+        return inner(environ, start_response)
+
+    app.wsgi_app = capped
 
 
 def _register_routes(app: Flask) -> None:
