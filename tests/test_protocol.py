@@ -102,6 +102,16 @@ def test_a_bad_frame_gets_an_error_and_the_connection_stays_usable(client, expec
     assert client.reply_to(99)["args"][0]["lines"] == PAGE_LINES
 
 
+@pytest.mark.parametrize("args", [(), ({"id": 5}, "extra")], ids=["no arguments", "two arguments"])
+def test_a_frame_event_with_other_than_one_argument_is_told_so(client, args):
+    client.sio.emit("frame", *args)
+    errors = client.named("error")
+    assert len(errors) == 1 and f"carries one object {{id, image, mode, debug}}, not {len(args)} arguments" \
+        in errors[0]["message"]
+    client.send(frame(99))
+    assert client.reply_to(99)["args"][0]["lines"] == PAGE_LINES
+
+
 def test_a_flood_of_frames_is_thinned_to_the_latest_and_every_drop_is_counted(app, client):
     app.config["STILL_MAX_AGE_S"] = 0  # read every frame: a reused reading answers about as fast as frames come
     sent = 40

@@ -66,7 +66,11 @@ def parse_frame(payload: Any, max_bytes: int) -> Frame:
 
 @socketio.on("frame")
 def on_frame(*args: Any) -> None:
-    payload = args[0] if len(args) == 1 else args  # several arguments: refused as "not an object"
+    if len(args) != 1:
+        emit("error", {"id": None, "message": "a frame event carries one object {id, image, mode, debug}, "
+                                              f"not {len(args)} arguments"})
+        return
+    payload = args[0]
     try:
         frame = parse_frame(payload, current_app.config["MAX_FRAME_BYTES"])
     except FrameError as exc:

@@ -200,7 +200,7 @@ class ReaderProcess:
             message = f"reading this frame took longer than {timeout:g} s"
         except (EOFError, OSError, RuntimeError) as exc:
             message = "the server failed to read this frame"
-            log.error("reader process %s failed: %s", self.pid, exc or type(exc).__name__)
+            log.error("reader process %s failed: %s", self.pid, str(exc) or type(exc).__name__)
         self.restart()
         return "error", {"message": message, "server_fault": True}
 
