@@ -147,3 +147,14 @@ def test_gray_decoding_gives_the_gray_of_the_colour_image(photo, ext):
     assert gray.shape == (30, 50) and gray.dtype == np.uint8
     expected = cv2.cvtColor(decode_image(data), cv2.COLOR_BGR2GRAY)
     assert np.abs(gray.astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_partly_transparent_ink_is_blended_onto_white_paper(depth):
+    """Black ink at alpha a shows as 255 * (1 - a): at half alpha, mid gray."""
+    alphas = np.array([0, 64, 128, 191, 255])
+    rgba = np.zeros((1, 5, 4), np.uint16 if depth == 16 else np.uint8)
+    rgba[0, :, 3] = alphas * 257 if depth == 16 else alphas
+    out = decode_image(encode(rgba, ".png"))
+    assert out[0, :, 0].tolist() == [255, 191, 127, 64, 0]  # round(255 - a), all three channels alike
+    assert (out[0, :, 0] == out[0, :, 2]).all()
