@@ -87,14 +87,16 @@ def test_api_read_refuses_a_body_over_the_limit_with_413(http, multipart):
 
 
 def test_sessions_that_never_join_are_capped_while_open_sessions_go_on():
-    """MAX_CLIENTS counts joined clients; raw sessions were unbounded (300 held 1,273 threads)."""
-    app = create_app({"PROVIDER": "cpu", "MAX_CLIENTS": 2})
+    """MAX_CLIENTS counts joined clients; raw sessions were unbounded (300 held 1,273 threads).
+    Only a real sid parameter passes: "xsid=1" got past a first version that looked for "sid=" in the query."""
+    app = create_app({"PROVIDER": "cpu", "MAX_CLIENTS": 2, "MAX_SESSIONS": 4})
     try:
         http = app.test_client()
         opened = [http.get("/socket.io/?EIO=4&transport=polling") for _ in range(4)]
         assert [r.status_code for r in opened] == [200] * 4
-        refused = http.get("/socket.io/?EIO=4&transport=polling")
-        assert refused.status_code == 503 and b"too many connections" in refused.data
+        for query in ("", "&xsid=1", "&note=sid%3D1", "&sid="):  # no sid engine.io would take
+            refused = http.get("/socket.io/?EIO=4&transport=polling" + query)
+            assert refused.status_code == 503 and b"too many connections" in refused.data, query
         sid = json.loads(opened[0].data.decode()[1:])["sid"]  # "0{...}": the Engine.IO open packet
         assert http.post(f"/socket.io/?EIO=4&transport=polling&sid={sid}", data="40").status_code == 200
     finally:

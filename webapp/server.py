@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 from flask import Flask, abort, current_app, jsonify, render_template, request
 from flask_socketio import SocketIO
@@ -44,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "JOIN_URL": None,  # the URL phones should open (set by `digitcam serve --lan`); None: this host
     "LAN": False,
     "MAX_CLIENTS": 64,  # Socket.IO connections at once; more are refused, so a crowd cannot exhaust memory
+    # Transport sessions at once, joined or not (_cap_sessions): room above MAX_CLIENTS for pages
+    # reconnecting while their dropped sessions time out, and for the 65th to be told it is full.
+    "MAX_SESSIONS": 128,
     # Read live frames in child processes, one per worker (webapp/readers.py): they run in
     # parallel despite the GIL, and a crash or hang costs one frame. Off here, so that apps made
     # in tests start at once; `digitcam serve` turns it on.
@@ -94,7 +98,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # so leave room above MAX_FRAME_BYTES: frames a little too big get a readable `error` instead.
     socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * cfg["MAX_FRAME_BYTES"],
                       cors_allowed_origins=cfg["CORS_ORIGINS"], async_handlers=False, serializer=LeanPacket)
-    _cap_sessions(app, 2 * cfg["MAX_CLIENTS"])
+    _cap_sessions(app, cfg["MAX_SESSIONS"])
     readers = None
     if cfg["READER_PROCESSES"]:
         provider = "cuda" if "CUDAExecutionProvider" in recognizer.providers else "cpu"
@@ -120,8 +124,8 @@ def _cap_sessions(app: Flask, limit: int) -> None:
     inner, eio = app.wsgi_app, socketio.server.eio
 
     def capped(environ, start_response):
-        if (environ.get("PATH_INFO", "").startswith("/socket.io") and "sid=" not in environ.get("QUERY_STRING", "")
-                and len(eio.sockets) >= limit):
+        if (environ.get("PATH_INFO", "").startswith("/socket.io") and len(eio.sockets) >= limit
+                and not parse_qs(environ.get("QUERY_STRING", "")).get("sid")):  # as engine.io reads it
             start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "5")])
             return [b"too many connections to this server; try again in a moment"]
         return inner(environ, start_response)
