@@ -156,22 +156,22 @@ def load_image(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int 
 def read_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> bytes:
     """An image file's bytes, refused unread when it is bigger than an upload may be.
 
-    Only regular files: a device or a pipe has no size to check (/dev/zero never ends, a FIFO
-    waits for a writer), and a file still growing is read no further than the limit.
+    Nothing is read past the limit: a pipe (`cat seven.png | digitcam read /dev/stdin`) has no size
+    to check first, nor has a file still growing. Devices are refused (/dev/zero never ends).
     """
     path = Path(path)
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
             raise ImageError(f"{path.name} is a folder, not an image file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageError(f"{path.name} is not a regular file (a device or a pipe?)")
+        if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+            raise ImageError(f"{path.name} is a device, not an image file")
         if info.st_size > max_bytes:
             raise ImageError(f"file is {info.st_size:,} bytes; the limit is {max_bytes:,}")
         with path.open("rb") as f:
             data = f.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise ImageError(f"file grew past the limit of {max_bytes:,} bytes while being read")
+            raise ImageError(f"more than the limit of {max_bytes:,} bytes")
         return data
     except OSError as exc:
         raise ImageError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
