@@ -157,7 +157,10 @@ def training_stages(ckpt: dict) -> list[dict]:
         if not init or str(init) in seen or not Path(init).is_file():
             break
         seen.add(str(init))
-        ckpt = torch.load(init, map_location="cpu", weights_only=False)
+        try:
+            ckpt = read_checkpoint(Path(init))
+        except SystemExit:  # the file at a recorded --init path is no longer that checkpoint
+            break
     return stages
 
 

@@ -62,6 +62,7 @@ def test_a_missing_model_file_is_a_message_not_a_traceback(tmp_path):
     (["train", "--limit", "-5"], "--limit: -5 is out of range"),
     (["train", "--clean-fraction", "2"], "--clean-fraction: 2 is out of range: give a number at least 0 and at most 1"),
     (["train", "--lr", "nan"], "--lr: nan is out of range"),
+    (["train", "--lr", "inf"], "--lr: inf is out of range"),
     (["train", "--out", __file__], "--out: " + __file__ + ": a file of that name exists; give a folder"),
     (["train", "--init", "/no/such/run/best.pt"], "--init: /no/such/run/best.pt: no such file"),
     (["train", "--extra-crops", "/no/such/crops.npz"], "--extra-crops: /no/such/crops.npz: no such file"),

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,7 @@ def load_crops(paths: Path | list[Path]) -> tuple[np.ndarray, np.ndarray]:
             with np.load(path) as data:
                 images.append(data["images"])
                 labels.append(data["labels"].astype(np.int64))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:  # TypeError: a .npy
             raise SystemExit(f"{path} is not a crops file (.npz with images and labels): {exc}") from exc
     return np.concatenate(images), np.concatenate(labels)
 

@@ -3,6 +3,7 @@ or a silent oddity (--count 0 scoring F1 1.0, --port 99999 overflowing, --limit 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -30,7 +31,7 @@ def real(minimum: float, maximum: float | None = None, *, above: bool = False) -
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         low_ok = value > minimum if above else value >= minimum
-        if not low_ok or (maximum is not None and value > maximum) or value != value:
+        if not math.isfinite(value) or not low_ok or (maximum is not None and value > maximum):
             low = f"above {minimum:g}" if above else f"at least {minimum:g}"
             span = f"{low} and at most {maximum:g}" if maximum is not None else low
             raise argparse.ArgumentTypeError(f"{text} is out of range: give a number {span}")

@@ -13,6 +13,7 @@ from the server on this machine is not.
 from __future__ import annotations
 
 import argparse
+import http.client
 import ipaddress
 import json
 import logging
@@ -249,7 +250,7 @@ def _bench(url: str, args: argparse.Namespace) -> int:
     frames = make_frames()[:1] if args.still else make_frames()
     try:
         health = _health(url)
-    except (OSError, ValueError) as exc:  # nothing listening, or not a digitcam server
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # nothing listening, or not a digitcam server
         raise SystemExit(f"digitcam bench: no digitcam server answers at {url} ({exc})") from exc
     rss, cpu = [health.get("rss_mb")], [health.get("cpu_s")]
     own_cpu = _own_cpu_s()

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 
@@ -52,11 +53,10 @@ def _summary(path: str, reading: Reading) -> str:
             f"{reading.timings_ms['total']:.1f} ms]" + (f"\n    {sure}" if sure else ""))
 
 
-def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading) -> list[Path]:
-    """Write NAME.annotated.png (and NAME.stages.png when the reading has a teaching composite);
-    return the paths written."""
+def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading) -> Iterator[Path]:
+    """Write NAME.annotated.png (and NAME.stages.png when the reading has a teaching composite),
+    yielding each path once written, so one written before a failure is still reported."""
     pictures = {"annotated": reading.annotated, "stages": reading.composite}
-    written = []
     for kind, picture in pictures.items():
         if picture is not None:
             out = out_dir / _out_name(path, index, kind)
@@ -66,8 +66,7 @@ def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading) 
                 ok = False
             if not ok:
                 raise ImageError(f"could not write {out}")
-            written.append(out)
-    return written
+            yield out
 
 
 def _out_dir_problem(out_dir: Path | None, teach: bool) -> str | None:
