@@ -154,12 +154,12 @@ def training_stages(ckpt: dict) -> list[dict]:
                           "train_loop_seconds": round(state.get("train_seconds", 0.0), 1),
                           "mnist_test_accuracy": ckpt.get("test_acc")})
         init = ckpt.get("args", {}).get("init")
-        if not init or str(init) in seen or not Path(init).is_file():
+        if not init or str(init) in seen:
             break
         seen.add(str(init))
         try:
             ckpt = read_checkpoint(Path(init))
-        except SystemExit:  # the file at a recorded --init path is no longer that checkpoint
+        except SystemExit:  # the file at a recorded --init path is gone or no longer that checkpoint
             break
     return stages
 

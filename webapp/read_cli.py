@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     for i, name in enumerate(args.images):
         path = Path(name)
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
-        index = i + 1 if names.count(_out_stem(path)) > 1 else 0
+        index = i + 1 if names.count(names[i]) > 1 else 0
         try:
             image, decode_ms = decode_timed(read_file(path))
             reading = read_decoded(image, decode_ms, recognizer, mode=args.mode, annotate=bool(args.annotate),
