@@ -34,6 +34,11 @@ def test_an_unknown_command_is_refused_clearly():
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+def test_an_unknown_option_before_the_command_is_named():
+    result = digitcam("--bogus")
+    assert result.returncode == 2 and "unknown option '--bogus'" in result.stderr
+
+
 def test_no_command_shows_the_commands_and_fails():
     result = digitcam()
     assert result.returncode == 2 and "eval-scenes" in result.stderr
@@ -49,6 +54,11 @@ def test_a_missing_data_folder_is_a_message_not_a_traceback(command, tmp_path):
 def test_a_missing_model_file_is_a_message_not_a_traceback(tmp_path):
     result = digitcam("eval", "--model", str(tmp_path / "none.onnx"))
     assert result.returncode == 2 and "Traceback" not in result.stderr and "model file not found" in result.stderr
+
+
+def test_a_folder_given_as_the_model_is_called_a_folder(tmp_path):
+    result = digitcam("eval", "--model", str(tmp_path))
+    assert result.returncode == 2 and f"is a folder, not a model file: {tmp_path}" in result.stderr
 
 
 @pytest.mark.parametrize("argv, said", [

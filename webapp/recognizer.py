@@ -55,7 +55,8 @@ class Recognizer:
     def __init__(self, path: str | Path | None = None, provider: str = "auto", threads: int = 1):
         self.path = Path(path) if path else DEFAULT_MODEL
         if not self.path.is_file():
-            raise ModelError(f"model file not found: {self.path}")
+            what = "is a folder, not a model file" if self.path.is_dir() else "model file not found"
+            raise ModelError(f"{what}: {self.path}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, threads)
         opts.inter_op_num_threads = 1
