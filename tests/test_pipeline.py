@@ -512,7 +512,7 @@ def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_s
     assert read_frame(img, recognizer, mode="canvas").lines == []  # one stroke width alone reads nothing
 
 
-@pytest.mark.parametrize("index", [1124, 1737])
+@pytest.mark.parametrize("index", [1124, 1912])  # two 8s
 def test_a_blurred_digit_in_a_photo_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(
         mnist_test, recognizer, monkeypatch, index):
     """MNIST test digits written 48 px tall with a 7 px pen, photographed slightly out of focus under a
