@@ -545,6 +545,25 @@ def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test
     assert read_frame(img, recognizer, mode="canvas").lines == ["672"]
 
 
+@pytest.mark.parametrize("first, second", [(110, 84), (128, 134)])
+def test_three_digits_drawn_into_each_other_are_cut_where_they_touch_not_at_even_thirds(
+        mnist_test, recognizer, first, second):
+    """Two 8s and a broad 6 (MNIST test digits; 22 is the 6) drawn into each other on a canvas: cut
+    at even thirds, the 6 loses its loop; cut in two, the pair of 8s reads unsure, and it is cut again
+    (the line read "6")."""
+    from webapp import glyphs
+
+    images, labels = mnist_test
+    img = page(200, 400, level=255)
+    x = 40
+    for index in (first, second, 22):
+        alpha = glyphs.redrawn(images[index], 100, 12)
+        lay_ink(img, alpha, x, 150 - alpha.shape[0])
+        x += alpha.shape[1] - 6
+    assert len(pipeline._segment(binarize.to_gray(img), "canvas", pipeline._Clock()).regions) == 1
+    assert read_frame(img, recognizer, mode="canvas").lines == ["886"]
+
+
 @pytest.mark.parametrize("degrees", [-4, 4])
 def test_digits_sitting_on_rules_of_a_tilted_page_are_read(three_digits, recognizer, degrees):
     img = mnist_page(three_digits, y0=80)
