@@ -237,6 +237,32 @@ def test_serve_answers_frames_over_a_real_websocket(served):
 
 
 @pytest.mark.slow
+def test_packets_that_are_not_socket_io_get_an_error_and_no_traceback_in_the_log(served):
+    """Bad JSON, an unknown packet type, an event that is not a named list, 999 attachments, bytes."""
+    websocket = pytest.importorskip("websocket", reason="needs websocket-client")
+    assert served.get_json("/healthz")["status"] == "ok"
+    ws = websocket.create_connection(served.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+                                     timeout=30)
+    try:
+        assert ws.recv().startswith("0{")
+        ws.send("40")
+        assert ws.recv().startswith("40{")
+        for bad in ["4garbage", '42["frame"', "49", '42{"id": 1}', "42[5]", '45999-["frame",{}]']:
+            ws.send(bad)
+            name, error = json.loads(ws.recv()[2:])
+            assert name == "error" and error["message"].startswith("the server could not read that message"), bad
+        ws.send_binary(b"\x89PNG")
+        assert "could not read" in ws.recv()
+        ws.send("42" + json.dumps(["frame", {"id": 5, "image": "not base64"}]))
+        name, error = json.loads(ws.recv()[2:])
+        assert (name, error["id"]) == ("error", 5), "the connection goes on"
+    finally:
+        ws.close()
+    log = served.stop()
+    assert "malformed packet" in log and "Traceback" not in log
+
+
+@pytest.mark.slow
 def test_serve_reads_frames_in_its_reader_processes_also_over_long_polling(served):
     """Where a proxy blocks websockets, Socket.IO falls back to HTTP long-polling: frames still work."""
     health = served.get_json("/healthz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from socketio import packet
 
-from webapp.wire import LeanPacket
+from webapp.wire import MALFORMED, LeanPacket
 
 REPLY = {
     "id": 7,
@@ -50,5 +50,17 @@ def test_an_incoming_packet_may_announce_one_attachment_not_hundreds():
     """python-socketio would keep all 999 attachments such a header asks for, in memory, until the last."""
     one = LeanPacket(encoded_packet='51-["frame",{"id":1,"image":{"_placeholder":true,"num":0}}]')
     assert one.attachment_count == 1
-    with pytest.raises(ValueError, match="999 binary attachments"):
-        LeanPacket(encoded_packet='5999-["frame",{"id":1}]')
+    refused = LeanPacket(encoded_packet='5999-["frame",{"id":1}]')
+    assert refused.attachment_count == 0 and refused.packet_type == packet.EVENT
+    assert refused.data[0] == MALFORMED and "999 binary attachments" in refused.data[1]
+
+
+@pytest.mark.parametrize("encoded, said", [
+    ("garbage", "not a Socket.IO packet"), ('2["frame"', "JSONDecodeError"), ("9", "type 9"),
+    ('2{"id": 1}', "a list that starts with its name"), ("2[]", "a list"), (b"\x89PNG", "not a Socket.IO packet"),
+])
+def test_a_packet_that_cannot_be_decoded_becomes_an_event_naming_what_is_wrong(encoded, said):
+    """python-socketio would log a traceback; the server answers MALFORMED with an error instead."""
+    bad = LeanPacket(encoded_packet=encoded)
+    assert (bad.packet_type, bad.namespace, bad.attachment_count) == (packet.EVENT, "/", 0)
+    assert bad.data[0] == MALFORMED and said in bad.data[1]

@@ -18,6 +18,7 @@ from socketio import server as socketio_server
 
 from webapp.frames import Frame, Processor
 from webapp.server import socketio, state
+from webapp.wire import MALFORMED
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,13 @@ def on_frame(*args: Any) -> None:
         emit("error", {"id": exc.frame_id, "message": str(exc)})
         return
     state().scheduler.submit(request.sid, frame)
+
+
+@socketio.on(MALFORMED)
+def on_malformed(reason: Any = "") -> None:
+    """A packet that could not be decoded (wire.LeanPacket): one log line and a clear error, no traceback."""
+    log.warning("client %s sent a malformed packet: %s", request.sid, reason)
+    emit("error", {"id": None, "message": f"the server could not read that message: {reason}"})
 
 
 @socketio.on("connect")

@@ -7,7 +7,9 @@ probabilities and four box coordinates per digit, so for a frame of ten digits t
 values are checked here in one C-level pass instead; the wire format is unchanged (the
 packet class is python-socketio's documented `serializer` extension point). Incoming packets may
 announce one binary attachment at most: python-socketio keeps every attachment a header asks for
-until the last arrives, so a header announcing 999 would let one client pile up gigabytes.
+until the last arrives, so a header announcing 999 would let one client pile up gigabytes. A packet
+that cannot be decoded (bad JSON, an unknown type, too many attachments) becomes a MALFORMED event
+for the server to answer with a clear error; python-socketio would log a traceback for it.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from socketio import packet
 
 _BINARY = (bytes, bytearray)
 MAX_ATTACHMENTS = 1  # a frame from the page carries one image
+MALFORMED = "malformed packet"  # the event a packet that cannot be decoded is turned into
+_TYPES = range(packet.CONNECT, packet.BINARY_ACK + 1)
 _NOT_PLAIN = (bytes, bytearray, list, dict)  # what makes a list need a closer look
 
 
@@ -30,10 +34,24 @@ class LeanPacket(packet.Packet):
     """packet.Packet with cheaper binary detection and extraction; same bytes on the wire."""
 
     def decode(self, encoded_packet: Any) -> int:
-        count = super().decode(encoded_packet) or 0
+        try:
+            count = super().decode(encoded_packet) or 0
+        except (ValueError, TypeError, IndexError) as exc:
+            return self._malformed(f"not a Socket.IO packet ({type(exc).__name__}: {exc})")
+        if self.packet_type not in _TYPES:
+            return self._malformed(f"not a Socket.IO packet (type {self.packet_type!r})")
+        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and not (
+                isinstance(self.data, list) and self.data and isinstance(self.data[0], str)):
+            return self._malformed("an event must be a list that starts with its name")
         if count > MAX_ATTACHMENTS:
-            raise ValueError(f"a packet announced {count} binary attachments; at most {MAX_ATTACHMENTS} are taken")
+            return self._malformed(f"a packet announced {count} binary attachments; at most {MAX_ATTACHMENTS} are taken")
         return count
+
+    def _malformed(self, reason: str) -> int:
+        """Become an event on the main namespace that names what was wrong, with no attachments."""
+        self.packet_type, self.namespace, self.id, self.data = packet.EVENT, "/", None, [MALFORMED, reason[:200]]
+        self.attachment_count, self.attachments = 0, []
+        return 0
 
     @classmethod
     def data_is_binary(cls, data: Any) -> bool:
