@@ -4,7 +4,7 @@ A camera page needs ballpoint-thin and marker-thick versions of the same handwri
 drawing needs the even width of a mouse-drawn line. Both come from the digit's skeleton (found by
 Zhang-Suen thinning on a 3x upsampled copy) redrawn with anti-aliased lines of the wanted width;
 the "natural" style instead keeps MNIST's own stroke profile, scaled. A loop the writer's thick pen
-filled in (a blotted 6, 8 or 9) has a line for a skeleton, so it is redrawn as the loop it was.
+filled in (a blotted 6, 8 or 9) has a line for a skeleton, so blots are redrawn as blots.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 UPSAMPLE = 3  # thin at 84x84 so the redrawn skeleton is smooth, not a 28-pixel staircase
 SUBPIXEL = 4  # cv2 drawing `shift`: coordinates carry 4 fractional bits
 FINE_PEN = 16  # pens are drawn at least this many pixels wide (at up to 4x), then shrunk
-BLOB_DEPTH = 2.3  # ink deeper than this many typical stroke half-widths is a filled-in loop (0.7% of
-# MNIST test digits): redrawn along its outline, since its skeleton is a line (a 6 would become an L)
+BLOB_DEPTH = 2.3  # ink deeper than this many typical stroke half-widths is a blot, mostly a filled-in
+# loop (0.7% of MNIST test digits): its skeleton is a line (a 6 would become an L), so it is filled
 _NEIGHBOURS = ((0, 1), (1, -1), (1, 0), (1, 1))  # each 8-neighbour pair is visited once
 
 
@@ -91,6 +91,7 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
     for loop in loops:
         points = np.array([to_px(y, x) for x, y in loop.tolist()], np.int32)
         cv2.polylines(canvas, [points], True, 255, thick, cv2.LINE_AA, SUBPIXEL)
+        cv2.fillPoly(canvas, [points], 255, cv2.LINE_AA, SUBPIXEL)
     if f > 1:
         canvas = cv2.resize(canvas, (out_w, out_h), interpolation=cv2.INTER_AREA)
     return _trim(canvas.astype(np.float32) / 255.0)
@@ -101,8 +102,8 @@ def _disk(radius: int) -> np.ndarray:
 
 
 def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The pen's path through a digit mask: its skeleton, and the outlines (x, y points) of loops
-    that were filled in, whose skeleton inside the blot is dropped."""
+    """The pen's path through a digit mask: its skeleton, and the outlines (x, y points) of blots to
+    fill, shrunk to where a stroke's middle would run (the pen adds the rest)."""
     skeleton = _zhang_suen(mask)
     depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
     half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0
@@ -110,7 +111,7 @@ def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     if not core.any():
         return skeleton, []
     blot = cv2.dilate(core.astype(np.uint8), _disk(int(np.ceil(BLOB_DEPTH * half)))) & mask.astype(np.uint8)
-    middle = cv2.erode(blot, _disk(max(1, round(half))))  # the loop runs where a stroke's middle would
+    middle = cv2.erode(blot, _disk(max(1, round(half))))
     contours, _ = cv2.findContours(middle, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     return skeleton & ~core, [c[:, 0, :] for c in contours if len(c) >= 3]
 
