@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from socketio import packet
 
-from webapp.wire import MALFORMED, LeanPacket
+from webapp.wire import MALFORMED, LeanPacket, Reason
 
 REPLY = {
     "id": 7,
@@ -58,9 +58,17 @@ def test_an_incoming_packet_may_announce_one_attachment_not_hundreds():
 @pytest.mark.parametrize("encoded, said", [
     ("garbage", "not a Socket.IO packet"), ('2["frame"', "JSONDecodeError"), ("9", "type 9"),
     ('2{"id": 1}', "a list that starts with its name"), ("2[]", "a list"), (b"\x89PNG", "not a Socket.IO packet"),
+    ("", "an empty packet"), ('4["x"]', "not a Socket.IO packet a client sends"),
+    ("2" + "[" * 50_000 + "]" * 50_000, "RecursionError"),
+    ('5["frame",{}]', "must announce its attachments"), ('50-["frame",{}]', "must announce its attachments"),
 ])
 def test_a_packet_that_cannot_be_decoded_becomes_an_event_naming_what_is_wrong(encoded, said):
     """python-socketio would log a traceback; the server answers MALFORMED with an error instead."""
     bad = LeanPacket(encoded_packet=encoded)
     assert (bad.packet_type, bad.namespace, bad.attachment_count) == (packet.EVENT, "/", 0)
-    assert bad.data[0] == MALFORMED and said in bad.data[1]
+    assert bad.data[0] == MALFORMED and said in bad.data[1] and isinstance(bad.data[1], Reason)
+
+
+def test_a_client_cannot_pass_its_own_event_off_as_a_malformed_packet():
+    forged = LeanPacket(encoded_packet='2["malformed packet","x\\nINFO forged log line"]')
+    assert forged.data[0] == MALFORMED and not isinstance(forged.data[1], Reason)

@@ -18,7 +18,7 @@ from socketio import server as socketio_server
 
 from webapp.frames import Frame, Processor
 from webapp.server import socketio, state
-from webapp.wire import MALFORMED
+from webapp.wire import MALFORMED, Reason
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,18 @@ def on_frame(*args: Any) -> None:
 
 
 @socketio.on(MALFORMED)
-def on_malformed(reason: Any = "") -> None:
-    """A packet that could not be decoded (wire.LeanPacket): one log line and a clear error, no traceback."""
-    log.warning("client %s sent a malformed packet: %s", request.sid, reason)
-    emit("error", {"id": None, "message": f"the server could not read that message: {reason}"})
+def on_malformed(*args: Any) -> None:
+    """A packet wire.LeanPacket could not decode: a clear error, and one log line per connection
+    (a client looping on garbage must not flood the log). The same event sent by a client is ignored."""
+    if len(args) != 1 or not isinstance(args[0], Reason):
+        return
+    st = state()
+    with st.lock:
+        first = request.sid not in st.garbled
+        st.garbled.add(request.sid)
+    log.log(logging.WARNING if first else logging.DEBUG, "client %s sent a malformed packet: %s%s", request.sid,
+            args[0], "" if not first else " (more from it are logged at debug level)")
+    emit("error", {"id": None, "message": f"the server could not read that message: {args[0]}"})
 
 
 @socketio.on("connect")
@@ -104,6 +112,7 @@ def on_disconnect(reason: Any = None) -> None:
     with st.lock:
         st.connections.discard(request.sid)
         st.stills.pop(request.sid, None)
+        st.garbled.discard(request.sid)
     st.scheduler.forget(request.sid)
 
 

@@ -69,6 +69,7 @@ class AppState:
     started: float = field(default_factory=time.monotonic)
     connections: set[str] = field(default_factory=set)  # Socket.IO sids, capped by MAX_CLIENTS
     stills: dict[str, tuple[float, Any]] = field(default_factory=dict)  # sid -> (read at, still.Still)
+    garbled: set[str] = field(default_factory=set)  # sids that sent a malformed packet (logged once each)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

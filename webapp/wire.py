@@ -21,7 +21,12 @@ from socketio import packet
 _BINARY = (bytes, bytearray)
 MAX_ATTACHMENTS = 1  # a frame from the page carries one image
 MALFORMED = "malformed packet"  # the event a packet that cannot be decoded is turned into
-_TYPES = range(packet.CONNECT, packet.BINARY_ACK + 1)
+_FROM_CLIENTS = (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK, packet.BINARY_EVENT, packet.BINARY_ACK)
+
+
+class Reason(str):
+    """Why a packet could not be decoded. No JSON decodes to this type, so a client that sends a
+    MALFORMED event of its own cannot pass for the decoder."""
 _NOT_PLAIN = (bytes, bytearray, list, dict)  # what makes a list need a closer look
 
 
@@ -33,23 +38,32 @@ def plain(items: list) -> bool:
 class LeanPacket(packet.Packet):
     """packet.Packet with cheaper binary detection and extraction; same bytes on the wire."""
 
+    def __init__(self, *args: Any, encoded_packet: Any = None, **kwargs: Any):
+        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+        if encoded_packet is not None and len(encoded_packet) == 0:  # the base class skips decoding it
+            self._malformed("an empty packet")
+
     def decode(self, encoded_packet: Any) -> int:
         try:
             count = super().decode(encoded_packet) or 0
-        except (ValueError, TypeError, IndexError) as exc:
-            return self._malformed(f"not a Socket.IO packet ({type(exc).__name__}: {exc})")
-        if self.packet_type not in _TYPES:
-            return self._malformed(f"not a Socket.IO packet (type {self.packet_type!r})")
+        except (ValueError, TypeError, IndexError, RecursionError) as exc:
+            return self._malformed(f"not a Socket.IO packet ({type(exc).__name__}: {str(exc)[:80]})")
+        if self.packet_type not in _FROM_CLIENTS:
+            return self._malformed(f"not a Socket.IO packet a client sends (type {self.packet_type!r})")
         if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and not (
                 isinstance(self.data, list) and self.data and isinstance(self.data[0], str)):
             return self._malformed("an event must be a list that starts with its name")
+        binary = self.packet_type in (packet.BINARY_EVENT, packet.BINARY_ACK)
+        if binary and count == 0:  # python-socketio would wait for attachments forever
+            return self._malformed("a binary packet must announce its attachments")
         if count > MAX_ATTACHMENTS:
             return self._malformed(f"a packet announced {count} binary attachments; at most {MAX_ATTACHMENTS} are taken")
         return count
 
     def _malformed(self, reason: str) -> int:
         """Become an event on the main namespace that names what was wrong, with no attachments."""
-        self.packet_type, self.namespace, self.id, self.data = packet.EVENT, "/", None, [MALFORMED, reason[:200]]
+        self.packet_type, self.namespace, self.id = packet.EVENT, "/", None
+        self.data = [MALFORMED, Reason(reason)]
         self.attachment_count, self.attachments = 0, []
         return 0
 
