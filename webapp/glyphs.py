@@ -71,7 +71,7 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
     """
     crop = _ink_crop(digit)
     up = cv2.resize(crop, None, fx=UPSAMPLE, fy=UPSAMPLE, interpolation=cv2.INTER_CUBIC)
-    skeleton, loops = _strokes(up > 0.45)
+    skeleton, blots = _strokes(up > 0.45)
     ys, xs = np.nonzero(skeleton)
     sy = (height - width) / up.shape[0]
     sx = sy * aspect
@@ -88,8 +88,8 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
         for dy, dx in _NEIGHBOURS:
             if (y + dy, x + dx) in on:
                 cv2.line(canvas, start, to_px(y + dy, x + dx), 255, thick, cv2.LINE_AA, SUBPIXEL)
-    for loop in loops:
-        points = np.array([to_px(y, x) for x, y in loop.tolist()], np.int32)
+    for blot in blots:
+        points = np.array([to_px(y, x) for x, y in blot.tolist()], np.int32)
         cv2.polylines(canvas, [points], True, 255, thick, cv2.LINE_AA, SUBPIXEL)
         cv2.fillPoly(canvas, [points], 255, cv2.LINE_AA, SUBPIXEL)
     if f > 1:
