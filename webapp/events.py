@@ -91,7 +91,7 @@ def on_malformed(*args: Any) -> None:
         first = request.sid not in st.garbled
         st.garbled.add(request.sid)
     log.log(logging.WARNING if first else logging.DEBUG, "client %s sent a malformed packet: %s%s", request.sid,
-            args[0], "" if not first else " (more from it are logged at debug level)")
+            args[0], " (more from it are logged at debug level)" if first else "")
     emit("error", {"id": None, "message": f"the server could not read that message: {args[0]}"})
 
 

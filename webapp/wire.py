@@ -22,12 +22,12 @@ _BINARY = (bytes, bytearray)
 MAX_ATTACHMENTS = 1  # a frame from the page carries one image
 MALFORMED = "malformed packet"  # the event a packet that cannot be decoded is turned into
 _FROM_CLIENTS = (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK, packet.BINARY_EVENT, packet.BINARY_ACK)
+_NOT_PLAIN = (bytes, bytearray, list, dict)  # what makes a list need a closer look
 
 
 class Reason(str):
     """Why a packet could not be decoded. No JSON decodes to this type, so a client that sends a
     MALFORMED event of its own cannot pass for the decoder."""
-_NOT_PLAIN = (bytes, bytearray, list, dict)  # what makes a list need a closer look
 
 
 def plain(items: list) -> bool:
