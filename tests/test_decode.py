@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from webapp.decode import ImageError, decode_image, image_size, load_image, read_file
+from webapp.decode import ImageError, decode_image, decode_scaled, image_size, load_image, read_file
 
 
 def encode(img: np.ndarray, ext: str, *params: int) -> bytes:
@@ -89,6 +89,32 @@ def test_pixel_and_byte_limits_are_parameters(photo):
         decode_image(data, max_pixels=1000)
     with pytest.raises(ImageError, match="bytes; the limit"):
         decode_image(data, max_bytes=10)
+
+
+@pytest.fixture
+def big_jpeg() -> bytes:
+    """A 400x300 JPEG: gray bands, so a smaller decode can be compared with the full one."""
+    img = np.repeat(np.linspace(0, 250, 400, dtype=np.uint8)[None, :, None], 300, axis=0).repeat(3, axis=2)
+    return encode(img, ".jpg", cv2.IMWRITE_JPEG_QUALITY, 95)
+
+
+def test_a_jpeg_over_the_pixel_limit_is_decoded_at_the_largest_fraction_under_it(big_jpeg):
+    half, factor = decode_scaled(big_jpeg, max_pixels=40_000)  # 120,000 pixels; a half is 30,000
+    assert factor == 2 and half.shape == (150, 200, 3)
+    quarter, factor = decode_scaled(big_jpeg, max_pixels=20_000, gray=True)
+    assert factor == 4 and quarter.shape == (75, 100)
+    full = decode_image(big_jpeg)
+    assert abs(int(half[75, 100, 0]) - int(full[150, 200, 0])) <= 3  # the same picture, smaller
+    assert decode_scaled(big_jpeg)[1] == 1  # under the limit: decoded whole
+
+
+def test_shrinking_is_for_jpegs_only_and_has_a_floor(big_jpeg):
+    with pytest.raises(ImageError, match="MP even at 1/8 of its size: send it smaller"):
+        decode_scaled(big_jpeg, max_pixels=1_000)  # 1/8 would still be 50x38
+    with pytest.raises(ImageError, match="limit"):
+        decode_image(big_jpeg, max_pixels=40_000)  # decode_image keeps every pixel or refuses
+    with pytest.raises(ImageError, match="1200 MP; the limit is 25 MP:"):
+        decode_scaled(_png_claiming(40000, 30000))  # PNG cannot be decoded smaller: its header is enough
 
 
 def test_a_one_pixel_image_decodes():

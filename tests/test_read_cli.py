@@ -91,3 +91,16 @@ def test_inputs_whose_names_become_the_same_file_name_get_numbered_pictures(imag
     out_dir = tmp_path / "out"
     assert main(["read", "--provider", "cpu", "--annotate", str(out_dir), str(spaced), str(underscored)]) == 0
     assert sorted(p.name for p in out_dir.iterdir()) == ["001-a_b.annotated.png", "002-a_b.annotated.png"]
+
+
+def test_a_phone_photo_over_the_pixel_limit_is_read_and_boxed_in_its_own_pixels(tmp_path, capsys):
+    photo = page(4800, 6400, 235)  # 30.7 MP, over the 25 MP limit: decoded at half size
+    write(photo, "305", 1500, 3000, scale=40, thickness=120)
+    path = tmp_path / "phone.jpg"
+    cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert main(["read", "--json", "--provider", "cpu", str(path)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["lines"] == ["305"]
+    _, _, stats, _ = cv2.connectedComponentsWithStats((photo[:, :, 0] < 128).astype("uint8"))
+    three = min(stats[1:, :4].tolist())  # the leftmost mark, in the photo's own pixels
+    assert max(abs(a - b) for a, b in zip(row["digits"][0]["box"], three)) <= 4

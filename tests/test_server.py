@@ -127,6 +127,16 @@ def test_api_read_refuses_too_many_pixels_before_decoding(app, http):
     assert response.status_code == 400 and "MP" in response.json["error"]
 
 
+def test_api_read_reads_a_jpeg_over_the_pixel_limit_smaller_and_boxes_it_in_its_own_pixels(app, http):
+    page = jpeg(render_page(size=(480, 640)))
+    whole = http.post("/api/read", data=page).json
+    app.config["MAX_PIXELS"] = 100_000  # 307,200 pixels: decoded at half size
+    halved = http.post("/api/read", data=page).json
+    assert halved["lines"] == whole["lines"] and whole["lines"]
+    for a, b in zip(whole["digits"], halved["digits"]):
+        assert max(abs(p - q) for p, q in zip(a["box"], b["box"])) <= 4
+
+
 def test_healthz_names_the_model_and_its_providers(http):
     health = http.get("/healthz").json
     assert health["status"] == "ok" and health["model"] == "digits-int8.onnx"

@@ -2,7 +2,9 @@
 
 OpenCV cannot read an image's size without decoding all of it, so the dimensions are read from
 the PNG, JPEG or WebP header here first: a small file that claims 100 megapixels (a
-"decompression bomb") is refused before any memory is spent on it.
+"decompression bomb") is refused before any memory is spent on it. A JPEG over the limit may
+instead be decoded at 1/2, 1/4 or 1/8 of its size (decode_scaled): libjpeg scales in the DCT,
+so only the small image is ever held, and a phone's 50 MP photo still reads.
 """
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ import numpy as np
 
 MAX_BYTES = 16_000_000  # bigger uploads are refused unread
 MAX_PIXELS = 25_000_000  # about a 6000x4000 phone photo; more is refused before decoding
+
+JPEG_SCALES = {2: (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_GRAYSCALE_2),  # factor: (colour, gray)
+               4: (cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+               8: (cv2.IMREAD_REDUCED_COLOR_8, cv2.IMREAD_REDUCED_GRAYSCALE_8)}
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) share the range.
@@ -114,6 +120,17 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
     `gray=True` returns a gray HxW image instead: libjpeg then decodes only the luma plane (the
     same values as BGR -> gray, in about a third of the time), for readers that draw nothing.
     """
+    return decode_scaled(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=gray, shrink=False)[0]
+
+
+def decode_scaled(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS, gray: bool = False,
+                  shrink: bool = True) -> tuple[np.ndarray, int]:
+    """decode_image, but a JPEG over `max_pixels` is decoded at the largest size libjpeg offers
+    under it (1/2, 1/4 or 1/8; with `shrink`) rather than refused.
+
+    Returns the image and its factor: input pixels per decoded pixel along each side (1, 2, 4, 8).
+    Digits need no more than 100 px, and the reader works on 1280 px at most, so nothing is lost.
+    """
     if not data:
         raise ImageError("empty file")
     if len(data) > max_bytes:
@@ -121,22 +138,28 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
     kind, width, height = image_size(data)
     if width <= 0 or height <= 0:
         raise ImageError(f"image header gives an empty size {width}x{height}")
+    factor = 1
     if width * height > max_pixels:
-        size, limit = _megapixels(width * height, max_pixels)
-        raise ImageError(f"image is {width}x{height} = {size} MP; the limit is {limit} MP: "
-                         "send it smaller (a digit needs no more than 100 px)")
-    # JPEG never has alpha or 16 bits; IMREAD_COLOR also applies its EXIF orientation.
+        fits = [f for f in JPEG_SCALES if -(-width // f) * -(-height // f) <= max_pixels]
+        if not (shrink and kind == "jpeg" and fits):
+            size, limit = _megapixels(width * height, max_pixels)
+            beyond = " even at 1/8 of its size" if shrink and kind == "jpeg" else ""
+            raise ImageError(f"image is {width}x{height} = {size} MP; the limit is {limit} MP{beyond}: "
+                             "send it smaller (a digit needs no more than 100 px)")
+        factor = fits[0]
+    # JPEG never has alpha or 16 bits; IMREAD_COLOR (and its reduced forms) also applies EXIF orientation.
     if kind == "jpeg":
-        flags = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
+        colour_flag, gray_flag = JPEG_SCALES.get(factor, (cv2.IMREAD_COLOR, cv2.IMREAD_GRAYSCALE))
+        flags = gray_flag if gray else colour_flag
     else:
         flags = cv2.IMREAD_UNCHANGED
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None or img.size == 0:
         raise ImageError(f"cannot decode this {kind.upper()} image (damaged or unsupported)")
     if gray and img.ndim == 2 and img.dtype == np.uint8:
-        return img
+        return img, factor
     img = _to_bgr8(img)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if gray else img
+    return (cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if gray else img), factor
 
 
 def _megapixels(pixels: int, limit: int) -> tuple[str, str]:

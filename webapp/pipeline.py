@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import cv2
@@ -23,7 +23,7 @@ import numpy as np
 
 from webapp import annotate as draw
 from webapp import binarize, grouping, segment
-from webapp.decode import MAX_BYTES, MAX_PIXELS, ImageError, decode_image
+from webapp.decode import MAX_BYTES, MAX_PIXELS, ImageError, decode_scaled, image_size
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
 
@@ -762,21 +762,48 @@ def read_bytes(data: bytes, recognizer: Recognizer, *, max_bytes: int = MAX_BYTE
     Without drawing, only the gray image is decoded: nothing else needs the colour.
     """
     colour = kw.get("annotate", True) or kw.get("debug", False)
-    image, decode_ms = decode_timed(data, max_bytes=max_bytes, max_pixels=max_pixels, colour=colour)
-    return read_decoded(image, decode_ms, recognizer, **kw)
+    return read_decoded(decode_timed(data, max_bytes=max_bytes, max_pixels=max_pixels, colour=colour), recognizer, **kw)
+
+
+@dataclass
+class Decoded:
+    """An image as decode_timed made it: its pixels, how long that took, and the input's pixels per
+    decoded pixel along each side with the input's size (a big JPEG is decoded smaller: decode_scaled)."""
+
+    image: np.ndarray
+    ms: float
+    factor: int = 1
+    size: tuple[int, int] = (0, 0)  # the input's width and height, turned as the image is; with factor > 1
+
+    def to_input(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """A box in the decoded image -> the same box in the input's pixels."""
+        if self.factor == 1:
+            return box
+        f, (width, height) = self.factor, self.size
+        x0, y0 = min(box[0] * f, width), min(box[1] * f, height)
+        return x0, y0, min((box[0] + box[2]) * f, width) - x0, min((box[1] + box[3]) * f, height) - y0
 
 
 def decode_timed(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
-                 colour: bool = True) -> tuple[np.ndarray, float]:
-    """decode_image (BGR, or gray when `colour` is False) and the milliseconds it took."""
+                 colour: bool = True, shrink: bool = False) -> Decoded:
+    """decode_image (BGR, or gray when `colour` is False) and the milliseconds it took; with
+    `shrink`, a JPEG over `max_pixels` is decoded at 1/2, 1/4 or 1/8 of its size instead of refused."""
     start = time.perf_counter()
-    image = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=not colour)
-    return image, 1000 * (time.perf_counter() - start)
+    image, factor = decode_scaled(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=not colour, shrink=shrink)
+    size = (0, 0)
+    if factor > 1:  # EXIF orientation may have turned the image: its long side is the input's long one
+        _, width, height = image_size(data)
+        size = (width, height) if (image.shape[1] >= image.shape[0]) == (width >= height) else (height, width)
+    return Decoded(image, 1000 * (time.perf_counter() - start), factor, size)
 
 
-def read_decoded(image: np.ndarray, decode_ms: float, recognizer: Recognizer, **kw) -> Reading:
-    """read_frame of an image decode_timed made, its decode time counted as timings_ms['decode']."""
-    reading = read_frame(image, recognizer, **kw)
-    reading.timings_ms = {"decode": decode_ms, **reading.timings_ms}
-    reading.timings_ms["total"] += decode_ms
+def read_decoded(decoded: Decoded, recognizer: Recognizer, **kw) -> Reading:
+    """read_frame of an image decode_timed made, its decode time counted as timings_ms['decode'] and
+    its boxes given in the input's pixels (the annotated image stays at the decoded size)."""
+    reading = read_frame(decoded.image, recognizer, **kw)
+    reading.timings_ms = {"decode": decoded.ms, **reading.timings_ms}
+    reading.timings_ms["total"] += decoded.ms
+    if decoded.factor > 1:
+        reading.digits = [replace(d, box=decoded.to_input(d.box)) for d in reading.digits]
+        reading.drawn_rejects = [decoded.to_input(b) for b in reading.drawn_rejects]
     return reading

@@ -49,6 +49,8 @@ class ReadJob:
     still_until: float = math.inf  # time.monotonic() after which `still` is too old: checked when a reader
     #                                takes the job, so the wait for a free reader counts too
     remember: bool = False  # a frame read afresh returns its still.Still as reply["_still"]
+    shrink: bool = False  # a JPEG over max_pixels is read at 1/2-1/8 of its size, not refused (uploads; boxes
+    #                       come back in its own pixels, so a frame to draw on again must not be shrunk)
 
 
 def answer(job: ReadJob, recognizer: Any) -> tuple[str, dict[str, Any]]:
@@ -87,8 +89,9 @@ def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
     from webapp import still
     from webapp.pipeline import Reading, decode_timed, read_decoded
 
-    image, decode_ms = decode_timed(job.image, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
-                                    colour=job.annotate or job.debug)
+    decoded = decode_timed(job.image, max_bytes=job.max_bytes, max_pixels=job.max_pixels,
+                           colour=job.annotate or job.debug, shrink=job.shrink)
+    image, decode_ms = decoded.image, decoded.ms
     if job.still is not None and time.monotonic() < job.still_until and still.shows_same(image, job.still):
         started = time.perf_counter()
         last = job.still
@@ -97,7 +100,7 @@ def _read_or_reuse(job: ReadJob, recognizer: Any) -> tuple[Any, Any]:
         reused_ms = (time.perf_counter() - started) * 1000
         reading.timings_ms = {"decode": decode_ms, "reused": reused_ms, "total": decode_ms + reused_ms}
         return reading, None
-    reading = read_decoded(image, decode_ms, recognizer, mode=job.mode, annotate=job.annotate, debug=job.debug,
+    reading = read_decoded(decoded, recognizer, mode=job.mode, annotate=job.annotate, debug=job.debug,
                              columns=job.columns)
     return reading, (still.remember(image, reading) if job.remember else None)
 

@@ -264,7 +264,8 @@ def read_upload():
     else:
         data = _body(cfg["MAX_CONTENT_LENGTH"])
     st = state()
-    job = ReadJob(data, mode, max_bytes=cfg["MAX_CONTENT_LENGTH"], max_pixels=cfg["MAX_PIXELS"], annotate=False)
+    job = ReadJob(data, mode, max_bytes=cfg["MAX_CONTENT_LENGTH"], max_pixels=cfg["MAX_PIXELS"], annotate=False,
+                   shrink=True)
     if st.readers:  # the same reader processes as live frames: one limit on reads at once
         answered = st.readers.read(job, wait=BORROW_TIMEOUT_S)
         if answered is None:
