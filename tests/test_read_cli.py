@@ -1,6 +1,7 @@
 """`digitcam read`: one JSON line per image, errors per image, annotated files named after the input."""
 from __future__ import annotations
 
+import io
 import json
 
 import cv2
@@ -104,3 +105,19 @@ def test_a_phone_photo_over_the_pixel_limit_is_read_and_boxed_in_its_own_pixels(
     _, _, stats, _ = cv2.connectedComponentsWithStats((photo[:, :, 0] < 128).astype("uint8"))
     three = min(stats[1:, :4].tolist())  # the leftmost mark, in the photo's own pixels
     assert max(abs(a - b) for a, b in zip(row["digits"][0]["box"], three)) <= 4
+
+
+def test_a_dash_reads_one_image_from_standard_input(images, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(images["a"].read_bytes())))
+    out_dir = tmp_path / "out"
+    assert main(["read", "--json", "--provider", "cpu", "--annotate", str(out_dir), "-", str(images["b"])]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["image"], r["lines"]) for r in rows] == [("-", ["2"]), (str(images["b"]), ["7"])]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["second.annotated.png", "stdin.annotated.png"]
+
+
+def test_a_bare_dash_is_not_taken_for_an_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["-"])
+    err = capsys.readouterr().err
+    assert "invalid choice: '-'" in err and "option" not in err.split("error:")[1]

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         top.print_help(sys.stderr)
         return 2
-    if argv[0].startswith("-"):
+    if argv[0].startswith("-") and argv[0] != "-":  # a bare "-" is a (wrong) command, not an option
         if argv[0] != "-h" and not (len(argv[0]) > 2 and any(o.startswith(argv[0]) for o in ("--help", "--version"))):
             top.error(f"unknown option {argv[0]!r}: options come after the COMMAND, e.g. 'digitcam read --help'")
         top.parse_args(argv)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import stat
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -192,9 +193,14 @@ def read_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> bytes:
         if info.st_size > max_bytes:
             raise ImageError(f"file is {info.st_size:,} bytes; the limit is {max_bytes:,}")
         with path.open("rb") as f:
-            data = f.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise ImageError(f"more than the limit of {max_bytes:,} bytes")
-        return data
+            return read_stream(f, max_bytes=max_bytes)
     except OSError as exc:
         raise ImageError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+
+
+def read_stream(stream: BinaryIO, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """All of a stream's bytes (standard input: `digitcam read -`), never more than the limit plus one."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImageError(f"more than the limit of {max_bytes:,} bytes")
+    return data

@@ -14,14 +14,15 @@ from typing import Iterator
 import cv2
 
 from webapp.arguments import POSITIVE, out_folder
-from webapp.decode import ImageError, read_file
+from webapp.decode import ImageError, read_file, read_stream
 from webapp.pipeline import MODES, Reading, decode_timed, read_decoded
 from webapp.recognizer import Recognizer
 
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="image files to read; - reads one from standard input (e.g. a camera tool's pipe)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image per line (default: a summary)")
     parser.add_argument("--annotate", metavar="OUT_DIR", type=out_folder,
                         help="write NAME.annotated.png for each image into OUT_DIR (default: none)")
@@ -36,7 +37,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _out_stem(image_path: Path) -> str:
-    """The input's own name (never its directories) made safe for a file name."""
+    """The input's own name (never its directories) made safe for a file name; "stdin" for -."""
+    if str(image_path) == "-":
+        return "stdin"
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in image_path.stem) or "image"
 
 
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
         index = i + 1 if names.count(names[i]) > 1 else 0
         try:
-            decoded = decode_timed(read_file(path), shrink=True)  # a 50 MP phone JPEG is read at 1/2-1/8 size
+            data = read_stream(sys.stdin.buffer) if name == "-" else read_file(path)
+            decoded = decode_timed(data, shrink=True)  # a 50 MP phone JPEG is read at 1/2-1/8 size
             reading = read_decoded(decoded, recognizer, mode=args.mode, annotate=bool(args.annotate),
                                    debug=args.teach)
         except ImageError as exc:
