@@ -646,3 +646,18 @@ def test_one_channel_and_bgra_arrays_are_read(three_digits, recognizer, channels
     gray = cv2.cvtColor(mnist_page(three_digits), cv2.COLOR_BGR2GRAY)
     img = gray[..., None] if channels == 1 else cv2.cvtColor(gray, cv2.COLOR_GRAY2BGRA)
     assert read_frame(img, recognizer, mode="camera").lines == read_frame(gray, recognizer, mode="camera").lines != []
+
+
+def test_on_a_canvas_a_pair_drawn_into_each_other_and_read_poorly_does_not_sink_its_line():
+    """"02 90" drawn with the 9 into the 0: the pair's two pieces are read below the bar. On a canvas they
+    are one doubtful mark, so the line is still a number and its sure 0 and 2 stay; in a photo, two
+    doubtful marks beside two digits are what a cursive word looks like, and the line is dropped."""
+    regions = [segment.Region((0, 0, 60, 40), [1]), segment.Region((80, 0, 60, 40), [2])]
+    boxes = [(0, 0, 60, 40), (0, 0, 30, 40), (30, 0, 30, 40), (80, 0, 60, 40), (80, 0, 32, 40), (112, 0, 28, 40)]
+    crops = [pipeline.Crop(0 if k < 3 else 1, box, np.zeros((28, 28), np.float32)) for k, box in enumerate(boxes)]
+    options = {0: [[0], [1, 2]], 1: [[3], [4, 5]]}
+    conf = np.array([0.3, 0.99, 0.99, 0.3, 0.45, 0.4])
+    chosen, rejected = pipeline._decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=True)
+    assert chosen == [1, 2] and rejected == [(80, 0, 60, 40)]
+    chosen, rejected = pipeline._decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=False)
+    assert chosen == [] and sorted(rejected) == sorted(boxes[1:3] + boxes[4:])

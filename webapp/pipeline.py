@@ -590,7 +590,7 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     kept = {k for k in chosen if conf[k] >= sure}
     if canvas:
         kept.update(_vouched_for(chosen, crops, conf, sure, wordy))
-    unsure = [crops[k].box for k in chosen if k not in kept]
+    unsure = _unsure_marks([k for k in chosen if k not in kept], crops, canvas)
     chosen = [k for k in chosen if k in kept]
     wordy += unsure
     whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
@@ -602,6 +602,18 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason in BACKDROP)
     rejected = unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text] + [r.box for r in regions]
     return [k for j, k in enumerate(chosen) if j not in in_text], rejected
+
+
+def _unsure_marks(unsure: list[int], crops: list[Crop], canvas: bool) -> list[tuple[int, int, int, int]]:
+    """Boxes of the crops read below the bar, as marks for the text rules (_in_text_lines). On a canvas
+    the doubted pieces of one split region are one mark: digits drawn into each other and read poorly,
+    not two letters that would make their line a word and cost its sure digits."""
+    if not canvas:
+        return [crops[k].box for k in unsure]
+    pieces: dict[int, list[tuple[int, int, int, int]]] = {}
+    for k in unsure:
+        pieces.setdefault(crops[k].region, []).append(crops[k].box)
+    return [segment.union_boxes(np.array(boxes)) for boxes in pieces.values()]
 
 
 class _Pass(NamedTuple):

@@ -99,7 +99,8 @@ def typical_height(heights: np.ndarray, weights: np.ndarray) -> float:
     return float(heights[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def _union_boxes(boxes: np.ndarray) -> tuple[int, int, int, int]:
+def union_boxes(boxes: np.ndarray) -> tuple[int, int, int, int]:
+    """The box around boxes [N, 4] (x, y, w, h)."""
     if len(boxes) == 1:  # most regions are one component: skip four numpy reductions
         x, y, w, h = boxes[0].tolist()
         return x, y, w, h
@@ -315,7 +316,7 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
         # spend ~60 ms on a thousand of them.
         return regions + [whole(i, "noise") for i in np.flatnonzero(keep)], comps, digit_h
     for group in _merge_pieces(ids[keep], stats, digit_h):
-        region = Region(_union_boxes(stats[group, :4]), sorted(group))
+        region = Region(union_boxes(stats[group, :4]), sorted(group))
         rmask = region_mask(comps, region)
         region.reason = _gate(region, rmask, int(stats[group, 4].sum()), digit_h)
         bx, by, bw, bh = region.box
