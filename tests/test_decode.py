@@ -117,6 +117,15 @@ def test_shrinking_is_for_jpegs_only_and_has_a_floor(big_jpeg):
         decode_scaled(_png_claiming(40000, 30000))  # PNG cannot be decoded smaller: its header is enough
 
 
+def test_a_progressive_jpeg_over_the_limit_is_refused_not_shrunk(big_jpeg):
+    """libjpeg holds all of a progressive JPEG's coefficients, whatever size it outputs."""
+    progressive = encode(decode_image(big_jpeg), ".jpg", cv2.IMWRITE_JPEG_PROGRESSIVE, 1)
+    with pytest.raises(ImageError, match=r"MP: send it smaller") as refused:
+        decode_scaled(progressive, max_pixels=40_000)  # the baseline file is decoded at half size (above)
+    assert "1/8" not in str(refused.value)
+    assert decode_scaled(progressive)[1] == 1
+
+
 def test_a_one_pixel_image_decodes():
     assert decode_image(encode(np.zeros((1, 1, 3), np.uint8), ".png")).shape == (1, 1, 3)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import struct
 
 import cv2
 import numpy as np
@@ -658,6 +659,23 @@ def test_on_a_canvas_a_pair_drawn_into_each_other_and_read_poorly_does_not_sink_
     options = {0: [[0], [1, 2]], 1: [[3], [4, 5]]}
     conf = np.array([0.3, 0.99, 0.99, 0.3, 0.45, 0.4])
     chosen, rejected = pipeline._decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=True)
-    assert chosen == [1, 2] and rejected == [(80, 0, 60, 40)]
+    assert chosen == [1, 2] and rejected == boxes[4:]  # each doubted piece is still outlined on its own
     chosen, rejected = pipeline._decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=False)
     assert chosen == [] and sorted(rejected) == sorted(boxes[1:3] + boxes[4:])
+
+
+def _turned(jpeg: bytes, orientation: int) -> bytes:
+    """The JPEG with an EXIF orientation tag, as a phone held sideways writes it."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">HHHIHH", 1, 0x0112, 3, 1, orientation, 0) + bytes(4)
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", 8 + len(tiff)) + b"Exif\x00\x00" + tiff + jpeg[2:]
+
+
+def test_a_shrunk_jpeg_maps_boxes_to_its_own_pixels_even_when_exif_turns_it():
+    ok, data = cv2.imencode(".jpg", page(300, 400, 255))  # 400 wide, 300 tall as stored
+    sideways = pipeline.decode_timed(_turned(data.tobytes(), 6), max_pixels=40_000, shrink=True)
+    assert sideways.factor == 2 and sideways.image.shape[:2] == (200, 150) and sideways.size == (300, 400)
+    assert sideways.to_input((100, 150, 50, 50)) == (200, 300, 100, 100)
+    assert sideways.to_input((140, 190, 10, 10)) == (280, 380, 20, 20)
+    ok, data = cv2.imencode(".jpg", page(401, 402, 255))  # square once shrunk: turned or not, boxes stay inside
+    square = pipeline.decode_timed(_turned(data.tobytes(), 8), max_pixels=20_000, shrink=True)
+    assert square.factor == 4 and square.to_input((90, 90, 11, 11)) == (360, 360, 41, 41)

@@ -121,3 +121,21 @@ def test_a_bare_dash_is_not_taken_for_an_option(capsys):
         main(["-"])
     err = capsys.readouterr().err
     assert "invalid choice: '-'" in err and "option" not in err.split("error:")[1]
+
+
+def test_standard_input_read_twice_closed_or_empty_is_a_clear_error(images, monkeypatch, capsys):
+    assert main(["read", "-", "-"]) == 2
+    assert "can be read only once" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", None)
+    assert main(["read", "--json", "--provider", "cpu", "-"]) == 1
+    assert json.loads(capsys.readouterr().out)["error"] == "no standard input to read"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert main(["read", "--json", "--provider", "cpu", "-"]) == 1
+    assert json.loads(capsys.readouterr().out)["error"] == "standard input is empty"
+
+
+def test_a_file_named_dash_is_a_file_when_given_with_its_folder(images, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-").write_bytes(images["a"].read_bytes())
+    assert main(["read", "--provider", "cpu", "--annotate", "out", "./-"]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["-.annotated.png"]

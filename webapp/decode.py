@@ -2,9 +2,11 @@
 
 OpenCV cannot read an image's size without decoding all of it, so the dimensions are read from
 the PNG, JPEG or WebP header here first: a small file that claims 100 megapixels (a
-"decompression bomb") is refused before any memory is spent on it. A JPEG over the limit may
-instead be decoded at 1/2, 1/4 or 1/8 of its size (decode_scaled): libjpeg scales in the DCT,
-so only the small image is ever held, and a phone's 50 MP photo still reads.
+"decompression bomb") is refused before any memory is spent on it. A baseline JPEG over the
+limit may instead be decoded at 1/2, 1/4 or 1/8 of its size (decode_scaled): libjpeg scales in
+the DCT, row by row, so only the small image is held, and a phone's 50 MP photo still reads. A
+progressive JPEG is not: libjpeg keeps every coefficient of the whole picture (a 5 kB file
+claiming 1,600 MP took 4.7 GB), so over the limit it is refused.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ JPEG_SCALES = {2: (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_GRAYSCALE_2), 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) share the range.
+_JPEG_BASELINE = {0xC0, 0xC1}  # sequential Huffman: decoded row by row, so it can be decoded smaller
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _JPEG_NO_LENGTH = {0x01, *range(0xD0, 0xD8)}  # markers with no length field
 
@@ -41,6 +44,11 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
+    return _jpeg_frame(data)[1:]
+
+
+def _jpeg_frame(data: bytes) -> tuple[int, int, int]:
+    """The JPEG's start-of-frame marker (its coding: baseline, progressive, ...), width and height."""
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
@@ -57,7 +65,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
             if pos + 9 > len(data):
                 break
             height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return width, height
+            return marker, width, height
         if marker == 0xDA or length < 2:  # start of scan before any frame header
             break
         pos += 2 + length
@@ -126,8 +134,8 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
 
 def decode_scaled(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS, gray: bool = False,
                   shrink: bool = True) -> tuple[np.ndarray, int]:
-    """decode_image, but a JPEG over `max_pixels` is decoded at the largest size libjpeg offers
-    under it (1/2, 1/4 or 1/8; with `shrink`) rather than refused.
+    """decode_image, but a baseline JPEG over `max_pixels` is decoded at the largest size libjpeg
+    offers under it (1/2, 1/4 or 1/8; with `shrink`) rather than refused.
 
     Returns the image and its factor: input pixels per decoded pixel along each side (1, 2, 4, 8).
     Digits need no more than 100 px, and the reader works on 1280 px at most, so nothing is lost.
@@ -142,9 +150,10 @@ def decode_scaled(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = 
     factor = 1
     if width * height > max_pixels:
         fits = [f for f in JPEG_SCALES if -(-width // f) * -(-height // f) <= max_pixels]
-        if not (shrink and kind == "jpeg" and fits):
+        shrinkable = shrink and kind == "jpeg" and _jpeg_frame(data)[0] in _JPEG_BASELINE
+        if not (shrinkable and fits):
             size, limit = _megapixels(width * height, max_pixels)
-            beyond = " even at 1/8 of its size" if shrink and kind == "jpeg" else ""
+            beyond = " even at 1/8 of its size" if shrinkable else ""
             raise ImageError(f"image is {width}x{height} = {size} MP; the limit is {limit} MP{beyond}: "
                              "send it smaller (a digit needs no more than 100 px)")
         factor = fits[0]

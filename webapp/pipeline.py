@@ -590,9 +590,9 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     kept = {k for k in chosen if conf[k] >= sure}
     if canvas:
         kept.update(_vouched_for(chosen, crops, conf, sure, wordy))
-    unsure = _unsure_marks([k for k in chosen if k not in kept], crops, canvas)
+    unsure = [crops[k].box for k in chosen if k not in kept]
+    wordy += _doubted_marks(chosen, kept, crops) if canvas else unsure
     chosen = [k for k in chosen if k in kept]
-    wordy += unsure
     whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
     plain = (None if letter_scores is None else
              [conf[k] >= PLAIN_SURE and letter_scores[k] < PLAIN_LETTER for k in chosen])
@@ -604,16 +604,23 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     return [k for j, k in enumerate(chosen) if j not in in_text], rejected
 
 
-def _unsure_marks(unsure: list[int], crops: list[Crop], canvas: bool) -> list[tuple[int, int, int, int]]:
-    """Boxes of the crops read below the bar, as marks for the text rules (_in_text_lines). On a canvas
-    the doubted pieces of one split region are one mark: digits drawn into each other and read poorly,
-    not two letters that would make their line a word and cost its sure digits."""
-    if not canvas:
-        return [crops[k].box for k in unsure]
-    pieces: dict[int, list[tuple[int, int, int, int]]] = {}
-    for k in unsure:
-        pieces.setdefault(crops[k].region, []).append(crops[k].box)
-    return [segment.union_boxes(np.array(boxes)) for boxes in pieces.values()]
+def _doubted_marks(chosen: list[int], kept: set[int], crops: list[Crop]) -> list[tuple[int, int, int, int]]:
+    """Boxes of the chosen crops read below the bar, as marks for the text rules (_in_text_lines), with
+    neighbouring doubted pieces of one split region joined into one mark: on a canvas that is a pair
+    drawn into each other and read poorly, not two letters that would make its line a word and cost
+    the line's sure digits. (Pieces of a region are listed side by side in `chosen`.)"""
+    marks: list[list[tuple[int, int, int, int]]] = []
+    last = None  # the region of the previous crop, when it was doubted
+    for k in chosen:
+        if k in kept:
+            last = None
+            continue
+        if crops[k].region == last:
+            marks[-1].append(crops[k].box)
+        else:
+            marks.append([crops[k].box])
+        last = crops[k].region
+    return [segment.union_boxes(np.array(boxes)) for boxes in marks]
 
 
 class _Pass(NamedTuple):
@@ -803,9 +810,13 @@ def decode_timed(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
     start = time.perf_counter()
     image, factor = decode_scaled(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=not colour, shrink=shrink)
     size = (0, 0)
-    if factor > 1:  # EXIF orientation may have turned the image: its long side is the input's long one
+    if factor > 1:  # EXIF orientation may have turned the image
         _, width, height = image_size(data)
-        size = (width, height) if (image.shape[1] >= image.shape[0]) == (width >= height) else (height, width)
+        across, down = -(-width // factor), -(-height // factor)  # libjpeg rounds up
+        if across == down:  # square once shrunk, turned or not: boxes stay inside either way
+            size = (min(width, height), min(width, height))
+        else:
+            size = (width, height) if image.shape[:2] == (down, across) else (height, width)
     return Decoded(image, 1000 * (time.perf_counter() - start), factor, size)
 
 

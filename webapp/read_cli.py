@@ -36,15 +36,15 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=None, help="ONNX model file (default: the shipped model)")
 
 
-def _out_stem(image_path: Path) -> str:
+def _out_stem(name: str) -> str:
     """The input's own name (never its directories) made safe for a file name; "stdin" for -."""
-    if str(image_path) == "-":
+    if name == "-":  # the argument itself: ./- is a file named -
         return "stdin"
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in image_path.stem) or "image"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).stem) or "image"
 
 
-def _out_name(image_path: Path, index: int, suffix: str) -> str:
-    stem = _out_stem(image_path)
+def _out_name(name: str, index: int, suffix: str) -> str:
+    stem = _out_stem(name)
     return f"{index:03d}-{stem}.{suffix}.png" if index else f"{stem}.{suffix}.png"
 
 
@@ -56,13 +56,13 @@ def _summary(path: str, reading: Reading) -> str:
             f"{reading.timings_ms['total']:.1f} ms]" + (f"\n    {sure}" if sure else ""))
 
 
-def _write_annotations(out_dir: Path, path: Path, index: int, reading: Reading) -> Iterator[Path]:
+def _write_annotations(out_dir: Path, name: str, index: int, reading: Reading) -> Iterator[Path]:
     """Write NAME.annotated.png (and NAME.stages.png when the reading has a teaching composite),
     yielding each path once written, so one written before a failure is still reported."""
     pictures = {"annotated": reading.annotated, "stages": reading.composite}
     for kind, picture in pictures.items():
         if picture is not None:
-            out = out_dir / _out_name(path, index, kind)
+            out = out_dir / _out_name(name, index, kind)
             try:
                 ok = cv2.imwrite(str(out), picture)
             except cv2.error:
@@ -85,20 +85,31 @@ def _out_dir_problem(out_dir: Path | None, teach: bool) -> str | None:
     return None
 
 
+def _standard_input() -> bytes:
+    """The image piped in for `-`, with errors that say it is standard input."""
+    if sys.stdin is None:
+        raise ImageError("no standard input to read")
+    data = read_stream(sys.stdin.buffer)
+    if not data:
+        raise ImageError("standard input is empty")
+    return data
+
+
 def run(args: argparse.Namespace) -> int:
     problem = _out_dir_problem(args.annotate, args.teach)
+    if args.images.count("-") > 1:
+        problem = "- (standard input) can be read only once"
     if problem:
         print(f"digitcam read: {problem}", file=sys.stderr)
         return 2
     recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)  # a bad model: webapp.cli says so
-    names = [_out_stem(Path(p)) for p in args.images]  # "a b.png" and "a_b.png" would share a name
+    names = [_out_stem(p) for p in args.images]  # "a b.png" and "a_b.png" would share a name
     failed = 0
     for i, name in enumerate(args.images):
-        path = Path(name)
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
         index = i + 1 if names.count(names[i]) > 1 else 0
         try:
-            data = read_stream(sys.stdin.buffer) if name == "-" else read_file(path)
+            data = _standard_input() if name == "-" else read_file(Path(name))
             decoded = decode_timed(data, shrink=True)  # a 50 MP phone JPEG is read at 1/2-1/8 size
             reading = read_decoded(decoded, recognizer, mode=args.mode, annotate=bool(args.annotate),
                                    debug=args.teach)
@@ -109,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"image": name, **reading.to_dict()}) if args.json else _summary(name, reading), flush=True)
         if args.annotate:
             try:
-                for out in _write_annotations(args.annotate, path, index, reading):
+                for out in _write_annotations(args.annotate, name, index, reading):
                     print(f"{name}: wrote {out}", file=sys.stderr, flush=True)
             except ImageError as exc:
                 failed += 1
