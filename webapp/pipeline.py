@@ -781,7 +781,8 @@ def read_bytes(data: bytes, recognizer: Recognizer, *, max_bytes: int = MAX_BYTE
     Without drawing, only the gray image is decoded: nothing else needs the colour.
     """
     colour = kw.get("annotate", True) or kw.get("debug", False)
-    return read_decoded(decode_timed(data, max_bytes=max_bytes, max_pixels=max_pixels, colour=colour), recognizer, **kw)
+    decoded = decode_timed(data, max_bytes=max_bytes, max_pixels=max_pixels, colour=colour)
+    return read_decoded(decoded, recognizer, **kw)
 
 
 @dataclass
@@ -806,7 +807,7 @@ class Decoded:
 def decode_timed(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
                  colour: bool = True, shrink: bool = False) -> Decoded:
     """decode_image (BGR, or gray when `colour` is False) and the milliseconds it took; with
-    `shrink`, a JPEG over `max_pixels` is decoded at 1/2, 1/4 or 1/8 of its size instead of refused."""
+    `shrink`, a baseline JPEG over `max_pixels` is decoded at 1/2, 1/4 or 1/8 of its size instead of refused."""
     start = time.perf_counter()
     image, factor = decode_scaled(data, max_bytes=max_bytes, max_pixels=max_pixels, gray=not colour, shrink=shrink)
     size = (0, 0)

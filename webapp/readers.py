@@ -49,7 +49,7 @@ class ReadJob:
     still_until: float = math.inf  # time.monotonic() after which `still` is too old: checked when a reader
     #                                takes the job, so the wait for a free reader counts too
     remember: bool = False  # a frame read afresh returns its still.Still as reply["_still"]
-    shrink: bool = False  # a JPEG over max_pixels is read at 1/2-1/8 of its size, not refused (uploads; boxes
+    shrink: bool = False  # a baseline JPEG over max_pixels is read at 1/2-1/8 size, not refused (uploads; boxes
     #                       come back in its own pixels, so a frame to draw on again must not be shrunk)
 
 
