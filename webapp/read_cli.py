@@ -43,8 +43,7 @@ def _out_stem(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).stem) or "image"
 
 
-def _out_name(name: str, index: int, suffix: str) -> str:
-    stem = _out_stem(name)
+def _out_name(stem: str, index: int, suffix: str) -> str:
     return f"{index:03d}-{stem}.{suffix}.png" if index else f"{stem}.{suffix}.png"
 
 
@@ -56,13 +55,13 @@ def _summary(path: str, reading: Reading) -> str:
             f"{reading.timings_ms['total']:.1f} ms]" + (f"\n    {sure}" if sure else ""))
 
 
-def _write_annotations(out_dir: Path, name: str, index: int, reading: Reading) -> Iterator[Path]:
-    """Write NAME.annotated.png (and NAME.stages.png when the reading has a teaching composite),
+def _write_annotations(out_dir: Path, stem: str, index: int, reading: Reading) -> Iterator[Path]:
+    """Write STEM.annotated.png (and STEM.stages.png when the reading has a teaching composite),
     yielding each path once written, so one written before a failure is still reported."""
     pictures = {"annotated": reading.annotated, "stages": reading.composite}
     for kind, picture in pictures.items():
         if picture is not None:
-            out = out_dir / _out_name(name, index, kind)
+            out = out_dir / _out_name(stem, index, kind)
             try:
                 ok = cv2.imwrite(str(out), picture)
             except cv2.error:
@@ -103,11 +102,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"digitcam read: {problem}", file=sys.stderr)
         return 2
     recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)  # a bad model: webapp.cli says so
-    names = [_out_stem(p) for p in args.images]  # "a b.png" and "a_b.png" would share a name
+    stems = [_out_stem(p) for p in args.images]  # "a b.png" and "a_b.png" would share a name
     failed = 0
     for i, name in enumerate(args.images):
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
-        index = i + 1 if names.count(names[i]) > 1 else 0
+        index = i + 1 if stems.count(stems[i]) > 1 else 0
         try:
             data = _standard_input() if name == "-" else read_file(Path(name))
             decoded = decode_timed(data, shrink=True)  # a 50 MP phone JPEG is read at 1/2-1/8 size
@@ -120,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"image": name, **reading.to_dict()}) if args.json else _summary(name, reading), flush=True)
         if args.annotate:
             try:
-                for out in _write_annotations(args.annotate, name, index, reading):
+                for out in _write_annotations(args.annotate, stems[i], index, reading):
                     print(f"{name}: wrote {out}", file=sys.stderr, flush=True)
             except ImageError as exc:
                 failed += 1
