@@ -4,7 +4,8 @@ A camera page needs ballpoint-thin and marker-thick versions of the same handwri
 drawing needs the even width of a mouse-drawn line. Both come from the digit's skeleton (found by
 Zhang-Suen thinning on a 3x upsampled copy) redrawn with anti-aliased lines of the wanted width;
 the "natural" style instead keeps MNIST's own stroke profile, scaled. A loop the writer's thick pen
-filled in (a blotted 6, 8 or 9) has a line for a skeleton, so blots are redrawn as blots.
+filled in (a blotted 6, 8 or 9) has a line for a skeleton, so blots are redrawn as blots; so is ink
+thinning leaves off the skeleton altogether (a bold 3's stubby middle prong).
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ SUBPIXEL = 4  # cv2 drawing `shift`: coordinates carry 4 fractional bits
 FINE_PEN = 16  # pens are drawn at least this many pixels wide (at up to 4x), then shrunk
 BLOB_DEPTH = 2.3  # ink deeper than this many typical stroke half-widths is a blot, mostly a filled-in
 # loop (0.7% of MNIST test digits): its skeleton is a line (a 6 would become an L), so it is filled
+PEN_REACH = 1.6  # ink farther than this many half-widths (and a pixel) from the skeleton is off the pen's
+# path (an even stroke's corner reaches 1.41): a bold 3's stub of a middle prong, a loop filled
+# at the edge, which thinning drops (a 3 became a J, a 9 a 7); it is filled like a blot
 _NEIGHBOURS = ((0, 1), (1, -1), (1, 0), (1, 1))  # each 8-neighbour pair is visited once
 
 
@@ -107,13 +111,16 @@ def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     skeleton = _zhang_suen(mask)
     depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
     half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0
-    core = depth > BLOB_DEPTH * half
+    deep = depth > BLOB_DEPTH * half
+    off_path = mask & (cv2.distanceTransform((~skeleton).astype(np.uint8), cv2.DIST_L2, 5) > PEN_REACH * half + 1)
+    core = deep | off_path
     if not core.any():
         return skeleton, []
-    blot = cv2.dilate(core.astype(np.uint8), _disk(int(np.ceil(BLOB_DEPTH * half)))) & mask.astype(np.uint8)
+    grow = int(np.ceil(max(BLOB_DEPTH, PEN_REACH) * half)) + 1  # back to the skeleton, so the blot joins the stroke
+    blot = cv2.dilate(core.astype(np.uint8), _disk(grow)) & mask.astype(np.uint8)
     middle = cv2.erode(blot, _disk(max(1, round(half))))
     contours, _ = cv2.findContours(middle, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    return skeleton & ~core, [c[:, 0, :] for c in contours if len(c) >= 3]
+    return skeleton & ~deep, [c[:, 0, :] for c in contours if len(c) >= 3]
 
 
 def _trim(alpha: np.ndarray) -> np.ndarray:
