@@ -112,12 +112,14 @@ def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
     half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0
     deep = depth > BLOB_DEPTH * half
-    off_path = mask & (cv2.distanceTransform((~skeleton).astype(np.uint8), cv2.DIST_L2, 5) > PEN_REACH * half + 1)
-    core = deep | off_path
-    if not core.any():
+    reach = PEN_REACH * half + 1
+    off_path = mask & (cv2.distanceTransform((~skeleton).astype(np.uint8), cv2.DIST_L2, 5) > reach)
+    if not (deep.any() or off_path.any()):
         return skeleton, []
-    grow = int(np.ceil(max(BLOB_DEPTH, PEN_REACH) * half)) + 1  # back to the skeleton, so the blot joins the stroke
-    blot = cv2.dilate(core.astype(np.uint8), _disk(grow)) & mask.astype(np.uint8)
+    # Each core is grown back to the skeleton (no further), so its blot joins the stroke.
+    blot = cv2.dilate(deep.astype(np.uint8), _disk(int(np.ceil(BLOB_DEPTH * half))))
+    blot |= cv2.dilate(off_path.astype(np.uint8), _disk(int(np.ceil(reach)) + 1))
+    blot &= mask.astype(np.uint8)
     middle = cv2.erode(blot, _disk(max(1, round(half))))
     contours, _ = cv2.findContours(middle, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     return skeleton & ~deep, [c[:, 0, :] for c in contours if len(c) >= 3]
