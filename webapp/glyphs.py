@@ -4,7 +4,7 @@ A camera page needs ballpoint-thin and marker-thick versions of the same handwri
 drawing needs the even width of a mouse-drawn line. Both come from the digit's skeleton (found by
 Zhang-Suen thinning on a 3x upsampled copy) redrawn with anti-aliased lines of the wanted width;
 the "natural" style instead keeps MNIST's own stroke profile, scaled. A loop the writer's thick pen
-filled in (a blotted 6, 8 or 9) has a line for a skeleton, so blots are redrawn as blots; so is ink
+filled in (a blotted 6, 8 or 9) has a line for a skeleton, so blots are redrawn as blots; so is ink that
 thinning leaves off the skeleton altogether (a bold 3's stubby middle prong).
 """
 from __future__ import annotations
