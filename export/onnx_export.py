@@ -22,7 +22,7 @@ from torch import nn
 from export.onnx_files import INPUT_CONTRACT, add_metadata, int8_copy
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
-from train.model import DigitResNet, count_parameters, read_checkpoint
+from train.model import CheckpointError, DigitResNet, count_parameters, read_checkpoint
 from webapp.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def training_stages(ckpt: dict) -> list[dict]:
         seen.add(str(init))
         try:
             ckpt = read_checkpoint(Path(init))
-        except SystemExit:  # the file at a recorded --init path is gone or no longer that checkpoint
+        except CheckpointError:  # the file at a recorded --init path is gone or no longer that checkpoint
             break
     return stages
 

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch", reason="training needs the 'train' extra (t
 from export import onnx_export  # noqa: E402
 from train import train as trainer  # noqa: E402
 from train.augment import augment  # noqa: E402
-from train.model import DigitResNet  # noqa: E402
+from train.model import CheckpointError, DigitResNet  # noqa: E402
 
 
 @pytest.mark.parametrize("stem_stride", [1, 2])
@@ -246,7 +246,25 @@ def test_export_of_a_file_that_is_not_a_training_checkpoint_says_so(tmp_path):
     notes, other = tmp_path / "notes.pt", tmp_path / "other.pt"
     notes.write_text("not a checkpoint")
     torch.save({"weights": torch.zeros(3)}, other)
-    with pytest.raises(SystemExit, match="notes.pt is not a PyTorch checkpoint"):
+    with pytest.raises(CheckpointError, match="notes.pt is not a PyTorch checkpoint"):
         onnx_export.load_checkpoint(notes)
-    with pytest.raises(SystemExit, match="other.pt is not a checkpoint written by digitcam train"):
+    with pytest.raises(CheckpointError, match="other.pt is not a checkpoint written by digitcam train"):
         onnx_export.load_checkpoint(other)
+
+
+def test_export_of_a_missing_checkpoint_is_a_one_line_error_not_a_traceback(tmp_path, capsys):
+    from webapp import cli
+
+    assert cli.main(["export", str(tmp_path / "gone.pt"), "--out", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "digitcam export: checkpoint not found:" in err and "gone.pt" in err
+    assert "Traceback" not in err and not (tmp_path / "m.onnx").exists()
+
+
+def test_a_model_card_lists_the_runs_behind_a_checkpoint_and_stops_where_an_init_file_is_gone(tmp_path):
+    first = tmp_path / "first.pt"
+    torch.save({"model": {}, "model_config": {}, "args": {"epochs": 2}, "state": {"epoch": 2}}, first)
+    tuned = {"args": {"init": str(first), "epochs": 1}, "state": {"epoch": 1}}
+    assert [s["epochs"] for s in onnx_export.training_stages(tuned)] == [2, 1]
+    first.unlink()
+    assert [s["epochs"] for s in onnx_export.training_stages(tuned)] == [1]

@@ -6,6 +6,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from train.data import DataError
+
 
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions plus a shortcut; a 1x1 projection only where the shape changes."""
@@ -80,18 +82,22 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+class CheckpointError(DataError):
+    """A checkpoint file is missing or was not written by `digitcam train`; the message names it."""
+
+
 def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
-    """A checkpoint written by `digitcam train`, or SystemExit saying why the file is not one.
+    """A checkpoint written by `digitcam train`, or CheckpointError saying why the file is not one.
 
     It is unpickled in full (optimiser and history too), so read only files you trust, as with any
     PyTorch checkpoint.
     """
     if not Path(path).is_file():
-        raise SystemExit(f"checkpoint not found: {path}")
+        raise CheckpointError(f"checkpoint not found: {path}")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as exc:  # a truncated zip, a pickle of something else, another format
-        raise SystemExit(f"{path} is not a PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(ckpt, dict) or not {"model", "model_config"} <= ckpt.keys():
-        raise SystemExit(f"{path} is not a checkpoint written by digitcam train (no model or model_config in it)")
+        raise CheckpointError(f"{path} is not a checkpoint written by digitcam train (no model or model_config in it)")
     return ckpt
