@@ -109,7 +109,8 @@ def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """The pen's path through a digit mask: its skeleton, and the outlines (x, y points) of blots to
     fill, shrunk to where a stroke's middle would run (the pen adds the rest)."""
     skeleton = _zhang_suen(mask)
-    depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    ink = mask.astype(np.uint8)
+    depth = cv2.distanceTransform(ink, cv2.DIST_L2, 5)
     half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0
     deep = depth > BLOB_DEPTH * half
     reach = PEN_REACH * half + 1
@@ -119,7 +120,7 @@ def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     # Each core is grown back to the skeleton (no further), so its blot joins the stroke.
     blot = cv2.dilate(deep.astype(np.uint8), _disk(int(np.ceil(BLOB_DEPTH * half))))
     blot |= cv2.dilate(off_path.astype(np.uint8), _disk(int(np.ceil(reach)) + 1))
-    blot &= mask.astype(np.uint8)
+    blot &= ink
     middle = cv2.erode(blot, _disk(max(1, round(half))))
     contours, _ = cv2.findContours(middle, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     return skeleton & ~deep, [c[:, 0, :] for c in contours if len(c) >= 3]
