@@ -268,3 +268,11 @@ def test_a_model_card_lists_the_runs_behind_a_checkpoint_and_stops_where_an_init
     assert [s["epochs"] for s in onnx_export.training_stages(tuned)] == [2, 1]
     first.unlink()
     assert [s["epochs"] for s in onnx_export.training_stages(tuned)] == [1]
+
+
+def test_resuming_where_no_run_was_saved_is_a_one_line_error(tmp_path, mnist_dir, capsys):
+    from webapp import cli
+
+    assert cli.main(["train", "--data", str(mnist_dir), "--out", str(tmp_path), "--resume", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"digitcam train: --resume: no checkpoint at {tmp_path / 'last.pt'}" in err and "Traceback" not in err

@@ -34,7 +34,7 @@ _DTYPE = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 
 
 class DataError(Exception):
-    """A data file is missing or not a valid idx file; the message names the file."""
+    """An input file is missing or not what it should be (an idx file, a checkpoint); the message names it."""
 
 
 def default_data_dir() -> Path | None:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from train import data as mnist
 from train.augment import augment
-from train.model import DigitResNet, count_parameters, read_checkpoint
+from train.model import CheckpointError, DigitResNet, count_parameters, read_checkpoint
 from webapp.arguments import FRACTION, NON_NEGATIVE, POSITIVE, in_file, out_folder, real
 
 log = logging.getLogger(__name__)
@@ -256,7 +256,7 @@ def run(args: argparse.Namespace) -> dict:
     ckpt_path = args.out / "last.pt"
     if args.resume:
         if not ckpt_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+            raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = read_checkpoint(ckpt_path, device)
         model.load_state_dict(ckpt["model"])
         optimiser.load_state_dict(ckpt["optimiser"])
@@ -332,7 +332,10 @@ def _write_metrics(args, model: nn.Module, state: dict, data_sha: str) -> dict:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
-    run(args)
+    try:
+        run(args)
+    except mnist.DataError as exc:  # a missing data set or checkpoint: its message, not a traceback
+        raise SystemExit(f"train: {exc}") from None
 
 
 if __name__ == "__main__":
