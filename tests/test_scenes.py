@@ -158,3 +158,29 @@ def test_ink_thinning_leaves_off_the_pens_path_is_redrawn_not_dropped(source):
         h, w = ink.shape
         loop = ink[int(0.2 * h) : int(0.4 * h), : int(0.4 * w)]  # below the bar, left of the stem
         assert loop.mean() > 0.5, pen
+
+
+def _pieces(alpha: np.ndarray) -> int:
+    return cv2.connectedComponents((alpha > 0.5).astype(np.uint8), connectivity=8)[0] - 1
+
+
+def test_scanner_hairlines_and_specks_are_not_redrawn_as_pen_strokes(source):
+    """MNIST test digit 8020 is a 1 with a scanner's hairline beside it, 8509 a 1 with a speck.
+    Redrawn at a canvas pen's width, the hairline made the 1 read "11" and the speck stretched its
+    true box away from the stroke; a person redrawing either draws one stroke."""
+    for index in (8020, 8509):
+        assert source.labels[index] == 1
+        for pen in (3.0, 9.0):
+            one = glyphs.redrawn(source.images[index], 90, pen)
+            assert _pieces(one) == 1, (index, pen)
+            assert one.shape[1] < 0.6 * one.shape[0], (index, pen)  # one upright stroke, not two
+
+
+def test_a_detached_piece_drawn_with_the_same_pen_is_kept():
+    """A 5 whose bar the writer lifted the pen for is two pieces of one width: both are drawn."""
+    five = np.zeros((28, 28), np.uint8)
+    cv2.polylines(five, [np.array([(9, 9), (8, 13), (15, 12), (19, 17), (17, 23), (8, 23)])], False, 255, 2,
+                  cv2.LINE_AA)
+    cv2.line(five, (13, 4), (21, 4), 255, 2, cv2.LINE_AA)
+    assert _pieces(five.astype(np.float32)) == 2
+    assert _pieces(glyphs.redrawn(five, 90, 6.0)) == 2
