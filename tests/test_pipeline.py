@@ -74,6 +74,21 @@ def test_a_lone_speck_is_not_read(three_digits, recognizer):
     assert reading.lines == [number(three_digits)] and reading.rejected == 0
 
 
+@pytest.mark.parametrize("mode", ["canvas", "camera"])
+def test_a_plus_sign_between_numbers_is_rejected_not_read_as_a_4(recognizer, mode):
+    """A sum drawn in class: the + reached the model as a 4, read surely, so "12 + 7" read "1247"."""
+    img = np.full((300, 900, 3), 235 if mode == "camera" else 255, np.uint8)
+    x = 40
+    for char in "12+7=19":
+        draw_char(img, char, x, 80, 120, 10)
+        x += 110
+    reading = read_frame(img, recognizer, mode=mode)
+    assert [d.label for d in reading.digits] == [1, 2, 7, 1, 9]
+    assert reading.rejected >= 2  # the +, and the = (two dashes)
+    (x, y, w, h) = reading.to_dict()["rejected_boxes"][0]
+    assert x <= 40 + 2 * 110 + 36 <= x + w  # the + itself is outlined as rejected
+
+
 def test_a_scribble_is_rejected_not_guessed(three_digits, recognizer):
     img = mnist_page(three_digits)
     scribble(img, 300, 60, 110)

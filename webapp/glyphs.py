@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from webapp.skeleton import thin
+
 PEN_LEVEL = 0.45  # where the upsampled digit is at least this dark, the pen passed
 UPSAMPLE = 3  # thin at 84x84 so the redrawn skeleton is smooth, not a 28-pixel staircase
 SUBPIXEL = 4  # cv2 drawing `shift`: coordinates carry 4 fractional bits
@@ -27,29 +29,6 @@ SCAN_MARK_WIDTH = 0.45  # a separate piece drawn under this share of the digit's
 # scanner's hairline (a remnant of a form's ruling beside some MNIST digits), not the writer's pen
 SCAN_MARK_AREA = 0.01  # a separate piece under this share of the ink is a speck
 _NEIGHBOURS = ((0, 1), (1, -1), (1, 0), (1, 1))  # each 8-neighbour pair is visited once
-
-
-def _zhang_suen(mask: np.ndarray) -> np.ndarray:
-    """One-pixel-wide skeleton of a boolean mask (Zhang & Suen, 1984), vectorised."""
-    img = np.pad(mask.astype(np.uint8), 1)
-    changed = True
-    while changed:
-        changed = False
-        for step in (0, 1):
-            p = [img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:], img[2:, 2:],
-                 img[2:, 1:-1], img[2:, :-2], img[1:-1, :-2], img[:-2, :-2]]  # P2..P9 clockwise
-            count = sum(q.astype(np.int16) for q in p)
-            ring = p + [p[0]]
-            transitions = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.int16) for i in range(8))
-            if step == 0:
-                side = ((p[0] & p[2] & p[4]) == 0) & ((p[2] & p[4] & p[6]) == 0)
-            else:
-                side = ((p[0] & p[2] & p[6]) == 0) & ((p[0] & p[4] & p[6]) == 0)
-            delete = (img[1:-1, 1:-1] == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & side
-            if delete.any():
-                img[1:-1, 1:-1][delete] = 0
-                changed = True
-    return img[1:-1, 1:-1].astype(bool)
 
 
 def _ink_crop(digit: np.ndarray) -> np.ndarray:
@@ -115,7 +94,7 @@ def _scan_marks(mask: np.ndarray) -> np.ndarray:
     if count <= 2:
         return marks
     depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
-    skeleton = _zhang_suen(mask)
+    skeleton = thin(mask)
     half = float(np.median(depth[skeleton]))
     areas = stats[1:, cv2.CC_STAT_AREA]
     for k in np.flatnonzero(np.arange(1, count) != np.argmax(areas) + 1) + 1:
@@ -146,7 +125,7 @@ def _disk(radius: int) -> np.ndarray:
 def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """The pen's path through a digit mask: its skeleton, and the outlines (x, y points) of blots to
     fill, shrunk to where a stroke's middle would run (the pen adds the rest)."""
-    skeleton = _zhang_suen(mask)
+    skeleton = thin(mask)
     ink = mask.astype(np.uint8)
     depth = cv2.distanceTransform(ink, cv2.DIST_L2, 5)
     half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0

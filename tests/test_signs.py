@@ -1,0 +1,52 @@
+"""Telling a + or x sign from a digit by its strokes (webapp.signs)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from webapp.binarize import stroke_width
+from webapp.signs import is_cross
+from webapp.strokes import GLYPHS, draw_char
+
+
+def drawn(lines: list[tuple[tuple[int, int], tuple[int, int]]], pen: int = 8, size: int = 80) -> np.ndarray:
+    """A uint8 0/255 mask cropped to the ink of straight pen strokes."""
+    img = np.zeros((size, size), np.uint8)
+    for a, b in lines:
+        cv2.line(img, a, b, 255, pen, cv2.LINE_AA)
+    mask = (img > 127).astype(np.uint8) * 255
+    ys, xs = np.nonzero(mask)
+    return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def crossing(mask: np.ndarray) -> bool:
+    return is_cross(mask, stroke_width(mask))
+
+
+@pytest.mark.parametrize("pen", [3, 6, 10])
+def test_a_plus_and_a_times_sign_are_crosses_whatever_the_pen(pen):
+    assert crossing(drawn([((10, 42), (70, 38)), ((38, 10), (42, 70))], pen))  # a + written a little askew
+    assert crossing(drawn([((12, 12), (68, 68)), ((68, 14), (14, 66))], pen))  # a x
+
+
+def test_strokes_that_cross_off_their_middles_or_bend_are_not_crosses():
+    assert not crossing(drawn([((10, 12), (70, 12)), ((40, 12), (40, 70))]))  # a T: crossed at an end
+    assert not crossing(drawn([((20, 10), (20, 50)), ((20, 50), (70, 50)), ((55, 30), (55, 75))]))  # an open 4
+    assert not crossing(drawn([((10, 40), (70, 40))]))  # a dash
+
+
+@pytest.mark.parametrize("char", [c for c in GLYPHS if c.isdigit()])
+def test_no_drawn_digit_is_a_cross(char):
+    img = np.zeros((140, 100, 3), np.uint8)
+    draw_char(img, char, 10, 10, 120, 10, (255, 255, 255))
+    mask = (img[:, :, 0] > 127).astype(np.uint8) * 255
+    ys, xs = np.nonzero(mask)
+    assert not crossing(mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+
+def test_a_speck_or_an_empty_mask_is_not_a_cross():
+    """Specks a pixel or two wide fade out when turned for the x test: an answer, not a crash."""
+    for shape in ((1, 1), (2, 1), (1, 5)):
+        assert not is_cross(np.full(shape, 255, np.uint8), 1.0)
+    assert not is_cross(np.zeros((3, 3), np.uint8), 1.0)

@@ -1,0 +1,101 @@
+"""Plus and times signs: two straight strokes crossing near their middles, which no digit is.
+
+Written between numbers ("12 + 7 = 19"), a + reached the model as the digit it looks most like, a 4
+read surely, and joined the numbers beside it. An open 4 is a cross too, but one of its arms bends
+where its bar meets its slanted stroke; a 7 with a bar across its stem has a bent arm at its top.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from webapp.skeleton import thin
+
+GRID = 16  # the quick look: the region shrunk to GRID x GRID ...
+CORNER = 4  # ... has its four CORNER x CORNER corners empty
+EMPTY = 0.06  # "empty": under 6% of the ink
+SIDE = 32  # the skeleton is traced on the region scaled to this many pixels on its longer side
+MIN_ARM = 0.15  # branches shorter than this share of SIDE are the pen's blobs, not arms
+STRAIGHT = 0.07  # an arm strays at most this share of SIDE (and a pixel) from the line to its tip
+OPPOSITE = -0.8  # each arm has a partner pointing the other way (the cosine of their angle at most this)
+MIDDLE = 0.35  # the shorter arm of each pair is at least this share of the longer: crossed near the middle
+
+
+def is_cross(mask: np.ndarray, stroke: float) -> bool:
+    """Whether a region (uint8 0/255 mask, pen `stroke` pixels wide) is a + or a x sign (a + turned
+    by 45 degrees)."""
+    return mask.any() and (_is_plus(mask, stroke) or _is_plus(_turned(mask), stroke))
+
+
+def _turned(mask: np.ndarray) -> np.ndarray:
+    """The mask turned by 45 degrees, on a canvas big enough to hold it, cropped to its ink."""
+    h, w = mask.shape
+    side = int(np.ceil(np.hypot(h, w))) + 2
+    canvas = np.zeros((side, side), np.uint8)
+    canvas[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = mask
+    turned = cv2.warpAffine(canvas, cv2.getRotationMatrix2D((side / 2, side / 2), 45, 1.0), (side, side))
+    ys, xs = np.nonzero(turned > 127)
+    if len(ys) == 0:  # a speck a pixel or two wide can fade out when turned
+        return np.zeros((0, 0), np.uint8)
+    return (turned[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] > 127).astype(np.uint8) * 255
+
+
+def _is_plus(mask: np.ndarray, stroke: float) -> bool:
+    if not mask.any() or not _empty_corners(mask):
+        return False
+    h, w = mask.shape
+    scale = SIDE / max(h, w)
+    small = cv2.resize(mask, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    skeleton = thin(np.pad(small > 127, 2))
+    return _four_straight_arms(skeleton, max(2, round(0.4 * stroke * scale)))
+
+
+def _empty_corners(mask: np.ndarray) -> bool:
+    """The quick look that spares most digits the tracing: a + has no ink in its box's corners."""
+    g = cv2.resize(mask, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
+    c = CORNER
+    corners = g[:c, :c].sum() + g[:c, -c:].sum() + g[-c:, :c].sum() + g[-c:, -c:].sum()
+    return corners <= EMPTY * g.sum()
+
+
+def _ring_crossings(sk: np.ndarray) -> np.ndarray:
+    """For each pixel, how many separate runs of skeleton its 8 neighbours hold: 3 or more at a
+    branch point (a plain neighbour count also fires on every step of a diagonal staircase)."""
+    p = np.pad(sk, 1)
+    ring = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]
+    return sum(((ring[i] == 0) & (ring[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
+
+
+def _four_straight_arms(skeleton: np.ndarray, reach: int) -> bool:
+    """One crossing (branch points within `reach` of each other) with four straight arms, in two
+    pairs pointing opposite ways, each pair crossed near its middle."""
+    sk = skeleton.astype(np.uint8)
+    branch = (sk == 1) & (_ring_crossings(sk) >= 3)
+    if not branch.any():
+        return False
+    hub = cv2.dilate(branch.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    if cv2.connectedComponents(hub)[0] != 2:
+        return False
+    cy, cx = (float(v.mean()) for v in np.nonzero(branch))
+    count, labels = cv2.connectedComponents(sk & (hub == 0), connectivity=8)
+    arms = []
+    for k in range(1, count):
+        ys, xs = np.nonzero(labels == k)
+        reach_k = np.hypot(ys - cy, xs - cx)
+        tip = int(np.argmax(reach_k))
+        length = float(reach_k[tip])
+        if length < MIN_ARM * SIDE:
+            continue
+        ux, uy = (xs[tip] - cx) / length, (ys[tip] - cy) / length
+        if np.abs((xs - cx) * uy - (ys - cy) * ux).max() > STRAIGHT * SIDE + 1:
+            return False
+        arms.append((ux, uy, length))
+    if len(arms) != 4:
+        return False
+    first = arms[0]
+    partner = min(arms[1:], key=lambda a: first[0] * a[0] + first[1] * a[1])
+    rest = [a for a in arms[1:] if a is not partner]
+    for a, b in ((first, partner), tuple(rest)):
+        if a[0] * b[0] + a[1] * b[1] > OPPOSITE or min(a[2], b[2]) < MIDDLE * max(a[2], b[2]):
+            return False
+    return True
