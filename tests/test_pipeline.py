@@ -85,8 +85,8 @@ def test_a_plus_sign_between_numbers_is_rejected_not_read_as_a_4(recognizer, mod
     reading = read_frame(img, recognizer, mode=mode)
     assert [d.label for d in reading.digits] == [1, 2, 7, 1, 9]
     assert reading.rejected >= 2  # the +, and the = (two dashes)
-    (x, y, w, h) = reading.to_dict()["rejected_boxes"][0]
-    assert x <= 40 + 2 * 110 + 36 <= x + w  # the + itself is outlined as rejected
+    plus_x = 40 + 2 * 110 + 36  # the middle of the + drawn
+    assert any(x <= plus_x <= x + w for x, y, w, h in reading.to_dict()["rejected_boxes"])  # outlined as rejected
 
 
 def test_a_scribble_is_rejected_not_guessed(three_digits, recognizer):

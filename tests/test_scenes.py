@@ -165,7 +165,8 @@ def _pieces(alpha: np.ndarray) -> int:
 
 
 def test_scanner_hairlines_and_specks_are_not_redrawn_as_pen_strokes(source):
-    """MNIST test digit 8020 is a 1 with a scanner's hairline beside it, 8509 a 1 with a speck.
+    """MNIST test digit 8020 is a 1 with a scanner's hairline beside it, 8509 a 1 with a faint speck
+    (thin enough for the hairline rule; the speck rule by size alone decides only 3 test digits).
     Redrawn at a canvas pen's width, the hairline made the 1 read "11" and the speck stretched its
     true box away from the stroke; a person redrawing either draws one stroke."""
     for index in (8020, 8509):

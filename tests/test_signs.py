@@ -31,9 +31,22 @@ def test_a_plus_and_a_times_sign_are_crosses_whatever_the_pen(pen):
 
 
 def test_strokes_that_cross_off_their_middles_or_bend_are_not_crosses():
-    assert not crossing(drawn([((10, 12), (70, 12)), ((40, 12), (40, 70))]))  # a T: crossed at an end
-    assert not crossing(drawn([((20, 10), (20, 50)), ((20, 50), (70, 50)), ((55, 30), (55, 75))]))  # an open 4
+    """Strokes that meet but are not a + or a x sign: most pass the quick look at the corners and fail
+    the tracing (crossed off the middle, a bent arm, two crossings, a fifth arm)."""
+    assert not crossing(drawn([((20, 27), (60, 27)), ((40, 10), (40, 70))]))  # crossed near one end
+    assert not crossing(drawn([((10, 40), (40, 40)), ((40, 10), (40, 70)), ((40, 40), (56, 40)),
+                               ((56, 40), (66, 26))]))  # an arm bent like an open 4's
+    assert not crossing(drawn([((10, 40), (70, 40)), ((40, 40), (40, 10)), ((40, 40), (24, 56))], pen=4))  # no opposite
+    assert not crossing(drawn([((10, 40), (70, 40)), ((40, 10), (40, 70)), ((32, 22), (48, 22))]))  # two crossings
+    assert not crossing(drawn([((10, 40), (70, 40)), ((40, 10), (40, 70)), ((40, 40), (62, 62))]))  # five arms
+    assert not crossing(drawn([((10, 12), (70, 12)), ((40, 12), (40, 70))]))  # a T
     assert not crossing(drawn([((10, 40), (70, 40))]))  # a dash
+
+
+def test_a_big_sign_drawn_with_a_thin_pen_is_still_a_cross():
+    """Shrunk to 32 px, a 2-4 px pen on a 300 px sign broke up; it is traced at a larger scale."""
+    for pen in (2, 4):
+        assert crossing(drawn([((10, 160), (310, 156)), ((160, 10), (163, 310))], pen, size=320))
 
 
 @pytest.mark.parametrize("char", [c for c in GLYPHS if c.isdigit()])

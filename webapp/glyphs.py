@@ -97,7 +97,8 @@ def _scan_marks(mask: np.ndarray) -> np.ndarray:
     skeleton = thin(mask)
     half = float(np.median(depth[skeleton]))
     areas = stats[1:, cv2.CC_STAT_AREA]
-    for k in np.flatnonzero(np.arange(1, count) != np.argmax(areas) + 1) + 1:
+    largest = 1 + int(np.argmax(areas))
+    for k in (k for k in range(1, count) if k != largest):
         piece = labels == k
         width = depth[piece & skeleton]
         hairline = width.size == 0 or np.percentile(width, 90) <= SCAN_MARK_WIDTH * half

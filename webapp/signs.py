@@ -14,9 +14,11 @@ from webapp.skeleton import thin
 GRID = 16  # the quick look: the region shrunk to GRID x GRID ...
 CORNER = 4  # ... has its four CORNER x CORNER corners empty
 EMPTY = 0.06  # "empty": under 6% of the ink
-SIDE = 32  # the skeleton is traced on the region scaled to this many pixels on its longer side
-MIN_ARM = 0.15  # branches shorter than this share of SIDE are the pen's blobs, not arms
-STRAIGHT = 0.07  # an arm strays at most this share of SIDE (and a pixel) from the line to its tip
+SIDE = 32  # the skeleton is traced on the region scaled to this many pixels on its longer side ...
+PEN_PIXELS = 2.5  # ... or more, up to MAX_SIDE, so that the pen is still this many pixels wide
+MAX_SIDE = 96
+MIN_ARM = 0.15  # branches shorter than this share of the longer side are the pen's blobs, not arms
+STRAIGHT = 0.07  # an arm strays at most this share of the longer side (and a pixel) from the line to its tip
 OPPOSITE = -0.8  # each arm has a partner pointing the other way (the cosine of their angle at most this)
 MIDDLE = 0.35  # the shorter arm of each pair is at least this share of the longer: crossed near the middle
 
@@ -24,7 +26,8 @@ MIDDLE = 0.35  # the shorter arm of each pair is at least this share of the long
 def is_cross(mask: np.ndarray, stroke: float) -> bool:
     """Whether a region (uint8 0/255 mask, pen `stroke` pixels wide) is a + or a x sign (a + turned
     by 45 degrees)."""
-    return mask.any() and (_is_plus(mask, stroke) or _is_plus(_turned(mask), stroke))
+    mask = (mask > 0).astype(np.uint8) * 255
+    return bool(mask.any() and (_is_plus(mask, stroke) or _is_plus(_turned(mask), stroke)))
 
 
 def _turned(mask: np.ndarray) -> np.ndarray:
@@ -41,13 +44,16 @@ def _turned(mask: np.ndarray) -> np.ndarray:
 
 
 def _is_plus(mask: np.ndarray, stroke: float) -> bool:
+    """The + test, traced at a scale where the pen stays at least PEN_PIXELS wide (a thin pen
+    shrunk further breaks up, and a big sign drawn with it was missed)."""
     if not mask.any() or not _empty_corners(mask):
         return False
     h, w = mask.shape
-    scale = SIDE / max(h, w)
+    side = int(np.clip(PEN_PIXELS * max(h, w) / max(stroke, 1.0), SIDE, MAX_SIDE))
+    scale = min(1.0, side / max(h, w))
     small = cv2.resize(mask, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     skeleton = thin(np.pad(small > 127, 2))
-    return _four_straight_arms(skeleton, max(2, round(0.4 * stroke * scale)))
+    return _four_straight_arms(skeleton, max(2, round(0.4 * stroke * scale)), max(small.shape))
 
 
 def _empty_corners(mask: np.ndarray) -> bool:
@@ -66,7 +72,7 @@ def _ring_crossings(sk: np.ndarray) -> np.ndarray:
     return sum(((ring[i] == 0) & (ring[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
 
 
-def _four_straight_arms(skeleton: np.ndarray, reach: int) -> bool:
+def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int) -> bool:
     """One crossing (branch points within `reach` of each other) with four straight arms, in two
     pairs pointing opposite ways, each pair crossed near its middle."""
     sk = skeleton.astype(np.uint8)
@@ -81,13 +87,13 @@ def _four_straight_arms(skeleton: np.ndarray, reach: int) -> bool:
     arms = []
     for k in range(1, count):
         ys, xs = np.nonzero(labels == k)
-        reach_k = np.hypot(ys - cy, xs - cx)
-        tip = int(np.argmax(reach_k))
-        length = float(reach_k[tip])
-        if length < MIN_ARM * SIDE:
+        dist = np.hypot(ys - cy, xs - cx)
+        tip = int(np.argmax(dist))
+        length = float(dist[tip])
+        if length < MIN_ARM * side:
             continue
         ux, uy = (xs[tip] - cx) / length, (ys[tip] - cy) / length
-        if np.abs((xs - cx) * uy - (ys - cy) * ux).max() > STRAIGHT * SIDE + 1:
+        if np.abs((xs - cx) * uy - (ys - cy) * ux).max() > STRAIGHT * side + 1:
             return False
         arms.append((ux, uy, length))
     if len(arms) != 4:
