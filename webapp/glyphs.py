@@ -95,7 +95,7 @@ def _scan_marks(mask: np.ndarray) -> np.ndarray:
         return marks
     depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
     skeleton = thin(mask)
-    half = float(np.median(depth[skeleton]))
+    half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0
     areas = stats[1:, cv2.CC_STAT_AREA]
     largest = 1 + int(np.argmax(areas))
     for k in (k for k in range(1, count) if k != largest):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from webapp.skeleton import thin
+from webapp.skeleton import ring, thin
 
 GRID = 16  # the quick look: the region shrunk to GRID x GRID ...
 CORNER = 4  # ... has its four CORNER x CORNER corners empty
@@ -67,9 +67,8 @@ def _empty_corners(mask: np.ndarray) -> bool:
 def _ring_crossings(sk: np.ndarray) -> np.ndarray:
     """For each pixel, how many separate runs of skeleton its 8 neighbours hold: 3 or more at a
     branch point (a plain neighbour count also fires on every step of a diagonal staircase)."""
-    p = np.pad(sk, 1)
-    ring = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]
-    return sum(((ring[i] == 0) & (ring[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
+    p = ring(np.pad(sk, 1))
+    return sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
 
 
 def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int) -> bool:

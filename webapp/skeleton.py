@@ -4,6 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def ring(padded: np.ndarray) -> list[np.ndarray]:
+    """The 8 neighbours of every inner pixel of a 1-pixel-padded array, clockwise from the one above
+    (Zhang and Suen's P2..P9)."""
+    p = padded
+    return [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]
+
+
 def thin(mask: np.ndarray) -> np.ndarray:
     """One-pixel-wide skeleton of a boolean mask (Zhang & Suen, 1984), vectorised."""
     img = np.pad(mask.astype(np.uint8), 1)
@@ -11,11 +18,10 @@ def thin(mask: np.ndarray) -> np.ndarray:
     while changed:
         changed = False
         for step in (0, 1):
-            p = [img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:], img[2:, 2:],
-                 img[2:, 1:-1], img[2:, :-2], img[1:-1, :-2], img[:-2, :-2]]  # P2..P9 clockwise
+            p = ring(img)
             count = sum(q.astype(np.int16) for q in p)
-            ring = p + [p[0]]
-            transitions = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.int16) for i in range(8))
+            loop = p + [p[0]]
+            transitions = sum(((loop[i] == 0) & (loop[i + 1] == 1)).astype(np.int16) for i in range(8))
             if step == 0:
                 side = ((p[0] & p[2] & p[4]) == 0) & ((p[2] & p[4] & p[6]) == 0)
             else:
