@@ -86,6 +86,14 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
     return _trim(canvas.astype(np.float32) / 255.0)
 
 
+def _pen_path(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """A digit mask's skeleton, each pixel's distance from the paper, and the typical stroke
+    half-width: the median distance along the skeleton (1 when there is none)."""
+    skeleton = thin(mask)
+    depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    return skeleton, depth, float(np.median(depth[skeleton])) if skeleton.any() else 1.0
+
+
 def _scan_marks(mask: np.ndarray) -> np.ndarray:
     """Pieces of a digit mask that no pen drew: hairlines much thinner than the digit's strokes, and
     specks. The largest piece is always the writer's."""
@@ -93,9 +101,7 @@ def _scan_marks(mask: np.ndarray) -> np.ndarray:
     marks = np.zeros(mask.shape, bool)
     if count <= 2:
         return marks
-    depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
-    skeleton = thin(mask)
-    half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0
+    skeleton, depth, half = _pen_path(mask)
     areas = stats[1:, cv2.CC_STAT_AREA]
     largest = 1 + int(np.argmax(areas))
     for k in (k for k in range(1, count) if k != largest):
@@ -126,10 +132,8 @@ def _disk(radius: int) -> np.ndarray:
 def _strokes(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """The pen's path through a digit mask: its skeleton, and the outlines (x, y points) of blots to
     fill, shrunk to where a stroke's middle would run (the pen adds the rest)."""
-    skeleton = thin(mask)
+    skeleton, depth, half = _pen_path(mask)
     ink = mask.astype(np.uint8)
-    depth = cv2.distanceTransform(ink, cv2.DIST_L2, 5)
-    half = float(np.median(depth[skeleton])) if skeleton.any() else 1.0
     deep = depth > BLOB_DEPTH * half
     reach = PEN_REACH * half + 1
     off_path = mask & (cv2.distanceTransform((~skeleton).astype(np.uint8), cv2.DIST_L2, 5) > reach)

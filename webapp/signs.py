@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from webapp.skeleton import ring, thin
+from webapp.skeleton import crossings, ring, thin
 
 GRID = 16  # the quick look: the region shrunk to GRID x GRID ...
 CORNER = 4  # ... has its four CORNER x CORNER corners empty
@@ -64,18 +64,11 @@ def _empty_corners(mask: np.ndarray) -> bool:
     return corners <= EMPTY * g.sum()
 
 
-def _ring_crossings(sk: np.ndarray) -> np.ndarray:
-    """For each pixel, how many separate runs of skeleton its 8 neighbours hold: 3 or more at a
-    branch point (a plain neighbour count also fires on every step of a diagonal staircase)."""
-    p = ring(np.pad(sk, 1))
-    return sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
-
-
 def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int) -> bool:
     """One crossing (branch points within `reach` of each other) with four straight arms, in two
     pairs pointing opposite ways, each pair crossed near its middle."""
     sk = skeleton.astype(np.uint8)
-    branch = (sk == 1) & (_ring_crossings(sk) >= 3)
+    branch = (sk == 1) & (crossings(ring(np.pad(sk, 1))) >= 3)
     if not branch.any():
         return False
     hub = cv2.dilate(branch.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))

@@ -11,6 +11,13 @@ def ring(padded: np.ndarray) -> list[np.ndarray]:
     return [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]
 
 
+def crossings(neighbours: list[np.ndarray]) -> np.ndarray:
+    """How many separate runs of ink each pixel's ring of 8 neighbours holds: 1 along a stroke or at
+    its end, 3 or more at a branch point (a plain neighbour count also fires on a diagonal's steps)."""
+    n = neighbours
+    return sum(((n[i] == 0) & (n[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
+
+
 def thin(mask: np.ndarray) -> np.ndarray:
     """One-pixel-wide skeleton of a boolean mask (Zhang & Suen, 1984), vectorised."""
     img = np.pad(mask.astype(np.uint8), 1)
@@ -20,8 +27,7 @@ def thin(mask: np.ndarray) -> np.ndarray:
         for step in (0, 1):
             p = ring(img)
             count = sum(q.astype(np.int16) for q in p)
-            loop = p + [p[0]]
-            transitions = sum(((loop[i] == 0) & (loop[i + 1] == 1)).astype(np.int16) for i in range(8))
+            transitions = crossings(p)
             if step == 0:
                 side = ((p[0] & p[2] & p[4]) == 0) & ((p[2] & p[4] & p[6]) == 0)
             else:
