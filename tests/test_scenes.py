@@ -177,6 +177,17 @@ def test_scanner_hairlines_and_specks_are_not_redrawn_as_pen_strokes(source):
             assert one.shape[1] < 0.6 * one.shape[0], (index, pen)  # one upright stroke, not two
 
 
+def test_faint_dots_beside_a_digit_are_not_redrawn_as_pen_dots(source):
+    """MNIST test digit 7736 is a 9 with two faint scanner dots at its right, each a few percent of
+    its ink and too wide for the hairline rule. Drawn at a pen's width they made it "9:", which the
+    model doubted; a person redrawing it draws the 9 alone."""
+    assert source.labels[7736] == 9
+    for pen in (3.0, 9.0):
+        nine = glyphs.redrawn(source.images[7736], 90, pen)
+        assert _pieces(nine) == 1, pen
+        assert nine.shape[1] < 0.75 * nine.shape[0], pen  # no dots standing off to the right
+
+
 def test_a_detached_piece_drawn_with_the_same_pen_is_kept():
     """A 5 whose bar the writer lifted the pen for is two pieces of one width: both are drawn."""
     five = np.zeros((28, 28), np.uint8)
