@@ -75,6 +75,10 @@ STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this
 BACKDROP = {"edge", "frame", "faint", "cut off", "noise"}  # rejections that are the scene or out of view, not
 #   marks on the paper (paper edges, sheet outlines, wood grain and shadows, things cut by the frame): counted,
 #   not drawn on the annotated frame, where on a desk photo they hid the page under red boxes
+LONE_MARKS = 4  # a canvas holding 2-4 marks (not backdrop) in one box no wider than a digit (SPLIT_ASPECT),
+LONE_OVERLAP = 0.25  # each sharing this much of the narrower one's columns with another mark
+LONE_GAP = 0.04  # and no further above or below it than this share of the box's height, may be one digit
+# drawn in pieces (a 9 whose head the pen left apart from its stem); stacked lines leave a wider gap
 # A word-like group holding nearly as many non-digits (of these kinds, or read unsure) as digits, and two
 # or more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
 TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
@@ -706,8 +710,59 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
                                letter_scores=letter_scores)
     if letter_regions:
         chosen, rejected = _without_letters(chosen, rejected, crops, letter_regions, conf, sure, letter_scores)
+    read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected), recognizer)
     clock.lap("classify")
-    return _Pass(crops, batch, probs, chosen, rejected)
+    return read
+
+
+def _lone_pieces(frame: _Frame) -> list[int]:
+    """Regions of a canvas that may be one digit drawn in pieces (LONE_MARKS to LONE_GAP): a 9 whose
+    head the pen left apart from its stem, a 5's lifted bar, a 3 in two halves. With nothing else on
+    the canvas the typical digit height is the pieces' own, so segment's merge rule sees none of them
+    as small. Empty when the canvas does not look so."""
+    marks = [i for i, r in enumerate(frame.regions) if r.reason not in BACKDROP]
+    if frame.photo or not 2 <= len(marks) <= LONE_MARKS:
+        return []
+    boxes = np.array([frame.regions[i].box for i in marks], np.int64)
+    ux, uy, uw, uh = segment.union_boxes(boxes)
+    if uw > segment.SPLIT_ASPECT * uh:
+        return []
+    x, y, w, h = boxes.T
+    overlap = np.minimum(x[:, None] + w[:, None], x + w) - np.maximum(x[:, None], x)
+    gap = np.maximum(y[:, None], y) - np.minimum(y[:, None] + h[:, None], y + h)
+    linked = (overlap >= LONE_OVERLAP * np.minimum(w[:, None], w)) & (gap <= LONE_GAP * uh)
+    steps = np.linalg.matrix_power((linked | np.eye(len(marks), dtype=bool)).astype(np.int64), len(marks) - 1)
+    return marks if (steps[0] > 0).all() else []  # every mark reached from the first through links
+
+
+def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
+    """A canvas's pieces (_lone_pieces) read as one digit instead, when that reading is sure and at
+    least as sure as the surest reading of every piece (a piece read as no digit counts as 0)."""
+    pieces = _lone_pieces(frame)
+    if not pieces:
+        return read
+    labels = [label for i in pieces for label in frame.regions[i].labels]
+    union = segment.Region(segment.union_boxes(np.array([frame.regions[i].box for i in pieces])), labels)
+    frame.regions.append(union)
+    crop = _whole_crop(len(frame.regions) - 1, union, frame, segment.region_mask(frame.comps, union),
+                       frame.stroke_target)
+    probs, letters = recognizer.classify(crop.image[None, None])
+    conf = float(probs[0].max())
+    best = {i: 0.0 for i in pieces}
+    for k in read.chosen:
+        best[read.crops[k].region] = max(best[read.crops[k].region], float(read.probs[k].max()))
+    lettered = letters is not None and letters[0] >= recognizer.letter_bar
+    if lettered or conf < recognizer.min_confidence or conf < min(best.values()):
+        frame.regions.pop()
+        return read
+    # The pieces' rejected boxes go; paper edges and the like stay listed last (read_frame counts them).
+    edges = sum(r.reason in BACKDROP for r in frame.regions)
+    marks = read.rejected[: len(read.rejected) - edges]
+    ux, uy, uw, uh = union.box
+    rejected = [(x, y, w, h) for x, y, w, h in marks if not (ux <= x and uy <= y and x + w <= ux + uw
+                                                               and y + h <= uy + uh)] + read.rejected[len(marks):]
+    return _Pass(read.crops + [crop], np.concatenate([read.batch, crop.image[None, None]]),
+                 np.concatenate([read.probs, probs]), [len(read.crops)], rejected)
 
 
 def _check_frame(image: np.ndarray) -> None:

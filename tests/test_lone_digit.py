@@ -1,0 +1,50 @@
+"""One digit drawn in pieces, alone on a canvas, is read as one digit; digits apart stay apart.
+
+With nothing else on a canvas the pieces set the typical digit height themselves, so none of them
+looks small enough to be a piece of another (segment's merge rule); the reader then also reads the
+pieces together (pipeline._as_one_digit).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from webapp.pipeline import read_frame
+
+HEAD = [(130, 60), (80, 20), (30, 60), (60, 120), (130, 90), (130, 60)]  # a 9's loop ...
+STEM = [(140, 130), (130, 290)]  # ... and its stem, drawn apart from it
+ONE = [(60, 40), (90, 0), (90, 190)]
+SEVEN = [(20, 0), (150, 0), (70, 190)]
+
+
+def canvas(strokes: list[list[tuple[int, int]]], scale: float = 1.0, pen: int = 14, light_on_dark: bool = False,
+           size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A drawing-pad frame: each stroke a polyline, shifted to the pad's middle and scaled."""
+    paper, ink = (0, 255) if light_on_dark else (255, 0)
+    img = np.full((size[1], size[0], 3), paper, np.uint8)
+    for stroke in strokes:
+        points = (np.array(stroke, np.float32) * scale + (220, 60)).astype(np.int32)
+        cv2.polylines(img, [points], False, (ink, ink, ink), max(2, round(pen * scale)), cv2.LINE_AA)
+    return img
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_nine_whose_head_is_apart_from_its_stem_is_read_as_a_nine(recognizer, scale, light_on_dark):
+    """Read apart, the head is a sure 0 and the stem a sure 1: this canvas read "0 1"."""
+    reading = read_frame(canvas([HEAD, STEM], scale, light_on_dark=light_on_dark), recognizer, mode="canvas")
+    assert reading.lines == ["9"]
+    assert reading.rejected == 0  # the pieces are not also outlined as rejected marks
+
+
+def test_the_same_strokes_a_line_apart_are_two_digits(recognizer):
+    """A loop and a stroke under it with a line's gap between them are a 0 and a 1 on two lines."""
+    lower = [(x, y + 120) for x, y in STEM]
+    assert read_frame(canvas([HEAD, lower]), recognizer, mode="canvas").lines == ["0", "1"]
+
+
+@pytest.mark.parametrize("gap", [40, 80])
+def test_two_digits_written_one_under_the_other_stay_two(recognizer, gap):
+    lower = [(x + 10, y + 190 + gap) for x, y in SEVEN]
+    assert read_frame(canvas([ONE, lower], scale=0.8), recognizer, mode="canvas").lines == ["1", "7"]
