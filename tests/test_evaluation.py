@@ -54,6 +54,43 @@ def test_eval_scenes_over_several_seeds_scores_each_and_pools_them(mnist_dir, ca
     assert pooled["images"] == 4 and pooled["digits"] == sum(s["digits"] for s in each.values())
 
 
+class _Found:
+    """A Reading-like object holding the given digits, as eval-scenes scores them."""
+
+    def __init__(self, digits):
+        self.digits = [argparse.Namespace(box=box, label=label) for box, label in digits]
+        self.lines = []
+
+
+@pytest.mark.parametrize("kind", ["drawings", "pages"])
+def test_blame_gives_digits_the_model_reads_alone_to_the_reader_and_the_rest_to_the_model(mnist_dir, recognizer,
+                                                                                        kind):
+    """A reading that found nothing missed every digit; nearly all of them the model reads right from
+    their own ink alone, so the reader is to blame. A reading that found every digit has no misses."""
+    scene = make_scene(DigitSource.from_dir(mnist_dir), kind, 0, 3)
+    nothing = evaluation.blame(scene, _Found([]), recognizer)
+    assert nothing["model"] + nothing["reader"] == len(scene.labels)
+    assert nothing["reader"] >= len(scene.labels) - 1, nothing
+    assert evaluation.blame(scene, _Found(zip(scene.boxes, scene.labels)), recognizer) == {"model": 0, "reader": 0,
+                                                                                           "touching": 0}
+
+
+def test_blame_gives_a_digit_read_wrong_from_its_own_ink_to_the_model(mnist_dir, recognizer):
+    """A drawing whose first digit is labelled as another digit (as an ambiguous MNIST digit is, in
+    effect): missed, and read as its ink says even alone, so no reader could have found it."""
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", 0, 3)
+    others = list(zip(scene.boxes, scene.labels))[1:]
+    assert not evaluation.blame(scene, _Found(others), recognizer)["model"]
+    scene.labels[0] = (scene.labels[0] + 1) % 10
+    assert evaluation.blame(scene, _Found(others), recognizer) == {"model": 1, "reader": 0, "touching": 0}
+
+
+def test_eval_scenes_blame_prints_whose_misses_they_are(mnist_dir, capsys):
+    assert main(["eval-scenes", "--data", str(mnist_dir), "--count", "3", "--kind", "drawings", "--blame"]) == 0
+    out = capsys.readouterr().out
+    assert "pipeline misses" in out and "the model's" in out and "the reader's" in out
+
+
 def test_seed_lists_take_ranges_and_commas():
     from webapp.eval_scenes import seed_list
 

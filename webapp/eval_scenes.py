@@ -31,6 +31,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "reader tuned on a few seeds reads them better than others, so judge it on many")
     parser.add_argument("--kind", choices=[*KINDS, "all"], default="all", help="which scenes (default: all)")
     parser.add_argument("--traits", action="store_true", help="also print scores per scene trait (ruled, shadow, ...)")
+    parser.add_argument("--blame", action="store_true",
+                        help="also read each missed digit from its own ink alone, to count the misses a better "
+                             "model would fix (read wrong or unsure even alone) apart from the reader's")
     parser.add_argument("--failures", type=NON_NEGATIVE, default=0, metavar="N",
                         help="list the N worst scenes of each kind with truth and reading (default: 0)")
     evaluation.add_reader_options(parser, auto_default="pass the scene's own mode",
@@ -53,15 +56,28 @@ def seed_list(text: str) -> list[int]:
 
 
 def evaluate(source: DigitSource, kinds: list[str], count: int, seed: int,
-             reader_fns: dict[str, evaluation.Reader]) -> dict[str, dict[str, list[evaluation.SceneScore]]]:
-    """scores[reader][kind] for the first `count` scenes of each kind (each scene built once)."""
+             reader_fns: dict[str, evaluation.Reader], blame: Recognizer | None = None
+             ) -> dict[str, dict[str, list[evaluation.SceneScore]]]:
+    """scores[reader][kind] for the first `count` scenes of each kind (each scene built once); with
+    a `blame` recognizer, the pipeline's misses are told apart too (evaluation.blame)."""
     scores: dict[str, dict[str, list[evaluation.SceneScore]]] = {r: {k: [] for k in kinds} for r in reader_fns}
     for kind in kinds:
         for i in range(count):
             scene = make_scene(source, kind, i, seed)
             for name, read in reader_fns.items():
-                scores[name][kind].append(evaluation.score_scene(scene, read(scene.image, scene.mode)))
+                reading = read(scene.image, scene.mode)
+                score = evaluation.score_scene(scene, reading)
+                if blame is not None and name == "pipeline":
+                    score.blame = evaluation.blame(scene, reading, blame)
+                scores[name][kind].append(score)
     return scores
+
+
+def _blame_line(counts: dict[str, int]) -> str:
+    missed = counts["model"] + counts["reader"]
+    return (f"  pipeline misses {missed}: {counts['model']} read wrong or under the bar even from the digit's own "
+            f"ink alone (the model's), {counts['reader']} read right alone (the reader's; "
+            f"{counts['touching']} in scenes with touching digits)")
 
 
 def _table(rows: dict[str, dict[str, float]], title: str) -> str:
@@ -119,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
     reader_fns = evaluation.readers(recognizer, args.baseline, args.auto_mode)
     source = DigitSource.from_dir(data_dir)
-    per_seed = {seed: evaluate(source, kinds, args.count, seed, reader_fns) for seed in args.seeds or [args.seed]}
+    per_seed = {seed: evaluate(source, kinds, args.count, seed, reader_fns, recognizer if args.blame else None)
+                for seed in args.seeds or [args.seed]}
     scores = {r: {k: [s for run in per_seed.values() for s in run[r][k]] for k in kinds} for r in reader_fns}
     result = {**({"seeds": args.seeds} if args.seeds else {"seed": args.seed}), "count": args.count,
               "readers": {r: {k: evaluation.summary(v) for k, v in per.items()} for r, per in scores.items()},
@@ -127,6 +144,9 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds:
         result["per_seed"] = {r: {k: {str(seed): evaluation.summary(run[r][k]) for seed, run in per_seed.items()}
                                   for k in kinds} for r in reader_fns}
+    if args.blame:
+        result["blame"] = {k: {c: sum(s.blame[c] for s in scores["pipeline"][k]) for c in ("model", "reader", "touching")}
+                           for k in kinds}
     if args.traits:
         result["traits"] = {r: {k: evaluation.by_trait(v) for k, v in per.items()} for r, per in scores.items()}
     if args.json:
@@ -140,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
             print(_table({r: result["readers"][r][kind] for r in scores}, f"{kind} ({title})"))
             for r in scores:
                 print(f"  {r} errors: " + (", ".join(f"{k} {n}" for k, n in result["errors"][r][kind].items()) or "none"))
+            if args.blame:
+                print(_blame_line(result["blame"][kind]))
             if args.traits:
                 for r in scores:
                     print(_table(result["traits"][r][kind], f"  {r} by trait"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -56,6 +56,7 @@ class SceneScore:
     exact: bool  # lines identical, number splits included
     digits_exact: bool  # same digits on the same lines, spaces ignored
     errors: Counter  # scoring.error_kinds
+    blame: Counter = field(default_factory=Counter)  # whose misses they are (blame), when asked
 
 
 def score_scene(scene: Scene, reading) -> SceneScore:
@@ -65,6 +66,35 @@ def score_scene(scene: Scene, reading) -> SceneScore:
                       scoring.lines_exact(reading.lines, scene.lines),
                       scoring.lines_exact(reading.lines, scene.lines, ignore_spaces=True),
                       scoring.error_kinds(truth, found))
+
+
+def blame(scene: Scene, reading, recognizer: Recognizer) -> Counter:
+    """Whose each truth digit the reading missed is: "model" when even the digit's own ink (the
+    scene's owner map, on the reader's ink map, normalised as the reader does) reads wrong or under
+    the bar, else "reader" (finding it: segmentation, splits, context rules); "touching" counts
+    the reader's misses in scenes with touching digits. A miss that is the model's would take a
+    better model, not a better reader."""
+    from webapp import binarize, pipeline
+
+    truth = list(zip(scene.boxes, scene.labels))
+    hit = {t for t, _ in scoring.match(truth, scoring.digits_of(reading))}
+    missed = [t for t in range(len(truth)) if t not in hit]
+    out: Counter = Counter(model=0, reader=0, touching=0)
+    if not missed:
+        return out
+    ink = binarize.ink_map(binarize.to_gray(scene.image))
+    target = binarize.MNIST_STROKE if scene.mode == "canvas" else binarize.MNIST_STROKE_ALL_INK
+    crops = []
+    for t in missed:
+        x, y, w, h = scene.boxes[t]
+        own = (scene.owner[y : y + h, x : x + w] == t + 1).astype(np.uint8) * 255
+        crops.append(pipeline.digit_input(ink[y : y + h, x : x + w], own, None, target))
+    probs, _ = recognizer.classify(np.stack(crops)[:, None])
+    for t, p in zip(missed, probs):
+        alone = int(p.argmax()) == scene.labels[t] and float(p.max()) >= recognizer.min_confidence
+        out["reader" if alone else "model"] += 1
+        out["touching"] += alone and "touching" in scene.traits
+    return out
 
 
 def summary(scores: list[SceneScore]) -> dict[str, float]:
