@@ -48,3 +48,22 @@ def test_the_same_strokes_a_line_apart_are_two_digits(recognizer):
 def test_two_digits_written_one_under_the_other_stay_two(recognizer, gap):
     lower = [(x + 10, y + 190 + gap) for x, y in SEVEN]
     assert read_frame(canvas([ONE, lower], scale=0.8), recognizer, mode="canvas").lines == ["1", "7"]
+
+
+def test_two_ones_a_few_pixels_apart_one_under_the_other_stay_two(recognizer):
+    """Rows a few pixels apart are two lines, however tight: read together, the two 1s were one 1."""
+    img = np.full((480, 640, 3), 255, np.uint8)
+    cv2.line(img, (300, 40), (300, 200), (0, 0, 0), 12, cv2.LINE_AA)
+    cv2.line(img, (300, 220), (300, 380), (0, 0, 0), 12, cv2.LINE_AA)
+    assert read_frame(img, recognizer, mode="canvas").lines == ["1", "1"]
+
+
+def test_a_sure_digit_is_not_given_up_for_a_less_sure_reading_of_the_whole(recognizer):
+    """A 1 over a bar over a small 2 (a fraction): the 1 reads at 0.99, the 2 at about 0.7, the whole
+    as a 1 at about 0.75. The whole must beat the surest piece, not the least sure one."""
+    img = np.full((480, 640, 3), 255, np.uint8)
+    strokes = [[(300, 70), (300, 170)], [(250, 185), (350, 185)],
+               [(275, 215), (300, 200), (325, 215), (320, 240), (275, 290), (328, 290)]]
+    for stroke in strokes:
+        cv2.polylines(img, [np.array(stroke, np.int32)], False, (0, 0, 0), 12, cv2.LINE_AA)
+    assert read_frame(img, recognizer, mode="canvas").lines == ["1", "2"]

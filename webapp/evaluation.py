@@ -70,10 +70,11 @@ def score_scene(scene: Scene, reading) -> SceneScore:
 
 def blame(scene: Scene, reading, recognizer: Recognizer) -> Counter:
     """Whose each truth digit the reading missed is: "model" when even the digit's own ink (the
-    scene's owner map, on the reader's ink map, normalised as the reader does) reads wrong or under
-    the bar, else "reader" (finding it: segmentation, splits, context rules); "touching" counts
-    the reader's misses in scenes with touching digits. A miss that is the model's would take a
-    better model, not a better reader."""
+    scene's owner map on a plain ink map, binarize.ink_map, normalised as the reader normalises a
+    region) reads wrong or under the bar, else "reader" (finding it: segmentation, splits, context
+    rules); "touching" counts the reader's misses in scenes with touching digits. A miss that is
+    the model's would take a better model, not a better reader. The reader's own ink map differs on
+    chalk and on some photos, so there the split is approximate."""
     from webapp import binarize, pipeline
 
     truth = list(zip(scene.boxes, scene.labels))

@@ -76,9 +76,9 @@ BACKDROP = {"edge", "frame", "faint", "cut off", "noise"}  # rejections that are
 #   marks on the paper (paper edges, sheet outlines, wood grain and shadows, things cut by the frame): counted,
 #   not drawn on the annotated frame, where on a desk photo they hid the page under red boxes
 LONE_MARKS = 4  # a canvas holding 2-4 marks (not backdrop) in one box no wider than a digit (SPLIT_ASPECT),
-LONE_OVERLAP = 0.25  # each sharing this much of the narrower one's columns with another mark
-LONE_GAP = 0.04  # and no further above or below it than this share of the box's height, may be one digit
-# drawn in pieces (a 9 whose head the pen left apart from its stem); stacked lines leave a wider gap
+LONE_OVERLAP = 0.25  # each sharing this much of the narrower one's columns with another mark, and rows
+# touching or overlapping its rows, may be one digit drawn in pieces (a 9 whose head the pen left apart from
+# its stem); digits on two lines leave a gap between their rows, however small
 # A word-like group holding nearly as many non-digits (of these kinds, or read unsure) as digits, and two
 # or more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
 TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
@@ -716,7 +716,7 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
 
 
 def _lone_pieces(frame: _Frame) -> list[int]:
-    """Regions of a canvas that may be one digit drawn in pieces (LONE_MARKS to LONE_GAP): a 9 whose
+    """Regions of a canvas that may be one digit drawn in pieces (LONE_MARKS, LONE_OVERLAP): a 9 whose
     head the pen left apart from its stem, a 5's lifted bar, a 3 in two halves. With nothing else on
     the canvas the typical digit height is the pieces' own, so segment's merge rule sees none of them
     as small. Empty when the canvas does not look so."""
@@ -730,14 +730,15 @@ def _lone_pieces(frame: _Frame) -> list[int]:
     x, y, w, h = boxes.T
     overlap = np.minimum(x[:, None] + w[:, None], x + w) - np.maximum(x[:, None], x)
     gap = np.maximum(y[:, None], y) - np.minimum(y[:, None] + h[:, None], y + h)
-    linked = (overlap >= LONE_OVERLAP * np.minimum(w[:, None], w)) & (gap <= LONE_GAP * uh)
+    linked = (overlap >= LONE_OVERLAP * np.minimum(w[:, None], w)) & (gap <= 0)
     steps = np.linalg.matrix_power((linked | np.eye(len(marks), dtype=bool)).astype(np.int64), len(marks) - 1)
     return marks if (steps[0] > 0).all() else []  # every mark reached from the first through links
 
 
 def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
-    """A canvas's pieces (_lone_pieces) read as one digit instead, when that reading is sure and at
-    least as sure as the surest reading of every piece (a piece read as no digit counts as 0)."""
+    """A canvas's pieces (_lone_pieces) read as one digit instead, when that reading is above the bar,
+    not a letter's, and at least as sure as any piece's own reading (a 0 and a 1 read surely apart
+    must be a surer 9 together; a piece read as no digit counts as 0)."""
     pieces = _lone_pieces(frame)
     if not pieces:
         return read
@@ -752,7 +753,7 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     for k in read.chosen:
         best[read.crops[k].region] = max(best[read.crops[k].region], float(read.probs[k].max()))
     lettered = letters is not None and letters[0] >= recognizer.letter_bar
-    if lettered or conf < recognizer.min_confidence or conf < min(best.values()):
+    if lettered or conf < recognizer.min_confidence or conf < max(best.values()):
         frame.regions.pop()
         return read
     # The pieces' rejected boxes go; paper edges and the like stay listed last (read_frame counts them).
