@@ -1,6 +1,6 @@
-"""One digit drawn in pieces, alone on a canvas, is read as one digit; digits apart stay apart.
+"""One digit drawn in pieces, alone on a canvas or a sheet, is read as one digit; digits apart stay apart.
 
-With nothing else on a canvas the pieces set the typical digit height themselves, so none of them
+With nothing else in the frame the pieces set the typical digit height themselves, so none of them
 looks small enough to be a piece of another (segment's merge rule); the reader then also reads the
 pieces together (pipeline._as_one_digit).
 """
@@ -36,6 +36,17 @@ def test_a_nine_whose_head_is_apart_from_its_stem_is_read_as_a_nine(recognizer, 
     reading = read_frame(canvas([HEAD, STEM], scale, light_on_dark=light_on_dark), recognizer, mode="canvas")
     assert reading.lines == ["9"]
     assert reading.rejected == 0  # the pieces are not also outlined as rejected marks
+
+
+@pytest.mark.parametrize("mode", ["camera", "auto"])
+def test_the_nine_on_a_sheet_held_to_a_camera_is_read_as_a_nine(recognizer, mode):
+    """The same drawing photographed: grey paper lit from one side, sensor noise, blur and JPEG."""
+    photo = canvas([HEAD, STEM]).astype(np.float32) * 0.75 + 40
+    photo *= np.linspace(1.0, 0.7, photo.shape[1])[None, :, None]
+    photo += np.random.default_rng(0).normal(0, 4, photo.shape)
+    photo = cv2.GaussianBlur(np.clip(photo, 0, 255).astype(np.uint8), (3, 3), 0)
+    jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 80])[1]
+    assert read_frame(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), recognizer, mode=mode).lines == ["9"]
 
 
 def test_the_same_strokes_a_line_apart_are_two_digits(recognizer):

@@ -75,7 +75,7 @@ STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this
 BACKDROP = {"edge", "frame", "faint", "cut off", "noise"}  # rejections that are the scene or out of view, not
 #   marks on the paper (paper edges, sheet outlines, wood grain and shadows, things cut by the frame): counted,
 #   not drawn on the annotated frame, where on a desk photo they hid the page under red boxes
-LONE_MARKS = 4  # a canvas holding 2-4 marks (not backdrop) in one box no wider than a digit (SPLIT_ASPECT),
+LONE_MARKS = 4  # a frame holding 2-4 marks (not backdrop) in one box no wider than a digit (SPLIT_ASPECT),
 LONE_OVERLAP = 0.25  # each sharing this much of the narrower one's columns with another mark, and rows
 # touching or overlapping its rows, may be one digit drawn in pieces (a 9 whose head the pen left apart from
 # its stem); digits on two lines leave a gap between their rows, however small
@@ -716,12 +716,13 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
 
 
 def _lone_pieces(frame: _Frame) -> list[int]:
-    """Regions of a canvas that may be one digit drawn in pieces (LONE_MARKS, LONE_OVERLAP): a 9 whose
-    head the pen left apart from its stem, a 5's lifted bar, a 3 in two halves. With nothing else on
-    the canvas the typical digit height is the pieces' own, so segment's merge rule sees none of them
-    as small. Empty when the canvas does not look so."""
+    """Regions of a frame that may be one digit drawn in pieces (LONE_MARKS, LONE_OVERLAP): a 9 whose
+    head the pen left apart from its stem, a 5's lifted bar, a 3 in two halves, alone on a canvas or
+    on a sheet held to the camera. With nothing else in the frame the typical digit height is the
+    pieces' own, so segment's merge rule sees none of them as small. Empty when the frame does not
+    look so (a page of numbers never does)."""
     marks = [i for i, r in enumerate(frame.regions) if r.reason not in BACKDROP]
-    if frame.photo or not 2 <= len(marks) <= LONE_MARKS:
+    if not 2 <= len(marks) <= LONE_MARKS:
         return []
     boxes = np.array([frame.regions[i].box for i in marks], np.int64)
     ux, uy, uw, uh = segment.union_boxes(boxes)
@@ -736,7 +737,7 @@ def _lone_pieces(frame: _Frame) -> list[int]:
 
 
 def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
-    """A canvas's pieces (_lone_pieces) read as one digit instead, when that reading is above the bar,
+    """A frame's pieces (_lone_pieces) read as one digit instead, when that reading is above the bar,
     not a letter's, and at least as sure as any piece's own reading (a 0 and a 1 read surely apart
     must be a surer 9 together; a piece read as no digit counts as 0)."""
     pieces = _lone_pieces(frame)
