@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.pipeline_helpers import INK, lay_ink, page, paste_digit, reference_digits, rule, scribble, shadow, write
-from webapp import binarize, pipeline, segment
+from webapp import binarize, glyphs, pipeline, segment
 from webapp.decode import ImageError
 from webapp.strokes import draw_char
 from webapp.pipeline import Crop, digit_input, read_bytes, read_frame, teaching_crops
@@ -543,6 +543,27 @@ def test_a_blurred_digit_in_a_photo_the_model_is_unsure_of_is_read_from_thinner_
     assert read_frame(img, recognizer, mode="camera").lines == [str(labels[index])]
     monkeypatch.setattr(pipeline, "STEADY_STROKES", ())
     assert read_frame(img, recognizer, mode="camera").lines == []  # one stroke width alone reads nothing
+
+
+@pytest.mark.parametrize("first, second, height, pen, overlap, number", [
+    (3322, 2367, 127, 9.24, 0.07, "06"),  # the 6's stem runs inside the 0: the emptiest column is in the 0
+    (5782, 3958, 143, 15.19, 0.12, "42"),  # the 4's bar runs into the 2's loop
+])
+def test_two_digits_drawn_well_into_each_other_on_a_canvas_are_cut_where_both_read_surely(
+        mnist_test, recognizer, first, second, height, pen, overlap, number):
+    """MNIST test digits redrawn side by side, the second's box starting inside the first's. Cut at the
+    emptiest column, each pair read under the bar and nothing was read; cuts at other columns are
+    tried too (_more_cuts), and kept only where both pieces read surely."""
+    images, labels = mnist_test
+    assert f"{labels[first]}{labels[second]}" == number
+    a, b = glyphs.redrawn(images[first], height, pen), glyphs.redrawn(images[second], height, pen)
+    ink = np.zeros((480, 640), np.float32)
+    right = 100 + a.shape[1] - int(overlap * height)
+    for glyph, x in ((a, 100), (b, right)):
+        ink[60 : 60 + glyph.shape[0], x : x + glyph.shape[1]] = np.maximum(
+            ink[60 : 60 + glyph.shape[0], x : x + glyph.shape[1]], glyph)
+    img = cv2.cvtColor((255 - ink * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    assert read_frame(img, recognizer, mode="canvas").lines == [number]
 
 
 def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test, recognizer):
