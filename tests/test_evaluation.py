@@ -91,6 +91,24 @@ def test_eval_scenes_blame_prints_whose_misses_they_are(mnist_dir, capsys):
     assert "pipeline misses" in out and "the model's" in out and "the reader's" in out
 
 
+def test_eval_pairs_reads_pairs_of_drawn_digits_by_how_far_they_overlap(mnist_dir, capsys):
+    assert main(["eval-pairs", "--data", str(mnist_dir), "--count", "30", "--seed", "1", "--json"]) == 0
+    buckets = json.loads(capsys.readouterr().out)["buckets"]
+    assert list(buckets) == ["apart", "touching", "drawn into each other"]
+    assert sum(b["pairs"] for b in buckets.values()) == 30
+    assert buckets["apart"]["right"] > 0.6  # two digits with a gap between them are mostly read (a regression alarm)
+
+
+def test_eval_pairs_draws_the_same_pairs_for_a_seed_with_the_second_box_shifted_by_the_overlap(mnist_dir):
+    from webapp.eval_pairs import draw_pair
+
+    source = DigitSource.from_dir(mnist_dir)
+    one, labels, overlap = draw_pair(source, np.random.default_rng(4))
+    again, labels_again, _ = draw_pair(source, np.random.default_rng(4))
+    assert np.array_equal(one, again) and labels == labels_again and -0.15 <= overlap <= 0.15
+    assert one.shape == (480, 640, 3) and (one < 128).any()
+
+
 def test_seed_lists_take_ranges_and_commas():
     from webapp.eval_scenes import seed_list
 
