@@ -64,10 +64,11 @@ MORE_CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)  # such a region at least MORE_CUTS_ASPECT
 MORE_CUTS_ASPECT = 1.0  # below the bar, is also cut at these shares of its width (none within MORE_CUTS_APART of
 MORE_CUTS_APART = 0.05  # a cut already tried) ... (_more_cuts)
 MORE_CUTS_SURE = 0.97  # ... and such a cut wins only when both its pieces read this surely: more cuts, more ways to
-#   cut one odd digit in two (a flat-topped 3 read "7 5"). Of 600 pairs of redrawn test digits side by side, those
-#   whose boxes overlap by 5-15% of the height read right 59.8% -> 69.8%, touching ones 90.7% -> 91.2%, pairs
-#   apart 97.7% both; drawings seeds 0-2, 5-21 pooled 0.9898 -> 0.9897; eval-glyphs the same (98.37%). With no
-#   such bar: 73.7% of the overlapping pairs, but drawings 0.9878 and pairs apart 96.8% (single digits cut)
+#   cut one odd digit in two (a flat-topped 3 read "7 5"). `digitcam eval-pairs` seeds 0 / 1: pairs drawn into each
+#   other 59.4% / 70.7% -> 70.5% / 82.2% read right, touching 95.8% / 91.5% -> 96.3% / 92.5%, apart the same;
+#   drawings seeds 0-2, 5-21 pooled 0.9898 -> 0.9897; eval-glyphs the same (98.37%). With no such bar (measured
+#   on a first set of 600 pairs): 59.8% -> 73.7% of the pairs drawn into each other, but pairs apart 97.7% ->
+#   96.8% and drawings 0.9878 (single digits cut in two)
 NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle cut, where two digits touch
 #             (drawings F1 seed 1 0.9818 -> 0.9843, seeds 0, 2 same; 0.8: 0.9827; 1.2 cost seeds 0 and 2 0.001-0.002)
 STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this much thinner and thicker
@@ -765,7 +766,7 @@ def _lone_pieces(frame: _Frame) -> list[int]:
     if not 2 <= len(marks) <= LONE_MARKS:
         return []
     boxes = np.array([frame.regions[i].box for i in marks], np.int64)
-    ux, uy, uw, uh = segment.union_boxes(boxes)
+    _, _, uw, uh = segment.union_boxes(boxes)
     if uw > segment.SPLIT_ASPECT * uh:
         return []
     x, y, w, h = boxes.T
