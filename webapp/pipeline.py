@@ -68,7 +68,8 @@ MORE_CUTS_SURE = 0.97  # ... and such a cut wins only when both its pieces read 
 #   other 59.4% / 70.7% -> 70.5% / 82.2% read right, touching 95.8% / 91.5% -> 96.3% / 92.5%, apart the same;
 #   drawings seeds 0-2, 5-21 pooled 0.9898 -> 0.9897; eval-glyphs the same (98.37%). With no such bar (measured
 #   on a first set of 600 pairs): 59.8% -> 73.7% of the pairs drawn into each other, but pairs apart 97.7% ->
-#   96.8% and drawings 0.9878 (single digits cut in two)
+#   96.8% and drawings 0.9878 (single digits cut in two). At 0.95: 72.0% / 82.7%, eval-glyphs 98.33%; at 0.99:
+#   66.2% / 75.9%, eval-glyphs 98.37%
 NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle cut, where two digits touch
 #             (drawings F1 seed 1 0.9818 -> 0.9843, seeds 0, 2 same; 0.8: 0.9827; 1.2 cost seeds 0 and 2 0.001-0.002)
 STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this much thinner and thicker
