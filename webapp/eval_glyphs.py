@@ -21,6 +21,7 @@ import numpy as np
 
 from webapp import glyphs, pipeline
 from webapp.arguments import POSITIVE
+from webapp.evaluation import read_right
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
 from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource
@@ -74,7 +75,7 @@ def draw_digits(source: DigitSource, count: int, seed: int, heights: tuple[float
 def _hits(recognizer: Recognizer, images: list[np.ndarray], labels: np.ndarray) -> np.ndarray:
     """Whether each image, normalised alone, is read right at or above the model's bar."""
     probs = recognizer.predict(np.stack([mnistify(im) for im in images])[:, None])
-    return (probs.argmax(axis=1) == labels) & (probs.max(axis=1) >= recognizer.min_confidence)
+    return read_right(recognizer, probs, labels)
 
 
 def evaluate(recognizer: Recognizer, drawn: list[Drawn]) -> dict[str, float | int]:

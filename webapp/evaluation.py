@@ -68,6 +68,12 @@ def score_scene(scene: Scene, reading) -> SceneScore:
                       scoring.error_kinds(truth, found))
 
 
+def read_right(recognizer: Recognizer, probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Whether each row of the model's probabilities names its label at or above the model's bar:
+    what the reader would accept as that digit."""
+    return (probs.argmax(axis=1) == labels) & (probs.max(axis=1) >= recognizer.min_confidence)
+
+
 def blame(scene: Scene, reading, recognizer: Recognizer) -> Counter:
     """Whose each truth digit the reading missed is: "model" when even the digit's own ink (the
     scene's owner map on a plain ink map, binarize.ink_map, normalised as the reader normalises a
@@ -91,10 +97,9 @@ def blame(scene: Scene, reading, recognizer: Recognizer) -> Counter:
         own = (scene.owner[y : y + h, x : x + w] == t + 1).astype(np.uint8) * 255
         crops.append(pipeline.digit_input(ink[y : y + h, x : x + w], own, None, target))
     probs, _ = recognizer.classify(np.stack(crops)[:, None])
-    for t, p in zip(missed, probs):
-        alone = int(p.argmax()) == scene.labels[t] and float(p.max()) >= recognizer.min_confidence
+    for alone in read_right(recognizer, probs, np.array([scene.labels[t] for t in missed])):
         out["reader" if alone else "model"] += 1
-        out["touching"] += alone and "touching" in scene.traits
+        out["touching"] += bool(alone) and "touching" in scene.traits
     return out
 
 

@@ -358,10 +358,12 @@ def _more_cuts(frame: _Frame, crops: list[Crop], options: dict[int, list[list[in
     retried = {i: splits for i, _, _, splits in retries}
     for i, opts in options.items():
         region = frame.regions[i]
+        if region.aspect < MORE_CUTS_ASPECT:  # most regions, so before the options are looked at
+            continue
         scored = [o for o in opts if max(o) < len(conf)]  # not the splits retried just now
         offered = [o for o in scored[1:] if len(o) == 2]
         unsure = bool(offered) and max(float(conf[o].min()) for o in scored) < sure
-        if region.aspect < MORE_CUTS_ASPECT or not (i in retried or unsure):
+        if not (i in retried or unsure):
             continue
         w = region.box[2]
         have = {c[0][1] for c in retried.get(i, []) if len(c) == 2}
@@ -747,8 +749,9 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    for i, opts in options.items():  # _more_cuts' cuts count only when both pieces are very sure
-        options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < MORE_CUTS_SURE)]
+    if strict:  # _more_cuts' cuts count only when both pieces are very sure (most frames have none)
+        for i, opts in options.items():
+            options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < MORE_CUTS_SURE)]
     chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
                                letter_scores=letter_scores)
     if letter_regions:
