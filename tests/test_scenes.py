@@ -188,6 +188,16 @@ def test_faint_dots_beside_a_digit_are_not_redrawn_as_pen_dots(source):
         assert nine.shape[1] < 0.75 * nine.shape[0], pen  # no dots standing off to the right
 
 
+def test_a_thin_stroke_is_redrawn_whole_not_dotted(source):
+    """MNIST test digits 6570 and 6575 are 3s, 2689 a 5 and 9407 a 1, written with a stroke one pixel
+    wide. Upsampled, such a stroke dips under the pen level between its diagonal steps, and the
+    digits were redrawn as strings of dots; the writer's pen never left the paper."""
+    for index, label in ((6570, 3), (6575, 3), (2689, 5), (9407, 1)):
+        assert source.labels[index] == label
+        for pen in (3.0, 9.0):
+            assert _pieces(glyphs.redrawn(source.images[index], 90, pen)) == 1, (index, pen)
+
+
 def test_a_detached_piece_drawn_with_the_same_pen_is_kept():
     """A 5 whose bar the writer lifted the pen for is two pieces of one width: both are drawn."""
     five = np.zeros((28, 28), np.uint8)

@@ -5,7 +5,8 @@ drawing needs the even width of a mouse-drawn line. Both come from the digit's s
 Zhang-Suen thinning on a 3x upsampled copy) redrawn with anti-aliased lines of the wanted width;
 the "natural" style instead keeps MNIST's own stroke profile, scaled. A loop the writer's thick pen
 filled in (a blotted 6, 8 or 9) has a line for a skeleton, so blots are redrawn as blots; so is ink that
-thinning leaves off the skeleton altogether (a bold 3's stubby middle prong). Scanner hairlines and
+thinning leaves off the skeleton altogether (a bold 3's stubby middle prong). A one-pixel stroke that
+upsampling breaks into dots is joined again where fainter ink links it. Scanner hairlines and
 specks and faint dots beside a digit (about 1.7% of MNIST test digits) are left out: drawn at the pen's
 width, a hairline beside a 1 made it "11", two faint dots beside a 9 "9:".
 """
@@ -17,6 +18,7 @@ import numpy as np
 from webapp.skeleton import thin
 
 PEN_LEVEL = 0.45  # where the upsampled digit is at least this dark, the pen passed
+BRIDGE_LEVEL = 0.2  # and where ink this dark links two of its pieces (see _pen_mask)
 UPSAMPLE = 3  # thin at 84x84 so the redrawn skeleton is smooth, not a 28-pixel staircase
 SUBPIXEL = 4  # cv2 drawing `shift`: coordinates carry 4 fractional bits
 FINE_PEN = 16  # pens are drawn at least this many pixels wide (at up to 4x), then shrunk
@@ -62,13 +64,14 @@ def redrawn(digit: np.ndarray, height: int, width: float, aspect: float = 1.0) -
     must not come out 1 px and about 3 px wide, one three times the ink of the other.
     """
     crop = _ink_crop(digit)
-    up = _without_scan_marks(cv2.resize(crop, None, fx=UPSAMPLE, fy=UPSAMPLE, interpolation=cv2.INTER_CUBIC))
-    skeleton, blots = _strokes(up > PEN_LEVEL)
+    up = cv2.resize(crop, None, fx=UPSAMPLE, fy=UPSAMPLE, interpolation=cv2.INTER_CUBIC)
+    mask = _without_scan_marks(_pen_mask(up))
+    skeleton, blots = _strokes(mask)
     ys, xs = np.nonzero(skeleton)
-    sy = (height - width) / up.shape[0]
+    sy = (height - width) / mask.shape[0]
     sx = sy * aspect
     pad = width / 2 + 1
-    out_w, out_h = int(np.ceil(up.shape[1] * sx + 2 * pad)), int(np.ceil(up.shape[0] * sy + 2 * pad))
+    out_w, out_h = int(np.ceil(mask.shape[1] * sx + 2 * pad)), int(np.ceil(mask.shape[0] * sy + 2 * pad))
     f = int(np.clip(np.ceil(FINE_PEN / width), 1, 4))
     canvas = np.zeros((out_h * f, out_w * f), np.uint8)
     to_px = lambda y, x: (round((x * sx + pad) * f * 2**SUBPIXEL), round((y * sy + pad) * f * 2**SUBPIXEL))
@@ -118,16 +121,40 @@ def _scan_marks(mask: np.ndarray) -> np.ndarray:
     return marks
 
 
-def _without_scan_marks(up: np.ndarray) -> np.ndarray:
-    """The upsampled digit with its scan marks erased and cropped to what is left (unchanged when
-    it has none, as most digits have)."""
-    marks = _scan_marks(up > PEN_LEVEL)
+def _pen_mask(up: np.ndarray) -> np.ndarray:
+    """Where the pen passed in the upsampled digit: darker than PEN_LEVEL, with pieces joined again
+    to the largest where fainter ink links them. A one-pixel MNIST stroke dips under the level
+    between its diagonal steps once upsampled, and was redrawn as a dotted line (a thin 3 became
+    dots); faint specks linked only to each other stay apart, for _scan_marks to judge."""
+    mask = up > PEN_LEVEL
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    gaps, links = cv2.connectedComponents((thin(up > BRIDGE_LEVEL) & ~mask).astype(np.uint8), connectivity=8)
+    near = [cv2.dilate((links == k).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for k in range(1, gaps)]
+    ends = [set(np.unique(labels[n]).tolist()) - {0} for n in near]
+    joined = {1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))}
+    grown = True
+    while grown:
+        grown = False
+        for k, touched in enumerate(ends):
+            if len(touched) >= 2 and touched & joined and not touched <= joined:
+                joined |= touched
+                mask |= near[k]
+                grown = True
+    return mask
+
+
+def _without_scan_marks(mask: np.ndarray) -> np.ndarray:
+    """The pen mask with its scan marks erased and cropped to what is left (unchanged when it has
+    none, as most digits have)."""
+    marks = _scan_marks(mask)
     if not marks.any():
-        return up
-    up = np.where(marks, 0.0, up).astype(np.float32)  # only the pen mask (up > PEN_LEVEL) is used
-    ys, xs = np.nonzero(up > PEN_LEVEL)
+        return mask
+    mask = mask & ~marks
+    ys, xs = np.nonzero(mask)
     y0, x0 = max(ys.min() - UPSAMPLE, 0), max(xs.min() - UPSAMPLE, 0)
-    return up[y0 : ys.max() + UPSAMPLE + 1, x0 : xs.max() + UPSAMPLE + 1]
+    return mask[y0 : ys.max() + UPSAMPLE + 1, x0 : xs.max() + UPSAMPLE + 1]
 
 
 def _disk(radius: int) -> np.ndarray:
