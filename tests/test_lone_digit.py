@@ -78,3 +78,16 @@ def test_a_sure_digit_is_not_given_up_for_a_less_sure_reading_of_the_whole(recog
     for stroke in strokes:
         cv2.polylines(img, [np.array(stroke, np.int32)], False, (0, 0, 0), 12, cv2.LINE_AA)
     assert read_frame(img, recognizer, mode="canvas").lines == ["1", "2"]
+
+
+def test_a_five_whose_short_bar_stands_apart_is_read_in_its_number(recognizer):
+    """A small 5 between two 7s, its bar a short slanted dash the pen left well off its body: too far
+    and too short for segment's merge rules, both pieces went unread and "7 5 7" read "7 7". Read
+    together they are a sure 5 (pipeline._piece_pairs)."""
+    seven = [(60, 150), (150, 150), (90, 330)]
+    body = [(230, 200), (226, 250), (245, 262), (252, 290), (240, 320), (215, 322)]
+    bar = [(252, 195), (285, 182)]
+    img = np.full((480, 640, 3), 255, np.uint8)
+    for stroke in (seven, body, bar, [(x + 330, y) for x, y in seven]):
+        cv2.polylines(img, [np.array(stroke, np.int32)], False, (0, 0, 0), 12, cv2.LINE_AA)
+    assert read_frame(img, recognizer, mode="canvas").lines == ["757"]

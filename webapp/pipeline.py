@@ -89,6 +89,8 @@ LONE_MARKS = 4  # a frame holding 2-4 marks (not backdrop) in one box no wider t
 LONE_OVERLAP = 0.25  # each sharing this much of the narrower one's columns with another mark, and rows
 # touching or overlapping its rows, may be one digit drawn in pieces (a 9 whose head the pen left apart from
 # its stem); digits on two lines leave a gap between their rows, however small
+PAIR_REACH = 0.3  # on a canvas, a short mark left unread this near (x typical digit height) another mark ...
+PAIR_DOUBT = 0.9  # ... read under this or not at all may be a piece of one digit with it (_piece_pairs)
 # A word-like group holding nearly as many non-digits (of these kinds, or read unsure) as digits, and two
 # or more, is handwriting with letters: its "digits" are letters the model forced into digit classes.
 TEXT_LIKE = {"too wide", "scribble", "too small", "blot"}
@@ -782,35 +784,85 @@ def _lone_pieces(frame: _Frame) -> list[int]:
     return marks if (steps[0] > 0).all() else []  # every mark reached from the first through links
 
 
-def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
-    """A frame's pieces (_lone_pieces) read as one digit instead, when that reading is above the bar,
-    not a letter's, and at least as sure as any piece's own reading (a 0 and a 1 read surely apart
-    must be a surer 9 together; a piece read as no digit counts as 0)."""
-    pieces = _lone_pieces(frame)
-    if not pieces:
-        return read
-    labels = [label for i in pieces for label in frame.regions[i].labels]
-    union = segment.Region(segment.union_boxes(np.array([frame.regions[i].box for i in pieces])), labels)
-    frame.regions.append(union)
-    crop = _whole_crop(len(frame.regions) - 1, union, frame, segment.region_mask(frame.comps, union),
-                       frame.stroke_target)
-    probs, letters = recognizer.classify(crop.image[None, None])
-    conf = float(probs[0].max())
-    best = {i: 0.0 for i in pieces}
+def _piece_pairs(frame: _Frame, read: _Pass) -> list[list[int]]:
+    """Pairs of canvas regions that may be one digit drawn in two pieces: a short mark left unread
+    (PIECE_HEIGHT) within PAIR_REACH digit heights of a mark read under PAIR_DOUBT or not at all, the
+    two no taller than segment's merged pieces and no wider than one digit. A 5's bar lifted well
+    off its body, or short and slanted, escapes segment's merge rules, and both pieces went unread."""
+    if frame.photo or not frame.digit_h:
+        return []
+    best = _best_reading(read)
+    free = [i for i, r in enumerate(frame.regions) if r.reason in (None, "too small")
+            and best.get(i, 0.0) < PAIR_DOUBT and not _split_read(read, i)]
+    boxes = {i: np.array(frame.regions[i].box, np.int64) for i in free}
+    pairs = []
+    for i in free:
+        if i in best or boxes[i][3] >= segment.PIECE_HEIGHT * frame.digit_h:
+            continue
+        for j in free:
+            if j == i:
+                continue
+            (x, y, w, h), (u, v, p, q) = boxes[i], boxes[j]
+            apart = np.hypot(max(max(x, u) - min(x + w, u + p), 0), max(max(y, v) - min(y + h, v + q), 0))
+            _, _, uw, uh = segment.union_boxes(np.stack([boxes[i], boxes[j]]))
+            if (apart <= PAIR_REACH * frame.digit_h and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
+                    and uw <= segment.SPLIT_ASPECT * uh and [j, i] not in pairs):
+                pairs.append([i, j])
+    return pairs
+
+
+def _best_reading(read: _Pass) -> dict[int, float]:
+    """Each region's surest accepted reading (regions with none are absent)."""
+    best: dict[int, float] = {}
     for k in read.chosen:
-        best[read.crops[k].region] = max(best[read.crops[k].region], float(read.probs[k].max()))
-    lettered = letters is not None and letters[0] >= recognizer.letter_bar
-    if lettered or conf < recognizer.min_confidence or conf < max(best.values()):
-        frame.regions.pop()
+        i = read.crops[k].region
+        best[i] = max(best.get(i, 0.0), float(read.probs[k].max()))
+    return best
+
+
+def _split_read(read: _Pass, i: int) -> bool:
+    """Whether region i was accepted as a split (two or more crops)."""
+    return sum(read.crops[k].region == i for k in read.chosen) > 1
+
+
+def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
+    """Groups of regions read as one digit instead (the pieces of a lone digit, _lone_pieces, and
+    pairs of pieces, _piece_pairs), when that reading is above the bar, not a letter's, and at
+    least as sure as any piece's own reading (a 0 and a 1 read surely apart must be a surer 9
+    together; a piece read as no digit counts as 0). Surest groups first, each region in one."""
+    lone = _lone_pieces(frame)
+    groups = ([lone] if lone else []) + _piece_pairs(frame, read)
+    if not groups:
+        return read
+    unions = [segment.Region(segment.union_boxes(np.array([frame.regions[i].box for i in g])),
+                             [label for i in g for label in frame.regions[i].labels]) for g in groups]
+    crops = [_whole_crop(-1, u, frame, segment.region_mask(frame.comps, u), frame.stroke_target) for u in unions]
+    probs, letters = recognizer.classify(np.stack([c.image for c in crops])[:, None])
+    best = _best_reading(read)
+    used: set[int] = set()
+    kept = []
+    for g in sorted(range(len(groups)), key=lambda g: -probs[g].max()):
+        conf = float(probs[g].max())
+        lettered = letters is not None and letters[g] >= recognizer.letter_bar
+        if (lettered or conf < recognizer.min_confidence or used & set(groups[g])
+                or conf < max(best.get(i, 0.0) for i in groups[g])):
+            continue
+        used |= set(groups[g])
+        crops[g].region = len(frame.regions)
+        frame.regions.append(unions[g])
+        kept.append(g)
+    if not kept:
         return read
     # The pieces' rejected boxes go; paper edges and the like stay listed last (read_frame counts them).
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     marks = read.rejected[: len(read.rejected) - edges]
-    ux, uy, uw, uh = union.box
-    rejected = [(x, y, w, h) for x, y, w, h in marks if not (ux <= x and uy <= y and x + w <= ux + uw
-                                                               and y + h <= uy + uh)] + read.rejected[len(marks):]
-    return _Pass(read.crops + [crop], np.concatenate([read.batch, crop.image[None, None]]),
-                 np.concatenate([read.probs, probs]), [len(read.crops)], rejected)
+    inside = lambda b, u: u[0] <= b[0] and u[1] <= b[1] and b[0] + b[2] <= u[0] + u[2] and b[1] + b[3] <= u[1] + u[3]
+    rejected = [b for b in marks if not any(inside(b, unions[g].box) for g in kept)] + read.rejected[len(marks):]
+    chosen = [k for k in read.chosen if read.crops[k].region not in used]
+    n = len(read.crops)
+    return _Pass(read.crops + [crops[g] for g in kept],
+                 np.concatenate([read.batch] + [crops[g].image[None, None] for g in kept]),
+                 np.concatenate([read.probs, probs[kept]]), chosen + list(range(n, n + len(kept))), rejected)
 
 
 def _check_frame(image: np.ndarray) -> None:
