@@ -78,6 +78,17 @@ def test_a_flat_five_whose_bar_runs_on_past_its_body_is_one_region():
     assert regions[0].box[0] + regions[0].box[2] >= 290  # the whole bar is inside the region's box
 
 
+def test_a_minus_sign_written_close_after_a_one_is_not_taken_for_its_bar():
+    """A - at mid-height beside a 1 passed the 5's-bar rule, and the "1-" read as nothing: "1 - 2"
+    read "2". A 5's bar is at the top of the digit."""
+    img = page(300, 480)
+    for stroke in ([(60, 60), (60, 240)], [(100, 150), (160, 150)], [(200, 90), (260, 80), (210, 240), (280, 240)]):
+        cv2.polylines(img, [np.array(stroke, np.int32)], False, (INK,) * 3, 12, cv2.LINE_AA)
+    regions, _ = regions_of(img)
+    ones = [r for r in regions if r.box[0] < 70]
+    assert len(ones) == 1 and ones[0].box[2] < 20  # the 1 alone, no wider than its stroke
+
+
 def test_the_dot_of_an_i_beside_its_stem_does_not_make_it_a_tall_one():
     img = page()
     write(img, "47", 40, 160)

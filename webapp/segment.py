@@ -27,6 +27,7 @@ NEAR_GAP = 0.15  # ... joins it when their boxes lie within 15% of a digit heigh
 NEAR_ASPECT = 2.0  # ... and together they are no wider than twice their height, as wide as one digit is ever
 #                   read whole (pipeline.MUST_SPLIT_ASPECT): a flat 5 drawn with a long bar is wider than a broad
 #                   digit (1.25 -> 2.0: drawings F1 seed 1 0.9868 -> 0.9877, seeds 0, 2 same; 1.4-2.5 alike)
+NEAR_EDGE = 0.3  # ... and the bar's middle lies in the top or bottom 30% of the two together
 # Rejection rules (reported in Reading.rejected).
 EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
 EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow (in photos only: on a
@@ -133,7 +134,11 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
         # beside it, and the two together are no wider than a (flat) digit.
         near = np.hypot(np.maximum(-overlap, 0), np.maximum(gap, 0)) <= NEAR_GAP * digit_h
         if w[k] >= NEAR_BAR * h[k]:
-            ok |= near & ((right - left) <= NEAR_ASPECT * (bottom - top))
+            # ... at its top or foot (a piece of a base a rule's removal cut off): a - sign beside a
+            # 1 sits at mid-height, and "1 - 2" read "2".
+            level = (y[k] + h[k] / 2 - top) / (bottom - top)
+            edge = (level <= NEAR_EDGE) | (level >= 1 - NEAR_EDGE)
+            ok |= near & edge & ((right - left) <= NEAR_ASPECT * (bottom - top))
         ok &= (bottom - top) <= MERGE_MAX_HEIGHT * digit_h
         ok[k] = False
         if not ok.any():
