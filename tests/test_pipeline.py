@@ -89,6 +89,26 @@ def test_a_plus_sign_between_numbers_is_rejected_not_read_as_a_4(recognizer, mod
     assert any(x <= plus_x <= x + w for x, y, w, h in reading.to_dict()["rejected_boxes"])  # outlined as rejected
 
 
+@pytest.mark.parametrize("mode", ["canvas", "camera"])
+def test_a_line_under_a_number_is_not_read_into_its_digits(recognizer, mode):
+    """A teacher underlines an answer: the line joined the 7 as a piece of it, and "472" read "422"."""
+    img = np.full((400, 700, 3), 235 if mode == "camera" else 255, np.uint8)
+    for i, char in enumerate("472"):
+        draw_char(img, char, 100 + 95 * i, 120, 120, 10)
+    cv2.line(img, (80, 262), (395, 258), (0, 0, 0), 10, cv2.LINE_AA)
+    assert read_frame(img, recognizer, mode=mode).lines == ["472"]
+
+
+@pytest.mark.parametrize("mode", ["canvas", "camera"])
+def test_a_fractions_bar_is_no_piece_of_its_numerator(recognizer, mode):
+    """7 over 3: the bar joined the 7, which then read as nothing."""
+    img = np.full((400, 700, 3), 235 if mode == "camera" else 255, np.uint8)
+    draw_char(img, "7", 100, 120, 120, 10)
+    cv2.line(img, (70, 262), (230, 262), (0, 0, 0), 10, cv2.LINE_AA)
+    draw_char(img, "3", 120, 280, 100, 10)
+    assert read_frame(img, recognizer, mode=mode).lines == ["7", "3"]
+
+
 def test_a_scribble_is_rejected_not_guessed(three_digits, recognizer):
     img = mnist_page(three_digits)
     scribble(img, 300, 60, 110)

@@ -28,6 +28,7 @@ NEAR_ASPECT = 2.0  # ... and together they are no wider than twice their height,
 #                   read whole (pipeline.MUST_SPLIT_ASPECT): a flat 5 drawn with a long bar is wider than a broad
 #                   digit (1.25 -> 2.0: drawings F1 seed 1 0.9868 -> 0.9877, seeds 0, 2 same; 1.4-2.5 alike)
 NEAR_EDGE = 0.3  # ... and the bar's middle lies in the top or bottom 30% of the two together
+OVERHANG = 0.15  # a flat piece running this far (x digit height) past both sides of a mark is no piece of it
 # Rejection rules (reported in Reading.rejected).
 EDGE_FRACTION = 0.5  # touching the border, spanning half the image ...
 EDGE_DIGITS = 1.5  # ... and 1.5x bigger than a typical digit: paper edge, hand, shadow (in photos only: on a
@@ -140,6 +141,8 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
             edge = (level <= NEAR_EDGE) | (level >= 1 - NEAR_EDGE)
             ok |= near & edge & ((right - left) <= NEAR_ASPECT * (bottom - top))
         ok &= (bottom - top) <= MERGE_MAX_HEIGHT * digit_h
+        if w[k] >= NEAR_BAR * h[k]:  # a line under or over a number, a fraction's bar: past both ends
+            ok &= np.minimum(x - x[k], x[k] + w[k] - (x + w)) < OVERHANG * digit_h
         ok[k] = False
         if not ok.any():
             continue
