@@ -825,6 +825,12 @@ def _split_read(read: _Pass, i: int) -> bool:
     return sum(read.crops[k].region == i for k in read.chosen) > 1
 
 
+def _inside(box: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    x, y, w, h = box
+    u, v, p, q = outer
+    return u <= x and v <= y and x + w <= u + p and y + h <= v + q
+
+
 def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     """Groups of regions read as one digit instead (the pieces of a lone digit, _lone_pieces, and
     pairs of pieces, _piece_pairs), when that reading is above the bar, not a letter's, and at
@@ -856,8 +862,7 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     # The pieces' rejected boxes go; paper edges and the like stay listed last (read_frame counts them).
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     marks = read.rejected[: len(read.rejected) - edges]
-    inside = lambda b, u: u[0] <= b[0] and u[1] <= b[1] and b[0] + b[2] <= u[0] + u[2] and b[1] + b[3] <= u[1] + u[3]
-    rejected = [b for b in marks if not any(inside(b, unions[g].box) for g in kept)] + read.rejected[len(marks):]
+    rejected = [b for b in marks if not any(_inside(b, unions[g].box) for g in kept)] + read.rejected[len(marks):]
     chosen = [k for k in read.chosen if read.crops[k].region not in used]
     n = len(read.crops)
     return _Pass(read.crops + [crops[g] for g in kept],
