@@ -787,9 +787,9 @@ def _lone_pieces(frame: _Frame) -> list[int]:
 def _piece_pairs(frame: _Frame, read: _Pass) -> list[list[int]]:
     """Pairs of canvas regions that may be one digit drawn in two pieces: a short mark left unread
     (PIECE_HEIGHT; a dash rejected as too wide counts) within PAIR_REACH digit heights of a mark read
-    under PAIR_DOUBT or not at all, the
-    two no taller than segment's merged pieces and no wider than one digit. A 5's bar lifted well
-    off its body, or short and slanted, escapes segment's merge rules, and both pieces went unread."""
+    under PAIR_DOUBT or not at all, the two no taller than segment's merged pieces and no wider than
+    one digit. A 5's bar lifted well off its body, or short and slanted, escapes segment's merge
+    rules, and both pieces went unread."""
     if frame.photo or not frame.digit_h:
         return []
     best = _best_reading(read)
