@@ -140,9 +140,9 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
             level = (y[k] + h[k] / 2 - top) / (bottom - top)
             edge = (level <= NEAR_EDGE) | (level >= 1 - NEAR_EDGE)
             ok |= near & edge & ((right - left) <= NEAR_ASPECT * (bottom - top))
-        ok &= (bottom - top) <= MERGE_MAX_HEIGHT * digit_h
-        if w[k] >= NEAR_BAR * h[k]:  # a line under or over a number, a fraction's bar: past both ends
+            # A line under or over a number, or a fraction's bar, runs past both sides of a digit.
             ok &= np.minimum(x - x[k], x[k] + w[k] - (x + w)) < OVERHANG * digit_h
+        ok &= (bottom - top) <= MERGE_MAX_HEIGHT * digit_h
         ok[k] = False
         if not ok.any():
             continue
