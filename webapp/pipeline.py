@@ -758,7 +758,7 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
                                letter_scores=letter_scores)
     if letter_regions:
         chosen, rejected = _without_letters(chosen, rejected, crops, letter_regions, conf, sure, letter_scores)
-    read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected), recognizer)
+    read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected), recognizer, letter_scores)
     clock.lap("classify")
     return read
 
@@ -832,13 +832,31 @@ def _inside(box: tuple[int, int, int, int], outer: tuple[int, int, int, int]) ->
     return u <= x and v <= y and x + w <= u + p and y + h <= v + q
 
 
-def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
+def _among_sure_digits(read: _Pass, box: tuple[int, int, int, int], pieces: list[int],
+                       letter_scores: np.ndarray, sure: float) -> bool:
+    """Whether a box stands in a number with LETTER_CONTEXT or more other accepted digits (not of the
+    regions `pieces`), all read at `sure` or more and scored below LETTER_CONTEXT_DOUBT by the letter
+    detector (_without_letters' exception for a letter-like digit among digits)."""
+    chosen = [k for k in read.chosen if read.crops[k].region not in pieces]
+    boxes = [read.crops[k].box for k in chosen] + [box]
+    me = len(boxes) - 1
+    for number in (n for line in grouping.group(boxes) for n in line):
+        if me in number:
+            others = [chosen[j] for j in number if j != me]
+            return len(others) >= LETTER_CONTEXT and all(
+                read.probs[k].max() >= sure and letter_scores[k] < LETTER_CONTEXT_DOUBT for k in others)
+    return False
+
+
+def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer,
+                  letter_scores: np.ndarray | None = None) -> _Pass:
     """Groups of regions read as one digit instead (the pieces of a lone digit, _lone_pieces, and
     pairs of pieces, _piece_pairs), when that reading is above the bar, not a letter's, and at
     least as sure as any piece's own reading (a 0 and a 1 read surely apart must be a surer 9
     together; a piece read as no digit counts as 0). Surest groups first, each region in one."""
     lone = _lone_pieces(frame)
-    groups = ([lone] if lone else []) + _piece_pairs(frame, read)
+    pairs = _piece_pairs(frame, read)
+    groups = ([lone] if lone else []) + pairs
     if not groups:
         return read
     unions = [segment.Region(segment.union_boxes(np.array([frame.regions[i].box for i in g])),
@@ -851,6 +869,9 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     for g in sorted(range(len(groups)), key=lambda g: -probs[g].max()):
         conf = float(probs[g].max())
         lettered = letters is not None and letters[g] >= recognizer.letter_bar
+        if lettered and g >= len(groups) - len(pairs) and letter_scores is not None:  # a pair among digits
+            lettered = not _among_sure_digits(read, unions[g].box, groups[g], letter_scores,
+                                              recognizer.min_confidence)
         if (lettered or conf < recognizer.min_confidence or used & set(groups[g])
                 or conf < max(best.get(i, 0.0) for i in groups[g])):
             continue
