@@ -776,9 +776,8 @@ def _lone_pieces(frame: _Frame) -> list[int]:
     _, _, uw, uh = segment.union_boxes(boxes)
     if uw > segment.SPLIT_ASPECT * uh:
         return []
-    x, y, w, h = boxes.T
-    overlap = np.minimum(x[:, None] + w[:, None], x + w) - np.maximum(x[:, None], x)
-    gap = np.maximum(y[:, None], y) - np.minimum(y[:, None] + h[:, None], y + h)
+    w = boxes[:, 2]
+    overlap, gap = segment.spans(boxes[:, None], boxes)
     linked = (overlap >= LONE_OVERLAP * np.minimum(w[:, None], w)) & (gap <= 0)
     steps = np.linalg.matrix_power((linked | np.eye(len(marks), dtype=bool)).astype(np.int64), len(marks) - 1)
     return marks if (steps[0] > 0).all() else []  # every mark reached from the first through links
@@ -803,8 +802,8 @@ def _piece_pairs(frame: _Frame, read: _Pass) -> list[list[int]]:
         for j in free:
             if j == i:
                 continue
-            (x, y, w, h), (u, v, p, q) = boxes[i], boxes[j]
-            apart = np.hypot(max(max(x, u) - min(x + w, u + p), 0), max(max(y, v) - min(y + h, v + q), 0))
+            overlap, gap = segment.spans(boxes[i], boxes[j])
+            apart = np.hypot(max(-overlap, 0), max(gap, 0))
             _, _, uw, uh = segment.union_boxes(np.stack([boxes[i], boxes[j]]))
             if (apart <= PAIR_REACH * frame.digit_h and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
                     and uw <= segment.SPLIT_ASPECT * uh and [j, i] not in pairs):

@@ -114,6 +114,14 @@ def union_boxes(boxes: np.ndarray) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
+def spans(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shared columns and row gap between boxes (x, y, w, h) in the last axis, broadcast: the columns
+    two boxes share (negative: the gap between them) and the rows between them (negative: rows shared)."""
+    overlap = np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3])
+    return overlap, gap
+
+
 def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[list[int]]:
     """Group component ids: each small piece joins the neighbour whose columns it shares most."""
     boxes = stats[ids, :4].astype(np.int64)
@@ -123,8 +131,7 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
     for k in np.argsort(h):  # smallest pieces first
         if h[k] >= PIECE_HEIGHT * digit_h:
             break
-        overlap = np.minimum(x + w, x[k] + w[k]) - np.maximum(x, x[k])
-        gap = np.maximum(y, y[k]) - np.minimum(y + h, y[k] + h[k])
+        overlap, gap = spans(boxes, boxes[k])
         top, bottom = np.minimum(y, y[k]), np.maximum(y + h, y[k] + h[k])
         left, right = np.minimum(x, x[k]), np.maximum(x + w, x[k] + w[k])
         # Pieces of one slanted stroke (a 1 broken by a faint spot) share few columns but
