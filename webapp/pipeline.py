@@ -14,6 +14,7 @@ blackboard does not), and the reading with more very sure digits is kept.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -712,12 +713,19 @@ def _without_letters(chosen: list[int], rejected: list[tuple[int, int, int, int]
     gone: set[int] = set()
     for number in (n for line in grouping.group([crops[k].box for k in chosen]) for n in line):
         marks = {crops[chosen[j]].region for j in number if lettered[j]}
-        others = [conf[chosen[j]] >= sure and letter_scores[chosen[j]] < LETTER_CONTEXT_DOUBT
-                  for j in number if not lettered[j]]
-        if len(marks) > 1 or (marks and not (len(others) >= LETTER_CONTEXT and all(others))):
+        others = [chosen[j] for j in number if not lettered[j]]
+        if len(marks) > 1 or (marks and not _sure_company(others, conf, letter_scores, sure)):
             gone.update(number)
     return ([k for j, k in enumerate(chosen) if j not in gone],
             [crops[chosen[j]].box for j in sorted(gone)] + rejected)
+
+
+def _sure_company(others: list[int], conf: np.ndarray, letter_scores: np.ndarray, sure: float) -> bool:
+    """Whether crops `others`, the rest of a letter-like mark's number, vouch for it as a digit: at
+    least LETTER_CONTEXT of them, all read at `sure` or more and scored below LETTER_CONTEXT_DOUBT
+    by the letter detector (a 4 closed at the top looks like an "A", but not in "345678")."""
+    return len(others) >= LETTER_CONTEXT and all(conf[k] >= sure and letter_scores[k] < LETTER_CONTEXT_DOUBT
+                                                 for k in others)
 
 
 def _surer(chalk: _Pass, dark: _Pass) -> bool:
@@ -783,7 +791,7 @@ def _lone_pieces(frame: _Frame) -> list[int]:
     return marks if (steps[0] > 0).all() else []  # every mark reached from the first through links
 
 
-def _piece_pairs(frame: _Frame, read: _Pass) -> list[list[int]]:
+def _piece_pairs(frame: _Frame, read: _Pass, best: dict[int, float]) -> list[list[int]]:
     """Pairs of canvas regions that may be one digit drawn in two pieces: a short mark left unread
     (PIECE_HEIGHT; a dash rejected as too wide counts) within PAIR_REACH digit heights of a mark read
     under PAIR_DOUBT or not at all, the two no taller than segment's merged pieces and no wider than
@@ -791,9 +799,9 @@ def _piece_pairs(frame: _Frame, read: _Pass) -> list[list[int]]:
     rules, and both pieces went unread."""
     if frame.photo or not frame.digit_h:
         return []
-    best = _best_reading(read)
+    split = {i for i, n in Counter(read.crops[k].region for k in read.chosen).items() if n > 1}
     free = [i for i, r in enumerate(frame.regions) if r.reason in (None, "too small", "too wide")
-            and best.get(i, 0.0) < PAIR_DOUBT and not _split_read(read, i)]
+            and best.get(i, 0.0) < PAIR_DOUBT and i not in split]
     boxes = {i: np.array(frame.regions[i].box, np.int64) for i in free}
     pairs = []
     for i in free:
@@ -820,11 +828,6 @@ def _best_reading(read: _Pass) -> dict[int, float]:
     return best
 
 
-def _split_read(read: _Pass, i: int) -> bool:
-    """Whether region i was accepted as a split (two or more crops)."""
-    return sum(read.crops[k].region == i for k in read.chosen) > 1
-
-
 def _inside(box: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
     x, y, w, h = box
     u, v, p, q = outer
@@ -833,17 +836,14 @@ def _inside(box: tuple[int, int, int, int], outer: tuple[int, int, int, int]) ->
 
 def _among_sure_digits(read: _Pass, box: tuple[int, int, int, int], pieces: list[int],
                        letter_scores: np.ndarray, sure: float) -> bool:
-    """Whether a box stands in a number with LETTER_CONTEXT or more other accepted digits (not of the
-    regions `pieces`), all read at `sure` or more and scored below LETTER_CONTEXT_DOUBT by the letter
-    detector (_without_letters' exception for a letter-like digit among digits)."""
+    """Whether a box stands in a number whose other accepted digits (not of the regions `pieces`)
+    vouch for it (_sure_company), as _without_letters spares a letter-like digit."""
     chosen = [k for k in read.chosen if read.crops[k].region not in pieces]
     boxes = [read.crops[k].box for k in chosen] + [box]
     me = len(boxes) - 1
     for number in (n for line in grouping.group(boxes) for n in line):
         if me in number:
-            others = [chosen[j] for j in number if j != me]
-            return len(others) >= LETTER_CONTEXT and all(
-                read.probs[k].max() >= sure and letter_scores[k] < LETTER_CONTEXT_DOUBT for k in others)
+            return _sure_company([chosen[j] for j in number if j != me], read.probs.max(axis=1), letter_scores, sure)
     return False
 
 
@@ -854,7 +854,8 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer,
     least as sure as any piece's own reading (a 0 and a 1 read surely apart must be a surer 9
     together; a piece read as no digit counts as 0). Surest groups first, each region in one."""
     lone = _lone_pieces(frame)
-    pairs = _piece_pairs(frame, read)
+    best = _best_reading(read)
+    pairs = _piece_pairs(frame, read, best)
     groups = ([lone] if lone else []) + pairs
     if not groups:
         return read
@@ -862,7 +863,6 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer,
                              [label for i in g for label in frame.regions[i].labels]) for g in groups]
     crops = [_whole_crop(-1, u, frame, segment.region_mask(frame.comps, u), frame.stroke_target) for u in unions]
     probs, letters = recognizer.classify(np.stack([c.image for c in crops])[:, None])
-    best = _best_reading(read)
     used: set[int] = set()
     kept = []
     for g in sorted(range(len(groups)), key=lambda g: -probs[g].max()):
