@@ -17,15 +17,14 @@ import numpy as np
 
 from webapp.arguments import POSITIVE
 from webapp.recognizer import Recognizer
-from webapp.scenes import DigitSource, make_scene
+from webapp.scenes import DigitSource, add_data_option, make_scene
 
 WARMUP = 5  # first calls allocate buffers and load kernels; not counted
 PAGE_MODE = {"pages": "camera", "drawings": "canvas", "boards": "camera"}  # what the page's camera and draw modes send
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+    add_data_option(parser)
     parser.add_argument("--frames", type=POSITIVE, default=20, help="distinct generated frames (default: 20)")
     parser.add_argument("--repeats", type=int, default=10, help="passes over the frames (default: 10)")
     parser.add_argument("--kind", choices=list(PAGE_MODE), default="pages",
@@ -78,14 +77,10 @@ def measure(data: list[bytes], recognizer: Recognizer, repeats: int, mode: str =
 
 
 def run(args: argparse.Namespace) -> int:
-    from train import data as mnist  # torch-free idx reader
-
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder found: pass --data DIR")
+    source = DigitSource.for_command(args.data)
     cv2.setNumThreads(1)  # one thread for OpenCV too, as a server worker would run
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
-    data, mean_digits = frames(DigitSource.from_dir(data_dir), args.kind, args.frames, args.digits, args.seed)
+    data, mean_digits = frames(source, args.kind, args.frames, args.digits, args.seed)
     mode = args.mode or PAGE_MODE[args.kind]
     times = measure(data, recognizer, args.repeats, mode)
     stats = {k: {"median": round(float(np.median(v)), 3), "p95": round(float(np.percentile(v, 95)), 3)}

@@ -24,14 +24,13 @@ from webapp.arguments import POSITIVE
 from webapp.evaluation import read_right
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
-from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource
+from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource, add_data_option
 
 CANVAS = (640, 480)  # the drawing pad's export (static/pad.js EXPORT_WIDTH, 4:3)
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+    add_data_option(parser)
     parser.add_argument("--count", type=POSITIVE, default=1000, help="digits to read (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="which digits, sizes and pens (default: 0)")
     parser.add_argument("--heights", type=float, nargs=2, default=(60.0, 420.0), metavar=("MIN", "MAX"),
@@ -98,17 +97,13 @@ def evaluate(recognizer: Recognizer, drawn: list[Drawn]) -> dict[str, float | in
 
 
 def run(args: argparse.Namespace) -> int:
-    from train import data as mnist  # torch-free idx reader
-
     lo, hi = args.heights
     if not 20 <= lo <= hi <= CANVAS[1] - 8:
         raise SystemExit(f"--heights must satisfy 20 <= MIN <= MAX <= {CANVAS[1] - 8}")
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder found: pass --data DIR")
+    source = DigitSource.for_command(args.data)
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
     result = {"seed": args.seed, "heights": [lo, hi],
-              **evaluate(recognizer, draw_digits(DigitSource.from_dir(data_dir), args.count, args.seed, (lo, hi)))}
+              **evaluate(recognizer, draw_digits(source, args.count, args.seed, (lo, hi)))}
     if args.json:
         print(json.dumps(result))
         return 0

@@ -20,7 +20,7 @@ from webapp import glyphs, pipeline
 from webapp.arguments import POSITIVE
 from webapp.eval_glyphs import CANVAS
 from webapp.recognizer import Recognizer
-from webapp.scenes import CANVAS_STROKE, DigitSource
+from webapp.scenes import CANVAS_STROKE, DigitSource, add_data_option
 
 OVERLAP = (-0.15, 0.15)  # the second box starts this share of a digit height inside the first (negative: a gap)
 BUCKETS = (("apart", -1.0, -0.05), ("touching", -0.05, 0.05), ("drawn into each other", 0.05, 1.0))
@@ -28,8 +28,7 @@ HEIGHTS = (60.0, 200.0)  # digit height in canvas pixels, drawn uniformly (two f
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+    add_data_option(parser)
     parser.add_argument("--count", type=POSITIVE, default=600, help="pairs to read (default: 600)")
     parser.add_argument("--seed", type=int, default=0, help="which digits, sizes, pens and overlaps (default: 0)")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
@@ -72,13 +71,9 @@ def evaluate(recognizer: Recognizer, source: DigitSource, count: int, seed: int)
 
 
 def run(args: argparse.Namespace) -> int:
-    from train import data as mnist  # torch-free idx reader
-
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder found: pass --data DIR")
+    source = DigitSource.for_command(args.data)
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
-    result = {"seed": args.seed, "buckets": evaluate(recognizer, DigitSource.from_dir(data_dir), args.count, args.seed)}
+    result = {"seed": args.seed, "buckets": evaluate(recognizer, source, args.count, args.seed)}
     if args.json:
         print(json.dumps(result))
         return 0

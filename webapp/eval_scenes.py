@@ -16,14 +16,13 @@ import numpy as np
 from webapp import evaluation
 from webapp.arguments import NON_NEGATIVE, POSITIVE
 from webapp.recognizer import Recognizer
-from webapp.scenes import KINDS, DigitSource, Scene, make_scene
+from webapp.scenes import KINDS, DigitSource, Scene, add_data_option, make_scene
 
 HEADLINE = ("precision", "recall", "f1", "lines_exact", "digits_exact")
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+    add_data_option(parser)
     parser.add_argument("--count", type=POSITIVE, default=100, help="scenes of each kind (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
     parser.add_argument("--seeds", type=seed_list, default=None, metavar="LIST",
@@ -124,17 +123,12 @@ def _annotate(out_dir: Path, scores: list[evaluation.SceneScore], read: evaluati
 
 
 def run(args: argparse.Namespace) -> int:
-    from train import data as mnist  # torch-free idx reader
-
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder found: pass --data DIR")
+    source = DigitSource.for_command(args.data)
     kinds = list(KINDS) if args.kind == "all" else [args.kind]
     if args.seeds and (args.failures or args.annotate):
         raise SystemExit("--failures and --annotate name scenes by index: use them with one --seed, not --seeds")
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
     reader_fns = evaluation.readers(recognizer, args.baseline, args.auto_mode)
-    source = DigitSource.from_dir(data_dir)
     per_seed = {seed: evaluate(source, kinds, args.count, seed, reader_fns, recognizer if args.blame else None)
                 for seed in args.seeds or [args.seed]}
     scores = {r: {k: [s for run in per_seed.values() for s in run[r][k]] for k in kinds} for r in reader_fns}

@@ -11,6 +11,7 @@ Scene `i` of a kind depends only on (seed, kind, i), so a failure can be regener
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,17 @@ class DigitSource:
             raise ValueError(f"unknown MNIST split {split!r}: use one of {', '.join(SPLITS)}")
         images, labels = load_split(Path(data_dir), split)
         return cls(images, labels)
+
+    @classmethod
+    def for_command(cls, data_dir: Path | None) -> "DigitSource":
+        """The test digits an evaluation command reads: from `data_dir` (its --data), else the default
+        folder (train.data.default_data_dir); a clear exit when there is none."""
+        from train.data import default_data_dir  # torch-free idx reader
+
+        folder = data_dir or default_data_dir()
+        if folder is None:
+            raise SystemExit("no MNIST folder found: pass --data DIR")
+        return cls.from_dir(folder)
 
     def pick(self, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         i = int(rng.integers(len(self.labels)))
@@ -378,6 +390,12 @@ def _finish(img: np.ndarray, kind: str, index: int, placed: list[_Glyph], owner:
     renumber[[i + 1 for i, b in enumerate(boxes) if b is not None]] = np.arange(1, len(kept) + 1)
     return Scene(image=img, kind=kind, index=index, boxes=[b for _, b in kept], labels=[g.label for g, _ in kept],
                  lines=truth, traits=tuple(dict.fromkeys(traits)), owner=renumber[owner])
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    """The --data option of the commands that read MNIST test digits (DigitSource.for_command)."""
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
 
 
 def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
