@@ -109,6 +109,28 @@ def test_eval_pairs_draws_the_same_pairs_for_a_seed_with_the_second_box_shifted_
     assert one.shape == (480, 640, 3) and (one < 128).any()
 
 
+def test_eval_sums_reads_sums_drawn_with_every_sign(mnist_dir, capsys):
+    assert main(["eval-sums", "--data", str(mnist_dir), "--count", "25", "--seed", "1", "--json"]) == 0
+    signs = json.loads(capsys.readouterr().out)["signs"]
+    assert list(signs) == ["+", "-", "x", "÷", ":"]
+    assert sum(s["sums"] for s in signs.values()) == 25
+    assert sum(s["right"] * s["sums"] for s in signs.values()) > 0.6 * 25  # a regression alarm
+
+
+def test_a_drawn_sum_holds_its_digits_in_order_and_its_signs(mnist_dir):
+    """The same sum for a seed; the digits given as truth are those drawn, and the signs are ink too."""
+    from webapp.eval_sums import draw_sum
+
+    source = DigitSource.from_dir(mnist_dir)
+    canvas, sign, digits = draw_sum(source, np.random.default_rng(3))
+    again, sign_again, digits_again = draw_sum(source, np.random.default_rng(3))
+    assert np.array_equal(canvas, again) and (sign, digits) == (sign_again, digits_again)
+    assert canvas.shape == (480, 640, 3) and digits.isdigit() and len(digits) >= 4
+    paper = np.median(canvas)
+    inked_columns = np.flatnonzero((np.abs(canvas[:, :, 0].astype(int) - paper) > 128).any(axis=0))
+    assert np.count_nonzero(np.diff(inked_columns) > 1) >= len(digits) - 1  # marks apart: digits and signs
+
+
 def test_seed_lists_take_ranges_and_commas():
     from webapp.eval_scenes import seed_list
 

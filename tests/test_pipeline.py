@@ -90,6 +90,23 @@ def test_a_plus_sign_between_numbers_is_rejected_not_read_as_a_4(recognizer, mod
 
 
 @pytest.mark.parametrize("mode", ["canvas", "camera"])
+@pytest.mark.parametrize("pen", [6, 14])
+def test_a_plus_sign_as_tall_as_the_digits_is_rejected_too(recognizer, mode, pen):
+    """Written quickly, a + is as tall as the numbers beside it; only smaller ones were taken for signs,
+    so "12 + 7 = 19" read "1247 19" (and with a thick pen, whose arms looked uneven, too)."""
+    img = np.full((300, 1000, 3), 235 if mode == "camera" else 255, np.uint8)
+    for char, x in zip("12", (40, 150)):
+        draw_char(img, char, x, 80, 120, pen)
+    cv2.line(img, (280, 140), (370, 142), (0, 0, 0), pen, cv2.LINE_AA)  # the + spans the digits' height
+    cv2.line(img, (326, 92), (323, 192), (0, 0, 0), pen, cv2.LINE_AA)
+    for char, x in zip("7=19", (420, 530, 640, 750)):
+        draw_char(img, char, x, 80, 120, pen)
+    reading = read_frame(img, recognizer, mode=mode)
+    assert [d.label for d in reading.digits] == [1, 2, 7, 1, 9]
+    assert any(x <= 325 <= x + w for x, y, w, h in reading.to_dict()["rejected_boxes"])
+
+
+@pytest.mark.parametrize("mode", ["canvas", "camera"])
 def test_a_line_under_a_number_is_not_read_into_its_digits(recognizer, mode):
     """A teacher underlines an answer: the line joined the 7 as a piece of it, and "472" read "422"."""
     img = np.full((400, 700, 3), 235 if mode == "camera" else 255, np.uint8)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from webapp.binarize import stroke_width
-from webapp.signs import is_cross
+from webapp.signs import is_cross, is_sign, is_stacked
 from webapp.strokes import GLYPHS, draw_char
 
 
@@ -47,6 +47,61 @@ def test_a_big_sign_drawn_with_a_thin_pen_is_still_a_cross():
     """Shrunk to 32 px, a 2-4 px pen on a 300 px sign broke up; it is traced at a larger scale."""
     for pen in (2, 4):
         assert crossing(drawn([((10, 160), (310, 156)), ((160, 10), (163, 310))], pen, size=320))
+
+
+@pytest.mark.parametrize("pen", [4, 8, 14])
+def test_an_even_plus_as_tall_as_the_digits_is_a_sign(pen):
+    """Signs are mostly drawn smaller than digits, but not always; a tall one must be drawn evenly."""
+    plus = drawn([((8, 41), (72, 39)), ((41, 8), (39, 72))], pen)
+    assert is_sign(plus, stroke_width(plus), digit_h=plus.shape[0])
+    assert is_sign(plus, stroke_width(plus), digit_h=plus.shape[0] / 1.1)
+
+
+def test_a_4_drawn_like_a_plus_is_a_sign_only_when_small(mnist_dir):
+    """MNIST test digit 5677 is a 4 drawn as a cross (its bar low on a tall stem): a sign when half
+    the height of the digits around it, a digit among digits of its own height."""
+    from train.data import load_split
+
+    images, labels = load_split(mnist_dir, "test")
+    assert labels[5677] == 4
+    ink = cv2.resize(images[5677], (84, 84), interpolation=cv2.INTER_LINEAR)
+    mask = (ink > 127).astype(np.uint8) * 255
+    ys, xs = np.nonzero(mask)
+    four = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    assert crossing(four)  # shaped as a cross ...
+    assert is_sign(four, stroke_width(four), digit_h=2 * four.shape[0])  # ... a sign among taller digits
+    assert not is_sign(four, stroke_width(four), digit_h=four.shape[0])  # ... a 4 among its own height
+
+
+def dots_and_bars(marks: list, pen: int = 8) -> np.ndarray:
+    """A uint8 0/255 mask of pen marks: (x, y) dots and ((x0, y0), (x1, y1)) strokes."""
+    img = np.zeros((90, 90), np.uint8)
+    for mark in marks:
+        if isinstance(mark[0], tuple):
+            cv2.line(img, mark[0], mark[1], 255, pen, cv2.LINE_AA)
+        else:
+            cv2.circle(img, mark, pen // 2 + 1, 255, -1, cv2.LINE_AA)
+    return (img > 127).astype(np.uint8) * 255
+
+
+def test_equals_colon_and_division_signs_are_stacked_signs():
+    """Merged as pieces of one mark (as a 5's bar is with its body), an = read as a 2 and a : as an 8."""
+    for marks in ([((15, 35), (75, 36)), ((15, 55), (75, 54))],  # =
+                  [(45, 25), (45, 65)],  # :
+                  [(45, 20), ((15, 45), (75, 45)), (45, 70)]):  # the division sign
+        mask = dots_and_bars(marks)
+        assert is_stacked(mask, stroke_width(mask))
+
+
+def test_digits_in_two_pieces_are_not_stacked_signs():
+    """A 5 with its bar apart, a 7 and a 4 drawn in two strokes: a piece of each is neither a bar nor a dot."""
+    for marks in ([((30, 10), (70, 10)), ((30, 20), (30, 40)), ((30, 40), (60, 55)), ((60, 55), (30, 80))],
+                  [((15, 10), (75, 10)), ((70, 22), (40, 85))],
+                  [((30, 10), (15, 55)), ((15, 55), (75, 55)), ((55, 25), (55, 85))]):
+        mask = dots_and_bars(marks[:1]) | dots_and_bars(marks[1:])
+        assert not is_stacked(mask, stroke_width(mask))
+    side_by_side = dots_and_bars([(25, 45), (65, 45)])  # two dots on one line are no :
+    assert not is_stacked(side_by_side, stroke_width(side_by_side))
 
 
 @pytest.mark.parametrize("char", [c for c in GLYPHS if c.isdigit()])

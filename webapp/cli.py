@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval-scenes": ("webapp.eval_scenes", "box precision/recall/F1 and exact lines on generated scenes"),
     "eval-glyphs": ("webapp.eval_glyphs", "where drawn digits are lost: each MNIST test digit alone on a canvas"),
     "eval-pairs": ("webapp.eval_pairs", "two drawn digits side by side, apart, touching or drawn into each other"),
+    "eval-sums": ("webapp.eval_sums", "sums drawn on a canvas ('12 + 7 = 19'): are signs read as digits?"),
     "eval-real": ("webapp.eval_real", "character error rate on the real-dev photos (../shared/data/real-dev)"),
     "bench-pipeline": ("webapp.bench_pipeline", "per-stage time of reading one 640x480 frame, one thread"),
 }

@@ -45,8 +45,6 @@ MAY_BE_FULL = 0.5  # a box narrower than half its height may be full: a thick 1 
 #                    its box (pages F1 seed 2 0.9661 -> 0.9683, seeds 0, 1, drawings and real-dev same)
 MAX_STROKE = 0.8  # "strokes" wider than 80% of the box height are a blot (a disc: ~1; digits up to ~0.6,
 #                   small bold blurred ones up to 0.75; 0.7 -> 0.8: seed 2 pages F1 0.9625 -> 0.9643, seeds 0, 1 same)
-SIGN_HEIGHT = 0.75  # a + or x sign (signs.is_cross) no taller than this many typical digits is not a digit:
-# signs are written smaller than the numbers around them, and a few 4s drawn like a + are not
 MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word
 HOLE_MIN_AREA = 0.015  # loops smaller than 1.5% of the box don't count (ink texture)
 WALL_REACH = 2  # ... its ends touching them (within 2 px: ink drawn on into the rule). A handwritten 1
@@ -202,7 +200,7 @@ def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | 
     digits = 1 if region.aspect <= SPLIT_ASPECT else (2 if region.aspect <= SPLIT3_ASPECT else 3)
     if _count_holes(mask) > MAX_HOLES * digits:  # touching digits may bring their own loops
         return "scribble"
-    if h <= SIGN_HEIGHT * digit_h and signs.is_cross(mask, region.stroke):
+    if signs.is_sign(mask, region.stroke, digit_h) or (len(region.labels) in (2, 3) and signs.is_stacked(mask, region.stroke)):
         return "sign"
     return None
 

@@ -1,4 +1,5 @@
-"""Plus and times signs: two straight strokes crossing near their middles, which no digit is.
+"""Signs written between numbers: + and x (two straight strokes crossing near their middles), and
+=, : and the division sign (flat bars and dots stacked one above another), which no digit is.
 
 Written between numbers ("12 + 7 = 19"), a + reached the model as the digit it looks most like, a 4
 read surely, and joined the numbers beside it. An open 4 is a cross too, but one of its arms bends
@@ -21,13 +22,44 @@ MIN_ARM = 0.15  # branches shorter than this share of the longer side are the pe
 STRAIGHT = 0.07  # an arm strays at most this share of the longer side (and a pixel) from the line to its tip
 OPPOSITE = -0.8  # each arm has a partner pointing the other way (the cosine of their angle at most this)
 MIDDLE = 0.35  # the shorter arm of each pair is at least this share of the longer: crossed near the middle
+SMALL = 0.75  # a cross no taller than this many typical digits is a sign: signs are mostly drawn smaller;
+TALL = 1.15  # one up to this tall is a sign only when its box is no taller than SQUARE times its width:
+SQUARE = 1.15  # the MNIST 4s drawn like a + (11 of 10,000 test digits) are taller, their bar low on the stem
+FLAT = 2.5  # a bar of =, or of the division sign, is at least this many times as wide as it is tall
+DOT = 2.0  # a dot of : or of the division sign spans at most this many pen widths either way
+STACKED = (("bar", "bar"), ("dot", "dot"), ("dot", "bar", "dot"))  # =, : and the division sign, top down
+
+
+def is_sign(mask: np.ndarray, stroke: float, digit_h: float) -> bool:
+    """Whether a region (uint8 0/255 mask, pen `stroke` pixels wide) among digits `digit_h` tall is a
+    + or a x sign: a cross, small or about as wide as it is tall (some 4s are crosses, tall ones)."""
+    h, w = mask.shape
+    if h <= SMALL * digit_h:
+        return is_cross(mask, stroke)
+    return h <= TALL * digit_h and h <= SQUARE * w and is_cross(mask, stroke)
+
+
+def is_stacked(mask: np.ndarray, stroke: float) -> bool:
+    """Whether a region of two or three pieces (uint8 0/255 mask, pen `stroke` pixels wide) is an =, a :
+    or a division sign: flat bars and dots, one above another. Merged as the pieces of one mark (a
+    5's bar and body), an = was read as a 2 and a : as an 8. No digit is made of bars and dots alone."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if not 3 <= count <= 4:
+        return False
+    pieces = sorted(stats[1:, :4].tolist(), key=lambda p: p[1])
+    if any(below[1] < above[1] + above[3] for above, below in zip(pieces, pieces[1:])):
+        return False  # side by side somewhere, not stacked
+    kinds = tuple("bar" if w >= FLAT * h else "dot" if max(w, h) <= DOT * stroke else "stroke" for _, _, w, h in pieces)
+    return kinds in STACKED
 
 
 def is_cross(mask: np.ndarray, stroke: float) -> bool:
-    """Whether a region (uint8 0/255 mask, pen `stroke` pixels wide) is a + or a x sign (a + turned
-    by 45 degrees)."""
+    """Whether a region (uint8 0/255 mask, pen `stroke` pixels wide) is shaped as a + or a x sign (a +
+    turned by 45 degrees)."""
     mask = (mask > 0).astype(np.uint8) * 255
-    return bool(mask.any() and (_is_plus(mask, stroke) or _is_plus(_turned(mask), stroke)))
+    if not mask.any():
+        return False
+    return _is_plus(mask, stroke) or (_empty_side_middles(mask) and _is_plus(_turned(mask), stroke))
 
 
 def _turned(mask: np.ndarray) -> np.ndarray:
@@ -54,6 +86,15 @@ def _is_plus(mask: np.ndarray, stroke: float) -> bool:
     small = cv2.resize(mask, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     skeleton = thin(np.pad(small > 127, 2))
     return _four_straight_arms(skeleton, max(2, round(0.4 * stroke * scale)), max(small.shape))
+
+
+def _empty_side_middles(mask: np.ndarray) -> bool:
+    """The quick look before turning a region for the x test (turning costs a tenth of a millisecond):
+    a x leaves the middles of its box's sides empty, where a 0 or a 4 has ink."""
+    g = cv2.resize(mask, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
+    c, m = CORNER, (GRID - CORNER) // 2
+    sides = g[:c, m : m + c].sum() + g[-c:, m : m + c].sum() + g[m : m + c, :c].sum() + g[m : m + c, -c:].sum()
+    return sides <= EMPTY * g.sum()
 
 
 def _empty_corners(mask: np.ndarray) -> bool:
