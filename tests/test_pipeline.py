@@ -300,9 +300,9 @@ def test_letters_the_model_is_unsure_of_are_rejected_not_guessed(recognizer):
 def _with_bar(tmp_path, value: str, key: str = "min_confidence"):
     """The shipped model, with a bar in its metadata (the confidence bar, or `key`) set to `value`."""
     onnx = pytest.importorskip("onnx", reason="editing a model's metadata needs the 'train' extra (onnx)")
-    from webapp.recognizer import DEFAULT_MODEL, Recognizer
+    from webapp.recognizer import Recognizer, default_model
 
-    model = onnx.load(str(DEFAULT_MODEL))
+    model = onnx.load(str(default_model()))
     bars = [p for p in model.metadata_props if p.key == key]
     (bars[0] if bars else model.metadata_props.add(key=key)).value = value
     onnx.save(model, str(tmp_path / "bar.onnx"))
@@ -341,7 +341,7 @@ def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones
     strict = _with_bar(tmp_path, f"{(least + min(c for c in best if c != least)) / 2:.6f}")()
     assert read_frame(img, strict, mode="canvas").lines == [number(three_digits)]
     assert read_frame(img, strict, mode="camera").lines != [number(three_digits)]  # photos hold to the bar
-    none_sure = _with_bar(tmp_path, "0.999")()  # above every digit: none vouches for the others
+    none_sure = _with_bar(tmp_path, f"{(max(best) + 1) / 2:.9f}")()  # above every digit: none vouches for the others
     assert read_frame(img, none_sure, mode="canvas").lines == []
 
 
@@ -558,11 +558,12 @@ def test_only_on_a_canvas_is_a_split_leaving_a_short_piece_never_offered(mnist_d
     assert (len(options[0]) > 1) == offered
 
 
-@pytest.mark.parametrize("index", [1232, 1717, 2198])
+@pytest.mark.parametrize("index", [1232, 1717])
 def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(mnist_test, recognizer,
                                                                                           monkeypatch, index):
     """MNIST test digits redrawn as on a canvas (90 px tall, 14 px pen) that the model reads under its
-    confidence bar at one stroke width: read again thinner and thicker, they are read right."""
+    confidence bar at one stroke width: read again thinner and thicker, they are read right. (Both
+    shipped files read these two so, the int8 one on a CPU with VNNI; 2198 only the int8 one.)"""
     from webapp import glyphs
 
     images, labels = mnist_test

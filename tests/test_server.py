@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from server_helpers import PAGE_LINES, decode_jpeg, frame, jpeg, png, render_page
-from webapp.recognizer import ModelError
+from webapp.recognizer import ModelError, default_model
 from webapp.server import create_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -139,7 +139,7 @@ def test_api_read_reads_a_jpeg_over_the_pixel_limit_smaller_and_boxes_it_in_its_
 
 def test_healthz_names_the_model_and_its_providers(http):
     health = http.get("/healthz").json
-    assert health["status"] == "ok" and health["model"] == "digits-int8.onnx"
+    assert health["status"] == "ok" and health["model"] == default_model().name
     assert health["providers"] == ["CPUExecutionProvider"]
     assert health["uptime_s"] >= 0 and 0.99 < health["mnist_test_accuracy"] <= 1.0  # a number, not a string
 

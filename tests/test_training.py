@@ -160,10 +160,9 @@ def _ensemble(models, out, data, *extra):
 
 def test_an_ensemble_file_outputs_the_mean_of_its_members(tiny_onnx, mnist_dir, tmp_path):
     from train.data import load_split
-    from webapp.recognizer import DEFAULT_MODEL, Recognizer
+    from webapp.recognizer import FLOAT_MODEL, INT8_MODEL, Recognizer
 
-    shipped = DEFAULT_MODEL.with_name("digits.onnx")
-    shipped = shipped if shipped.is_file() else DEFAULT_MODEL
+    shipped = FLOAT_MODEL if FLOAT_MODEL.is_file() else INT8_MODEL
     out = tmp_path / "both.onnx"
     assert _ensemble([tiny_onnx, shipped], out, mnist_dir, "--min-confidence", "0.55") == 0
     x = load_split(mnist_dir, "test")[0][:64].astype(np.float32)[:, None] / 255.0
@@ -216,10 +215,9 @@ def tiny_letters(mnist_dir, tmp_path_factory):
 def test_an_ensemble_can_carry_a_letter_detector_as_its_second_output(tiny_onnx, tiny_letters, mnist_dir, tmp_path):
     import onnxruntime as ort
 
-    from webapp.recognizer import DEFAULT_MODEL, Recognizer
+    from webapp.recognizer import FLOAT_MODEL, INT8_MODEL, Recognizer
 
-    shipped = DEFAULT_MODEL.with_name("digits.onnx")
-    shipped = shipped if shipped.is_file() else DEFAULT_MODEL
+    shipped = FLOAT_MODEL if FLOAT_MODEL.is_file() else INT8_MODEL
     plain, lettered = tmp_path / "plain.onnx", tmp_path / "lettered.onnx"
     assert _ensemble([tiny_onnx, shipped], plain, mnist_dir) == 0
     assert _ensemble([tiny_onnx, shipped], lettered, mnist_dir, "--letters", str(tiny_letters), "--letter-bar", "0.8") == 0

@@ -10,8 +10,13 @@ import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
-# The int8 export: the same MNIST accuracy as the float32 digits.onnx, about 25% faster (models/digits.json).
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "digits-int8.onnx"
+MODELS = Path(__file__).resolve().parent / "models"
+INT8_MODEL = MODELS / "digits-int8.onnx"  # the same MNIST accuracy as digits.onnx and about 25% faster, on
+#   x86 CPUs with VNNI (avx512_vnni or avx_vnni), whose dot products onnxruntime's int8 kernels use ...
+FLOAT_MODEL = MODELS / "digits.onnx"  # ... while on x86 without them (an AVX2 EPYC, 2026-11-30) the int8
+#   file was 15% slower (1.30 against 1.13 ms a digit) and read less well (MNIST test 99.61% against
+#   99.64%, pages F1 seeds 0-2 and 5-7 0.9807 against 0.9820): there the float file serves
+VNNI = {"avx512_vnni", "avx_vnni"}
 MIN_CONFIDENCE = 0.7  # a digit read less surely than this is rejected, not guessed, unless the model's
 #   metadata gives its own bar ("min_confidence"): how sure a model is depends on the model (an
 #   ensemble's mean is less sure than one network). 0.5 -> 0.7 with the first single model: pages F1
@@ -19,6 +24,19 @@ MIN_CONFIDENCE = 0.7  # a digit read less surely than this is rejected, not gues
 LETTER_OUTPUT = "letter"  # optional second output: each input's chance of being a letter, not a digit
 LETTER_BAR = 0.9  # a region read as a letter at least this surely is rejected, unless the file says otherwise
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def default_model(cpuinfo: str | None = None) -> Path:
+    """The shipped file for this CPU (`cpuinfo`: the text of /proc/cpuinfo, read when not given): the
+    float32 one on an x86 CPU without VNNI, else the int8 one (also where the CPU's flags are unknown)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            cpuinfo = ""
+    flags = next((set(line.split(":", 1)[1].split()) for line in cpuinfo.splitlines()
+                  if line.startswith("flags") and ":" in line), None)
+    return FLOAT_MODEL if flags is not None and not flags & VNNI else INT8_MODEL
 
 
 class ModelError(Exception):
@@ -53,7 +71,7 @@ class Recognizer:
     """
 
     def __init__(self, path: str | Path | None = None, provider: str = "auto", threads: int = 1):
-        self.path = Path(path) if path else DEFAULT_MODEL
+        self.path = Path(path) if path else default_model()
         if not self.path.is_file():
             what = "is a folder, not a model file" if self.path.is_dir() else "model file not found"
             raise ModelError(f"{what}: {self.path}")

@@ -54,7 +54,7 @@ def _port_problem(host: str, port: int) -> str | None:
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1; 0.0.0.0 with --lan)")
     parser.add_argument("--port", type=PORT, default=5000, help="port (default: 5000)")
-    parser.add_argument("--model", help="ONNX model file (default: the shipped webapp/models/digits-int8.onnx)")
+    parser.add_argument("--model", help="ONNX model file (default: the shipped webapp/models/digits-int8.onnx, or digits.onnx on an x86 CPU without VNNI)")
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto",
                         help="onnxruntime provider (default: auto, CUDA when available)")
     parser.add_argument("--threads", type=POSITIVE, default=1, help="onnxruntime threads per frame (default: 1)")

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 socketio = SocketIO()
 
 DEFAULTS: dict[str, Any] = {
-    "MODEL_PATH": None,  # None: the shipped webapp/models/digits-int8.onnx
+    "MODEL_PATH": None,  # None: the shipped model for this CPU (recognizer.default_model)
     "PROVIDER": "auto",  # auto | cpu | cuda
     "THREADS": 1,  # onnxruntime threads per inference; the workers give the parallelism
     "WORKERS": max(1, min(4, os.cpu_count() or 1)),  # frames processed at once, all clients together
