@@ -200,7 +200,9 @@ def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | 
     digits = 1 if region.aspect <= SPLIT_ASPECT else (2 if region.aspect <= SPLIT3_ASPECT else 3)
     if _count_holes(mask) > MAX_HOLES * digits:  # touching digits may bring their own loops
         return "scribble"
-    if signs.is_sign(mask, region.stroke, digit_h) or (len(region.labels) in (2, 3) and signs.is_stacked(mask, region.stroke)):
+    if signs.is_sign(mask, region.stroke, digit_h):
+        return "sign"
+    if len(region.labels) in (2, 3) and signs.is_stacked(mask, region.stroke):  # an = or a : merged as one mark
         return "sign"
     return None
 
