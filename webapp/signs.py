@@ -25,6 +25,8 @@ MIDDLE = 0.35  # the shorter arm of each pair is at least this share of the long
 SMALL = 0.75  # a cross no taller than this many typical digits is a sign: signs are mostly drawn smaller;
 TALL = 1.15  # one up to this tall is a sign only when its box is no taller than SQUARE times its width:
 SQUARE = 1.15  # the MNIST 4s drawn like a + (11 of 10,000 test digits) are taller, their bar low on the stem
+CENTRE = 0.08  # the quick look at a tall cross: the middle CORNER x CORNER cells hold this share of its ink ...
+ARM_END = 0.03  # ... and so does each of the four spots at its arms' ends (see _looks_crossed)
 FLAT = 2.5  # a bar of =, or of the division sign, is at least this many times as wide as it is tall
 DOT = 2.0  # a dot of : or of the division sign spans at most this many pen widths either way
 STACKED = (("bar", "bar"), ("dot", "dot"), ("dot", "bar", "dot"))  # =, : and the division sign, top down
@@ -36,7 +38,7 @@ def is_sign(mask: np.ndarray, stroke: float, digit_h: float) -> bool:
     h, w = mask.shape
     if h <= SMALL * digit_h:
         return is_cross(mask, stroke)
-    return h <= TALL * digit_h and h <= SQUARE * w and is_cross(mask, stroke)
+    return h <= TALL * digit_h and h <= SQUARE * w and _looks_crossed(mask) and is_cross(mask, stroke)
 
 
 def is_stacked(mask: np.ndarray, stroke: float) -> bool:
@@ -95,6 +97,21 @@ def _empty_spots(mask: np.ndarray, side_middles: bool = False) -> bool:
     c, far, mid = CORNER, GRID - CORNER, (GRID - CORNER) // 2
     spots = ((mid, 0), (mid, far), (0, mid), (far, mid)) if side_middles else ((0, 0), (0, far), (far, 0), (far, far))
     return sum(g[y : y + c, x : x + c].sum() for y, x in spots) <= EMPTY * g.sum()
+
+
+def _looks_crossed(mask: np.ndarray) -> bool:
+    """The quick look for a tall cross, before it is traced (a digit as big may cost a millisecond to
+    trace): ink at the middle of its box and at the four ends of its arms, none at the other four
+    spots of the box's rim. A 0, a 6 or a 9 has its hole in the middle, an 8 no arm at its waist."""
+    g = cv2.resize(mask, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
+    c, far, mid = CORNER, GRID - CORNER, (GRID - CORNER) // 2
+    total = g.sum()
+    if g[mid : mid + c, mid : mid + c].sum() < CENTRE * total:
+        return False
+    corners = [g[y : y + c, x : x + c].sum() for y, x in ((0, 0), (0, far), (far, 0), (far, far))]
+    sides = [g[y : y + c, x : x + c].sum() for y, x in ((mid, 0), (mid, far), (0, mid), (far, mid))]
+    return any(sum(empty) <= EMPTY * total and min(ends) >= ARM_END * total
+               for empty, ends in ((corners, sides), (sides, corners)))
 
 
 def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int) -> bool:
