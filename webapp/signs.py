@@ -90,28 +90,30 @@ def _is_plus(mask: np.ndarray, stroke: float) -> bool:
     return _four_straight_arms(skeleton, max(2, round(0.4 * stroke * scale)), max(small.shape))
 
 
+def _spots(mask: np.ndarray) -> tuple[float, list[float], list[float], float]:
+    """The quick looks' view of a region shrunk to GRID x GRID: its ink in all, in the four CORNER x
+    CORNER spots at its box's corners, in the four at the middles of its sides, and at its centre."""
+    g = cv2.resize(mask, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
+    c, far, mid = CORNER, GRID - CORNER, (GRID - CORNER) // 2
+    ink = [float(g[y : y + c, x : x + c].sum()) for y, x in ((0, 0), (0, far), (far, 0), (far, far),
+                                                           (mid, 0), (mid, far), (0, mid), (far, mid), (mid, mid))]
+    return float(g.sum()), ink[:4], ink[4:8], ink[8]
+
+
 def _empty_spots(mask: np.ndarray, side_middles: bool = False) -> bool:
     """The quick look that spares most digits the tracing (and turning, a tenth of a millisecond): a +
     has no ink in its box's corners, a x none at the middles of its sides, where a 0 or a 4 has ink."""
-    g = cv2.resize(mask, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
-    c, far, mid = CORNER, GRID - CORNER, (GRID - CORNER) // 2
-    spots = ((mid, 0), (mid, far), (0, mid), (far, mid)) if side_middles else ((0, 0), (0, far), (far, 0), (far, far))
-    return sum(g[y : y + c, x : x + c].sum() for y, x in spots) <= EMPTY * g.sum()
+    total, corners, sides, _ = _spots(mask)
+    return sum(sides if side_middles else corners) <= EMPTY * total
 
 
 def _looks_crossed(mask: np.ndarray) -> bool:
     """The quick look for a tall cross, before it is traced (a digit as big may cost a millisecond to
     trace): ink at the middle of its box and at the four ends of its arms, none at the other four
     spots of the box's rim. A 0, a 6 or a 9 has its hole in the middle, an 8 no arm at its waist."""
-    g = cv2.resize(mask, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
-    c, far, mid = CORNER, GRID - CORNER, (GRID - CORNER) // 2
-    total = g.sum()
-    if g[mid : mid + c, mid : mid + c].sum() < CENTRE * total:
-        return False
-    corners = [g[y : y + c, x : x + c].sum() for y, x in ((0, 0), (0, far), (far, 0), (far, far))]
-    sides = [g[y : y + c, x : x + c].sum() for y, x in ((mid, 0), (mid, far), (0, mid), (far, mid))]
-    return any(sum(empty) <= EMPTY * total and min(ends) >= ARM_END * total
-               for empty, ends in ((corners, sides), (sides, corners)))
+    total, corners, sides, centre = _spots(mask)
+    return centre >= CENTRE * total and any(sum(empty) <= EMPTY * total and min(ends) >= ARM_END * total
+                                            for empty, ends in ((corners, sides), (sides, corners)))
 
 
 def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int) -> bool:
