@@ -14,29 +14,23 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from webapp import glyphs, pipeline
-from webapp.arguments import POSITIVE
 from webapp.evaluation import read_right
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
-from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource, add_data_option
+from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource, add_drawn_options
 
 CANVAS = (640, 480)  # the drawing pad's export (static/pad.js EXPORT_WIDTH, 4:3)
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    add_data_option(parser)
-    parser.add_argument("--count", type=POSITIVE, default=1000, help="digits to read (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="which digits, sizes and pens (default: 0)")
+    add_drawn_options(parser, 1000, "digits", "digits, sizes and pens")
     parser.add_argument("--heights", type=float, nargs=2, default=(60.0, 420.0), metavar=("MIN", "MAX"),
                         help="digit height in canvas pixels, drawn uniformly (default: 60 420)")
-    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
 
 

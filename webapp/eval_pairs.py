@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from webapp import glyphs, pipeline
-from webapp.arguments import POSITIVE
 from webapp.eval_glyphs import CANVAS
 from webapp.recognizer import Recognizer
-from webapp.scenes import CANVAS_STROKE, DigitSource, add_data_option
+from webapp.scenes import CANVAS_STROKE, DigitSource, add_drawn_options
 
 OVERLAP = (-0.15, 0.15)  # the second box starts this share of a digit height inside the first (negative: a gap)
 BUCKETS = (("apart", -1.0, -0.05), ("touching", -0.05, 0.05), ("drawn into each other", 0.05, 1.0))
@@ -28,11 +26,7 @@ HEIGHTS = (60.0, 200.0)  # digit height in canvas pixels, drawn uniformly (two f
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    add_data_option(parser)
-    parser.add_argument("--count", type=POSITIVE, default=600, help="pairs to read (default: 600)")
-    parser.add_argument("--seed", type=int, default=0, help="which digits, sizes, pens and overlaps (default: 0)")
-    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_drawn_options(parser, 600, "pairs", "digits, sizes, pens and overlaps")
     return parser
 
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from webapp import glyphs, pipeline
-from webapp.arguments import POSITIVE
 from webapp.eval_glyphs import CANVAS
 from webapp.recognizer import Recognizer
-from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource, add_data_option
+from webapp.scenes import ASPECT, CANVAS_STROKE, LIGHT_ON_DARK, DigitSource, add_drawn_options
 
 SIGNS = ("+", "-", "x", "÷", ":")
 HEIGHTS = (50.0, 90.0)  # digit height in canvas pixels, drawn uniformly (a sum of 7-9 marks fits a line)
@@ -29,11 +27,7 @@ SHAKE = 0.04  # each stroke end strays by this share of the sign's size (a hand,
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    add_data_option(parser)
-    parser.add_argument("--count", type=POSITIVE, default=300, help="sums to read (default: 300)")
-    parser.add_argument("--seed", type=int, default=0, help="which sums, digits, sizes and pens (default: 0)")
-    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_drawn_options(parser, 300, "sums", "sums, digits, sizes and pens")
     return parser
 
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from webapp import glyphs
+from webapp.arguments import POSITIVE
 from webapp import photo_effects as fx
 
 KINDS = ("pages", "drawings", "boards")
@@ -396,6 +397,16 @@ def add_data_option(parser: argparse.ArgumentParser) -> None:
     """The --data option of the commands that read MNIST test digits (DigitSource.for_command)."""
     parser.add_argument("--data", type=Path, default=None,
                         help="folder with the MNIST idx files (default: $DIGITCAM_DATA, else ../shared/data/mnist)")
+
+
+def add_drawn_options(parser: argparse.ArgumentParser, count: int, things: str, picks: str) -> None:
+    """The options of the commands that read redrawn MNIST test digits on a canvas (eval-glyphs,
+    eval-pairs, eval-sums): --data, how many `things` to read, a seed that `picks` them, --model, --json."""
+    add_data_option(parser)
+    parser.add_argument("--count", type=POSITIVE, default=count, help=f"{things} to read (default: {count})")
+    parser.add_argument("--seed", type=int, default=0, help=f"which {picks} (default: 0)")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
 def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
