@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,16 +22,18 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from export.onnx_files import INPUT_CONTRACT, add_metadata, int8_copy
+from export.onnx_files import INPUT_CONTRACT, add_metadata, calibration_digits, int8_path, label_int8, quantize_int8
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from webapp.arguments import FRACTION
-from webapp.recognizer import LETTER_OUTPUT, Recognizer
+from webapp.recognizer import ALL_MEMBERS, CASCADE_KEY, LETTER_OUTPUT, MEMBER_INPUT, Recognizer
 
 SHARED_KEYS = (*INPUT_CONTRACT, "labels")  # members must agree on these
 PARITY_TOLERANCE = 1e-5  # max |probability difference| between the file and the mean of its members
 LETTER_KEYS = ("model_config", "parameters", "digitcam_train_command", "training_data", "shares_at_bar", "letter_bar")
 LETTER_PREFIX = "letter_"  # node and weight names of the letter detector inside the merged graph
+CASCADE_SURE = 0.99  # --cascade: at this bar the shipped pair's choices of digits matched the mean's on
+#   100 pages and 100 drawings (docs/model.md)
 MEMBER_KEYS = ("model_config", "digitcam_train_command", "mnist_test_accuracy", "training_data_sha256")
 
 
@@ -38,9 +41,12 @@ def merge(members: list[onnx.ModelProto], letters: onnx.ModelProto | None = None
     """A graph that feeds its one input to every member and outputs the mean of their outputs.
 
     Every member's node, edge and weight name gets the prefix `m{i}_` so the graphs cannot collide;
-    the shared input keeps the first member's name and the output its output's name. A letter
-    detector (train.letter_net) is fed the same input, with the prefix LETTER_PREFIX, and its output
-    becomes the file's second output, `letter`.
+    the shared input keeps the first member's name and the output its output's name. Each member
+    runs inside its own If node, so a caller may ask for one member alone with the optional input
+    MEMBER_INPUT (default ALL_MEMBERS: the mean), and the others then cost nothing; the reader's
+    cascade (recognizer.Recognizer) reads every crop with one member first and only the doubtful
+    ones with the rest. A letter detector (train.letter_net) is fed the same input, with the prefix
+    LETTER_PREFIX, and its output becomes the file's second output, `letter`.
     """
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two models")
@@ -50,28 +56,77 @@ def merge(members: list[onnx.ModelProto], letters: onnx.ModelProto | None = None
     if len({domain for domain, _ in opsets}) != len(opsets):
         raise ValueError(f"members (or the letter detector) use different opsets: {sorted(opsets)}")
     pixels, probs = first.input[0], first.output[0]
-    nodes, weights, outputs = [], [], []
+    classes = len(json.loads(next((p.value for p in members[0].metadata_props if p.key == "labels"), "[]")))
+    nodes, weights = _member_switch(len(members), pixels.name, classes)
+    shares = []
     for i, model in enumerate(members):
-        outputs.append(_copy_graph(model.graph, f"m{i}_", pixels.name, nodes, weights, f"member {i}"))
-    nodes.append(helper.make_node("Mean", outputs, [probs.name], name="ensemble_mean"))
+        body, local = [], []
+        out = _copy_graph(model.graph, f"m{i}_", pixels.name, body, local, f"member {i}")
+        nodes += _gated_member(i, body, local, out)
+        shares.append(f"m{i}_share")
+    nodes.append(helper.make_node("Sum", shares, [probs.name], name="ensemble_mean"))
     graph_outputs = [probs]
     if letters is not None:
         letter = _copy_graph(letters.graph, LETTER_PREFIX, pixels.name, nodes, weights, "the letter detector")
         nodes.append(helper.make_node("Identity", [letter], [LETTER_OUTPUT], name="letter_out"))
         graph_outputs.append(helper.make_tensor_value_info(LETTER_OUTPUT, onnx.TensorProto.FLOAT, ["batch"]))
-    graph = helper.make_graph(nodes, "digitcam_ensemble", [pixels], graph_outputs, weights)
+    only = helper.make_tensor_value_info(MEMBER_INPUT, onnx.TensorProto.INT64, [])
+    graph = helper.make_graph(nodes, "digitcam_ensemble", [pixels, only], graph_outputs, weights)
     merged = helper.make_model(graph, opset_imports=list(members[0].opset_import))
     merged.ir_version = members[0].ir_version
     return merged
 
 
+def _member_switch(count: int, pixels: str, classes: int) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """Nodes shared by the gated members: whether all members run, and a batch of zeros [N, classes]
+    that stands in for a member left out. Weights: MEMBER_INPUT's default and the mean's share."""
+    nodes = [
+        helper.make_node("Equal", [MEMBER_INPUT, "all_members"], ["everyone"], name="switch_all"),
+        helper.make_node("Shape", [pixels], ["pixels_shape"], name="switch_shape", start=0, end=1),
+        helper.make_node("Concat", ["pixels_shape", "class_count"], ["probs_shape"], name="switch_concat", axis=0),
+        helper.make_node("ConstantOfShape", ["probs_shape"], ["no_probs"], name="switch_zeros",
+                         value=helper.make_tensor("zero", onnx.TensorProto.FLOAT, [1], [0.0])),
+    ]
+    weights = [helper.make_tensor(MEMBER_INPUT, onnx.TensorProto.INT64, [], [ALL_MEMBERS]),
+               helper.make_tensor("all_members", onnx.TensorProto.INT64, [], [ALL_MEMBERS]),
+               helper.make_tensor("class_count", onnx.TensorProto.INT64, [1], [classes]),
+               helper.make_tensor("mean_share", onnx.TensorProto.FLOAT, [], [1.0 / count]),
+               helper.make_tensor("one", onnx.TensorProto.FLOAT, [], [1.0])]
+    return nodes, weights
+
+
+def _gated_member(i: int, body: list, local: list, out: str) -> list[onnx.NodeProto]:
+    """Nodes that run member i (its nodes `body`, weights `local`, output `out`) only when all members
+    or it alone are asked for, and weigh its output: 1/count in the mean, 1 alone, else 0. The
+    weights live inside the If's branch: onnxruntime lays out a branch's convolutions for its
+    fast kernels only when their weights are the branch's own (13 ms against 21 a batch of 12)."""
+    p = f"m{i}_"
+    ran = helper.make_tensor_value_info(p + "ran", onnx.TensorProto.FLOAT, None)
+    then = helper.make_graph(body + [helper.make_node("Identity", [out], [p + "ran"], name=p + "ran")],
+                             p + "runs", [], [ran], local)
+    skipped = helper.make_graph([helper.make_node("Identity", ["no_probs"], [p + "ran"], name=p + "skipped")],
+                                p + "skipped", [], [ran])
+    return [
+        helper.make_node("Constant", [], [p + "index"], name=p + "index",
+                         value=helper.make_tensor(p + "index_value", onnx.TensorProto.INT64, [], [i])),
+        helper.make_node("Equal", [MEMBER_INPUT, p + "index"], [p + "alone"], name=p + "alone"),
+        helper.make_node("Or", ["everyone", p + "alone"], [p + "runs"], name=p + "gate"),
+        helper.make_node("If", [p + "runs"], [p + "probs"], name=p + "if", then_branch=then, else_branch=skipped),
+        # share = 1/count when everyone runs, else 1 (alone) or 0 (left out, its probs zeros anyway)
+        helper.make_node("Where", ["everyone", "mean_share", "one"], [p + "weight"], name=p + "weight"),
+        helper.make_node("Mul", [p + "probs", p + "weight"], [p + "share"], name=p + "share"),
+    ]
+
+
 def _copy_graph(graph: onnx.GraphProto, prefix: str, input_name: str, nodes: list, weights: list, what: str) -> str:
     """Append the nodes and weights that compute `graph`'s first output, renamed with `prefix` and fed
     `input_name`; return that output's new name. A member's other outputs (a shipped file's own
-    letter detector) are left out with the nodes only they need."""
-    if len(graph.input) != 1 or not graph.output:
+    letter detector) are left out with the nodes only they need; a member that is itself an
+    ensemble is taken whole, its optional member input fixed at its default (the mean)."""
+    plain = [i for i in graph.input if i.name not in {w.name for w in graph.initializer}]
+    if len(plain) != 1 or not graph.output:
         raise ValueError(f"{what} must have one input and an output")
-    names = {graph.input[0].name: input_name}
+    names = {plain[0].name: input_name}
 
     def rename(name: str) -> str:
         return names.get(name, prefix + name) if name else name
@@ -81,20 +136,49 @@ def _copy_graph(graph: onnx.GraphProto, prefix: str, input_name: str, nodes: lis
         if needed & set(node.output):
             used.append(node)
             needed.update(node.input)
+            needed.update(_outer_names(node))
     for node in reversed(used):
-        copy = onnx.NodeProto()
-        copy.CopyFrom(node)
-        copy.name = prefix + node.name
-        copy.input[:] = [rename(n) for n in node.input]
-        copy.output[:] = [rename(n) for n in node.output]
-        nodes.append(copy)
+        nodes.append(_renamed(node, rename))
     for init in graph.initializer:
         if init.name in needed:
             copy = onnx.TensorProto()
             copy.CopyFrom(init)
-            copy.name = prefix + init.name
+            copy.name = rename(init.name)
             weights.append(copy)
     return rename(graph.output[0].name)
+
+
+def _renamed(node: onnx.NodeProto, rename) -> onnx.NodeProto:
+    """A copy of `node` with every name in it, those inside its branches too, passed through `rename`."""
+    copy = onnx.NodeProto()
+    copy.CopyFrom(node)
+    copy.name = rename(node.name)
+    copy.input[:] = [rename(n) for n in node.input]
+    copy.output[:] = [rename(n) for n in node.output]
+    for sub in _branches(copy):
+        inner = [_renamed(n, rename) for n in sub.node]
+        del sub.node[:]
+        sub.node.extend(inner)
+        for value in [*sub.input, *sub.output, *sub.value_info]:
+            value.name = rename(value.name)
+        for init in sub.initializer:
+            init.name = rename(init.name)
+    return copy
+
+
+def _branches(node: onnx.NodeProto) -> list[onnx.GraphProto]:
+    return [g for a in node.attribute for g in ([a.g] if a.type == onnx.AttributeProto.GRAPH else a.graphs)]
+
+
+def _outer_names(node: onnx.NodeProto) -> set[str]:
+    """Names a node's branches take from the graph around them (the implicit inputs of an If)."""
+    names: set[str] = set()
+    for sub in _branches(node):
+        made = {w.name for w in sub.initializer} | {i.name for i in sub.input} | {o for n in sub.node for o in n.output}
+        for inner in sub.node:
+            names.update(n for n in inner.input if n and n not in made)
+            names.update(_outer_names(inner) - made)
+    return names
 
 
 def ensemble_metadata(members: list[onnx.ModelProto], names: list[str]) -> dict[str, str]:
@@ -139,6 +223,11 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "`letter`: the reader then rejects regions it calls letters (default: none)")
     parser.add_argument("--letter-bar", type=float, default=None, metavar="P",
                         help="with --letters: reject regions scored P or more (default: the detector file's own)")
+    parser.add_argument("--cascade", type=int, default=None, metavar="K",
+                        help="read every crop with member K (0 = the first named) and only those it reads under "
+                             "--cascade-sure with the others too: about half the model's time (default: always all)")
+    parser.add_argument("--cascade-sure", type=FRACTION, default=CASCADE_SURE, metavar="P",
+                        help=f"with --cascade: how surely member K must read a crop alone (default: {CASCADE_SURE})")
     parser.add_argument("--note", default="", help="free text for the model card")
     parser.add_argument("--check-digits", type=int, default=2000,
                         help="real test digits on which the file must equal the mean of its members (default: 2000)")
@@ -161,22 +250,26 @@ def run(args: argparse.Namespace) -> int:
             meta["min_confidence"] = str(args.min_confidence)
         if letters is not None:
             meta.update(letter_metadata(letters, meta, args.letters.name, args.letter_bar))
+        if args.cascade is not None:
+            meta[CASCADE_KEY] = json.dumps({"first": args.cascade, "sure": args.cascade_sure, "members": len(members)})
         merged = merge(members, letters)
     except ValueError as exc:
         raise SystemExit(f"cannot average these models: {exc}") from exc
     x = x_test.astype(np.float32)[:, None] / 255.0
-    member_probs = [Recognizer(p, provider="cpu", threads=1).predict(x) for p in args.models]  # before --out is written
+    member_probs = [Recognizer(p, provider="cpu", threads=1, whole=True).predict(x)  # before --out is written
+                    for p in args.models]
     member_acc = [float((p.argmax(1) == y_test).mean()) for p in member_probs]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(merged, str(args.out))
     add_metadata(args.out, meta)
-    rec = Recognizer(args.out, provider="cpu", threads=1)
+    rec = Recognizer(args.out, provider="cpu", threads=1, whole=True)
     n = args.check_digits
     diff = float(np.abs(rec.predict(x[:n]) - np.mean([p[:n] for p in member_probs], axis=0)).max())
     if diff > PARITY_TOLERANCE:
         raise SystemExit(f"check failed: the file differs from its members' mean by {diff:.2e}")
     if letters is not None:
         _check_letters(rec, args.letters, x[:n])
+    rec = Recognizer(args.out, provider="cpu", threads=1)  # as served: the cascade, if any
     acc, _ = accuracy(rec, x_test, y_test)
     meta["mnist_test_accuracy"] = f"{acc:.5f}"
     add_metadata(args.out, meta)
@@ -187,13 +280,31 @@ def run(args: argparse.Namespace) -> int:
     card = _card(args, rec.min_confidence, acc, len(y_test), ms, diff, member_acc, cards)
     if letters is not None:
         card["letters"] = json.loads(meta["letters"])
+    if args.cascade is not None:
+        card["cascade"] = json.loads(meta[CASCADE_KEY])
     if args.int8:
-        keep_float = [node.name for node in merged.graph.node if node.name.startswith(LETTER_PREFIX)]
-        q = card["int8"] = int8_copy(args.out, data_dir, meta, x_test, y_test, keep_float)
+        q = card["int8"] = _int8_ensemble(args, letters, meta, data_dir, x_test, y_test)
         print(f"int8 {args.out.with_name(q['file'])}: MNIST test {q['mnist_test_accuracy'] * 100:.2f}%, "
               f"{q['ms_per_digit']:.3f} ms/digit, {q['bytes']} bytes")
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return 0
+
+
+def _int8_ensemble(args: argparse.Namespace, letters: onnx.ModelProto | None, meta: dict[str, str],
+                   data_dir: Path, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """OUT-int8.onnx: each member quantised alone (onnxruntime's quantiser leaves the inside of If
+    nodes float), then merged as the float file is; the letter detector stays float, as digits do
+    not calibrate it. Returns the model card's entry."""
+    calibration = calibration_digits(data_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        quantised = []
+        for i, path in enumerate(args.models):
+            q = Path(tmp) / f"member{i}.onnx"
+            quantize_int8(path, q, calibration, meta)
+            quantised.append(onnx.load(str(q)))
+        q_path = int8_path(args.out)
+        onnx.save(merge(quantised, letters), str(q_path))
+    return label_int8(q_path, meta, x_test, y_test)
 
 
 def letter_metadata(letters: onnx.ModelProto, meta: dict[str, str], name: str, bar: float | None) -> dict[str, str]:
@@ -237,6 +348,8 @@ def _check_args(args: argparse.Namespace) -> None:
     for path in args.models + ([args.letters] if args.letters else []):
         if not path.is_file():
             raise SystemExit(f"model not found: {path}")
+    if args.cascade is not None and not 0 <= args.cascade < len(args.models):
+        raise SystemExit(f"--cascade must name a member, 0 to {len(args.models) - 1}, not {args.cascade}")
     if args.letter_bar is not None and not args.letters:
         raise SystemExit("--letter-bar needs --letters")
     if args.letter_bar is not None and not 0.0 < args.letter_bar <= 1.0:

@@ -59,10 +59,24 @@ def int8_copy(out: Path, data_dir: Path, meta: dict[str, str], x_test: np.ndarra
     the nodes named in `keep_float` stay float (quantize_int8).
 
     Returns its entry for the model card: file, accuracy, ms per digit, bytes."""
+    q_path = int8_path(out)
+    quantize_int8(out, q_path, calibration_digits(data_dir), meta, keep_float)
+    return label_int8(q_path, meta, x_test, y_test)
+
+
+def int8_path(out: Path) -> Path:
+    return out.with_name(out.stem + "-int8.onnx")
+
+
+def calibration_digits(data_dir: Path) -> np.ndarray:
+    """CALIBRATION_DIGITS training digits drawn with a fixed seed: the int8 ranges' calibration."""
     x_train, _ = mnist.load_split(data_dir, "train")
-    q_path = out.with_name(out.stem + "-int8.onnx")
-    rng = np.random.default_rng(0)
-    quantize_int8(out, q_path, x_train[rng.choice(len(x_train), CALIBRATION_DIGITS, replace=False)], meta, keep_float)
+    return x_train[np.random.default_rng(0).choice(len(x_train), CALIBRATION_DIGITS, replace=False)]
+
+
+def label_int8(q_path: Path, meta: dict[str, str], x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """Write the int8 file's metadata with its own measured MNIST accuracy; its model card entry."""
+    add_metadata(q_path, {**meta, "quantization": QUANTIZATION})
     q_rec = Recognizer(q_path, provider="cpu", threads=1)
     q_acc, _ = accuracy(q_rec, x_test, y_test)
     add_metadata(q_path, {**meta, "quantization": QUANTIZATION, "mnist_test_accuracy": f"{q_acc:.5f}"})

@@ -33,3 +33,70 @@ def test_both_shipped_files_are_the_same_model():
 
 def test_a_recognizer_without_a_path_loads_the_file_for_this_cpu():
     assert Recognizer(provider="cpu").path == default_model()
+
+
+def _mnist_test_digits(mnist_dir, count: int):
+    import numpy as np
+
+    from train.data import load_split
+
+    x, y = load_split(mnist_dir, "test")
+    return x[:count].astype(np.float32)[:, None] / 255.0, y[:count]
+
+
+def _member_alone(recognizer: Recognizer, batch, member: int):
+    import numpy as np
+
+    from webapp.recognizer import MEMBER_INPUT
+
+    feed = {recognizer.input_name: batch, MEMBER_INPUT: np.array(member, np.int64)}
+    return recognizer.session.run(None, feed)[0]
+
+
+def test_the_shipped_files_read_a_crop_with_one_member_and_a_doubtful_one_with_both(mnist_dir):
+    """The cascade: what the first member reads surely is its reading; the rest get the mean."""
+    import numpy as np
+
+    x, _ = _mnist_test_digits(mnist_dir, 500)
+    x[::7] = np.clip(x[::7] + np.roll(x[::7], 9, axis=3), 0, 1)  # some digits overlaid by others: doubtful
+    for path in (FLOAT_MODEL, INT8_MODEL):
+        served, whole = Recognizer(path, provider="cpu"), Recognizer(path, provider="cpu", whole=True)
+        assert served.cascade is not None and whole.cascade is None
+        first, sure, count = served.cascade
+        alone = _member_alone(served, x, first)
+        doubted = alone.max(axis=1) < sure
+        assert 0.05 < doubted.mean() < 0.6, doubted.mean()  # both kinds are in the batch
+        probs = served.predict(x)
+        assert np.allclose(probs[~doubted], alone[~doubted], atol=1e-6)
+        assert np.allclose(probs[doubted], whole.predict(x)[doubted], atol=1e-6)
+
+
+def test_the_cascade_chooses_the_digits_the_whole_mean_chooses(mnist_dir):
+    """Read right above the bar, or not: the same on 2,000 test digits and on them half hidden."""
+    import numpy as np
+
+    x, _ = _mnist_test_digits(mnist_dir, 2000)
+    hidden = x.copy()
+    hidden[:, :, :, 14:] = 0  # the right half gone: many are read unsure or wrong
+    for path in (FLOAT_MODEL, INT8_MODEL):
+        served, whole = Recognizer(path, provider="cpu"), Recognizer(path, provider="cpu", whole=True)
+        for batch in (x, hidden):
+            a, b = served.predict(batch), whole.predict(batch)
+            bar = served.min_confidence
+            assert (np.where(a.max(1) >= bar, a.argmax(1), -1) == np.where(b.max(1) >= bar, b.argmax(1), -1)).all()
+
+
+def test_a_cascade_the_file_cannot_run_is_refused(tmp_path):
+    import onnx
+    import pytest
+
+    from webapp.recognizer import CASCADE_KEY, ModelError
+
+    model = onnx.load(str(FLOAT_MODEL))
+    for bad in ('{"first": 2, "sure": 0.99, "members": 2}', '{"first": 0}', "first member"):
+        for prop in model.metadata_props:
+            if prop.key == CASCADE_KEY:
+                prop.value = bad
+        onnx.save(model, str(tmp_path / "bad.onnx"))
+        with pytest.raises(ModelError, match=CASCADE_KEY):
+            Recognizer(tmp_path / "bad.onnx", provider="cpu")

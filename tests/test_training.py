@@ -166,7 +166,8 @@ def test_an_ensemble_file_outputs_the_mean_of_its_members(tiny_onnx, mnist_dir, 
     out = tmp_path / "both.onnx"
     assert _ensemble([tiny_onnx, shipped], out, mnist_dir, "--min-confidence", "0.55") == 0
     x = load_split(mnist_dir, "test")[0][:64].astype(np.float32)[:, None] / 255.0
-    tiny, big, both = (Recognizer(p, provider="cpu").predict(x) for p in (tiny_onnx, shipped, out))
+    # whole: the shipped member is itself a pair, which the merged file runs whole, not as its cascade
+    tiny, big, both = (Recognizer(p, provider="cpu", whole=True).predict(x) for p in (tiny_onnx, shipped, out))
     assert np.abs(tiny - big).max() > 0.1  # the members differ, so the mean is a real check
     assert np.allclose(both, (tiny + big) / 2, atol=1e-5)
     meta = Recognizer(out, provider="cpu").metadata
@@ -177,6 +178,35 @@ def test_an_ensemble_file_outputs_the_mean_of_its_members(tiny_onnx, mnist_dir, 
     assert Recognizer(out, provider="cpu").min_confidence == 0.55
     card = json.loads(out.with_suffix(".json").read_text())
     assert len(card["members"]) == 2 and card["mean_check_max_abs_diff"] <= 1e-5
+
+
+def test_an_ensemble_can_run_one_member_alone_and_be_read_as_a_cascade(tiny_onnx, mnist_dir, tmp_path):
+    """--cascade 1: every crop read by member 1, the ones it doubts by both; the int8 copy alike."""
+    from train.data import load_split
+    from webapp.recognizer import FLOAT_MODEL, MEMBER_INPUT, Recognizer
+
+    out = tmp_path / "cascade.onnx"
+    assert _ensemble([tiny_onnx, FLOAT_MODEL], out, mnist_dir, "--cascade", "1", "--cascade-sure", "0.95", "--int8") == 0
+    x = load_split(mnist_dir, "test")[0][:200].astype(np.float32)[:, None] / 255.0
+    x[::3] = np.clip(x[::3] + np.roll(x[::3], 8, axis=3), 0, 1)  # overlaid digits, so some are doubted
+    tiny = Recognizer(tiny_onnx, provider="cpu").predict(x)
+    big = Recognizer(FLOAT_MODEL, provider="cpu", whole=True).predict(x)  # a member that is an ensemble runs whole
+    served = Recognizer(out, provider="cpu")
+    assert served.cascade == (1, 0.95, 2)
+    alone = [served.session.run(None, {served.input_name: x, MEMBER_INPUT: np.array(k, np.int64)})[0] for k in (0, 1)]
+    assert np.allclose(alone[0], tiny, atol=1e-5) and np.allclose(alone[1], big, atol=1e-5)
+    sure = big.max(axis=1) >= 0.95
+    assert 0 < sure.sum() < len(x)
+    probs = served.predict(x)
+    assert np.allclose(probs[sure], big[sure], atol=1e-5)
+    assert np.allclose(probs[~sure], (tiny[~sure] + big[~sure]) / 2, atol=1e-5)
+    assert np.allclose(Recognizer(out, provider="cpu", whole=True).predict(x), (tiny + big) / 2, atol=1e-5)
+    int8 = Recognizer(tmp_path / "cascade-int8.onnx", provider="cpu")
+    assert int8.cascade == (1, 0.95, 2) and np.abs(int8.predict(x) - probs).max() < 0.3
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["cascade"] == {"first": 1, "sure": 0.95, "members": 2} and card["int8"]["file"] == "cascade-int8.onnx"
+    with pytest.raises(SystemExit, match="--cascade must name a member"):
+        _ensemble([tiny_onnx, FLOAT_MODEL], tmp_path / "no.onnx", mnist_dir, "--cascade", "2")
 
 
 def test_an_ensemble_refuses_models_that_disagree_on_their_labels_or_cannot_be_read(tiny_onnx, mnist_dir, tmp_path):
