@@ -55,6 +55,8 @@ def test_an_even_plus_as_tall_as_the_digits_is_a_sign(pen):
     plus = drawn([((8, 41), (72, 39)), ((41, 8), (39, 72))], pen)
     assert is_sign(plus, stroke_width(plus), digit_h=plus.shape[0])
     assert is_sign(plus, stroke_width(plus), digit_h=plus.shape[0] / 1.1)
+    assert is_sign(plus, stroke_width(plus), digit_h=plus.shape[0] / 1.3)  # written big, or a thick pen's box
+    assert not is_sign(plus, stroke_width(plus), digit_h=plus.shape[0] / 1.6)  # a mark that tall is no sign
 
 
 def test_a_4_drawn_like_a_plus_is_a_sign_only_when_small(mnist_dir):

@@ -23,7 +23,8 @@ STRAIGHT = 0.07  # an arm strays at most this share of the longer side (and a pi
 OPPOSITE = -0.8  # each arm has a partner pointing the other way (the cosine of their angle at most this)
 MIDDLE = 0.35  # the shorter arm of each pair is at least this share of the longer: crossed near the middle
 SMALL = 0.75  # a cross no taller than this many typical digits is a sign: signs are mostly drawn smaller;
-TALL = 1.15  # one up to this tall is a sign only when its box is no taller than SQUARE times its width:
+TALL = 1.4  # one up to this tall (its box holds the pen too: a thick pen's sign is a pen width taller than
+#   its strokes) is a sign only when its box is no taller than SQUARE times its width:
 SQUARE = 1.15  # the MNIST 4s drawn like a + (11 of 10,000 test digits) are taller, their bar low on the stem
 CENTRE = 0.08  # the quick look at a tall cross: the middle CORNER x CORNER cells hold this share of its ink ...
 ARM_END = 0.03  # ... and so does each of the four spots at its arms' ends (see _looks_crossed)
