@@ -88,7 +88,7 @@ def _is_plus(mask: np.ndarray, stroke: float) -> bool:
     scale = min(1.0, side / max(h, w))
     small = cv2.resize(mask, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     skeleton = thin(np.pad(small > 127, 2))
-    return _four_straight_arms(skeleton, max(2, round(0.4 * stroke * scale)), max(small.shape))
+    return _four_straight_arms(skeleton, max(2, round(0.4 * stroke * scale)), max(small.shape), 0.5 * stroke * scale)
 
 
 def _spots(mask: np.ndarray) -> tuple[float, list[float], list[float], float]:
@@ -117,11 +117,16 @@ def _looks_crossed(mask: np.ndarray) -> bool:
                                             for empty, ends in ((corners, sides), (sides, corners)))
 
 
-def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int) -> bool:
+def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int, pen: float = 0.0) -> bool:
     """One crossing (branch points within `reach` of each other) with four straight arms, in two
-    pairs pointing opposite ways, each pair crossed near its middle."""
+    pairs pointing opposite ways, each pair crossed near its middle. An arm counts as one (not a
+    blob's spur) by its length to the pen's edge, `pen` (half its width) beyond the skeleton's tip:
+    thinning shortens each arm of a thick pen's + by that much, and its short arms fell under MIN_ARM."""
     sk = skeleton.astype(np.uint8)
-    branch = (sk == 1) & (crossings(ring(np.pad(sk, 1))) >= 3)
+    neighbours = ring(np.pad(sk, 1))
+    branch = (sk == 1) & (crossings(neighbours) >= 3)
+    if not branch.any():  # a thick pen's crossing thinned to a small block of pixels, each with two
+        branch = (sk == 1) & (sum(n.astype(np.uint8) for n in neighbours) >= 3)  # crossings but 3+ neighbours
     if not branch.any():
         return False
     hub = cv2.dilate(branch.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
@@ -135,7 +140,7 @@ def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int) -> bool:
         dist = np.hypot(ys - cy, xs - cx)
         tip = int(np.argmax(dist))
         length = float(dist[tip])
-        if length < MIN_ARM * side:
+        if length + pen < MIN_ARM * side or length == 0:
             continue
         ux, uy = (xs[tip] - cx) / length, (ys[tip] - cy) / length
         if np.abs((xs - cx) * uy - (ys - cy) * ux).max() > STRAIGHT * side + 1:
