@@ -32,10 +32,8 @@ def add_metadata(path: Path, meta: dict[str, str]) -> None:
     onnx.save(model, str(path))
 
 
-def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str, str],
-                  keep_float: list[str] | None = None) -> None:
-    """Static int8 quantisation (QDQ, per-channel) calibrated on training digits [N, 28, 28] uint8;
-    the nodes named in `keep_float` stay float (a letter detector, whose inputs digits do not calibrate)."""
+def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str, str]) -> None:
+    """Static int8 quantisation (QDQ, per-channel) calibrated on training digits [N, 28, 28] uint8."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     input_name = onnx.load(str(src), load_external_data=False).graph.input[0].name
@@ -49,18 +47,16 @@ def quantize_int8(src: Path, dst: Path, calibration: np.ndarray, meta: dict[str,
             return next(self.batches, None)
 
     quantize_static(str(src), str(dst), Digits(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep_float or [])
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     add_metadata(dst, {**meta, "quantization": QUANTIZATION})
 
 
-def int8_copy(out: Path, data_dir: Path, meta: dict[str, str], x_test: np.ndarray, y_test: np.ndarray,
-              keep_float: list[str] | None = None) -> dict:
-    """Write OUT-int8.onnx beside the float file `out`, labelled with its own measured MNIST accuracy;
-    the nodes named in `keep_float` stay float (quantize_int8).
+def int8_copy(out: Path, data_dir: Path, meta: dict[str, str], x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """Write OUT-int8.onnx beside the float file `out`, labelled with its own measured MNIST accuracy.
 
     Returns its entry for the model card: file, accuracy, ms per digit, bytes."""
     q_path = int8_path(out)
-    quantize_int8(out, q_path, calibration_digits(data_dir), meta, keep_float)
+    quantize_int8(out, q_path, calibration_digits(data_dir), meta)
     return label_int8(q_path, meta, x_test, y_test)
 
 

@@ -117,7 +117,7 @@ def _looks_crossed(mask: np.ndarray) -> bool:
                                             for empty, ends in ((corners, sides), (sides, corners)))
 
 
-def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int, pen: float = 0.0) -> bool:
+def _four_straight_arms(skeleton: np.ndarray, reach: int, side: int, pen: float) -> bool:
     """One crossing (branch points within `reach` of each other) with four straight arms, in two
     pairs pointing opposite ways, each pair crossed near its middle. An arm counts as one (not a
     blob's spur) by its length to the pen's edge, `pen` (half its width) beyond the skeleton's tip:
