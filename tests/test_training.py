@@ -106,6 +106,23 @@ def test_cli_train_dry_run_completes(tmp_path, mnist_dir):
     assert (tmp_path / "last.pt").is_file()
 
 
+def test_held_out_crops_from_several_files_are_scored_together_to_keep_the_best_epoch(tmp_path, mnist_dir):
+    from train.data import load_split
+
+    images, labels = load_split(mnist_dir, "train")
+    for name, part in (("a.npz", slice(0, 40)), ("b.npz", slice(40, 100))):
+        np.savez_compressed(tmp_path / name, images=images[part], labels=labels[part].astype(np.int64))
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "train", "--data", str(mnist_dir), "--out", str(tmp_path / "run"),
+         "--epochs", "1", "--dry-run", "--limit", "256", "--no-plots", "--workers", "0",
+         "--extra-val", str(tmp_path / "a.npz"), str(tmp_path / "b.npz")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run" / "best.pt").is_file()
+    history = torch.load(tmp_path / "run" / "best.pt", weights_only=False)["state"]["history"]
+    assert "val_acc" in history[-1]
+
+
 def _digits(n: int, label: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((n, 28, 28), 200, np.uint8), np.full(n, label, np.int64)
 

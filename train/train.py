@@ -187,13 +187,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                    help="share of digits shown without augmentation each epoch, e.g. 0.5 when "
                         "fine-tuning (default: 0)")
     p.add_argument("--extra-crops", type=in_file, nargs="+", default=None,
-                   help="one or more .npz files of the reader's own labelled crops (train/pipeline_crops.py) "
-                        "to mix in, taken together (default: none)")
+                   help="one or more .npz files of labelled 28x28 crops to mix in, taken together: the "
+                        "reader's own (train/pipeline_crops.py), redrawn digits (train/redrawn_digits.py) "
+                        "(default: none)")
     p.add_argument("--extra-fraction", type=FRACTION, default=0.25,
                    help="share of each epoch taken from --extra-crops (default: 0.25)")
-    p.add_argument("--extra-val", type=in_file, default=None,
-                   help="a .npz of held-out crops: scored each epoch, and the best epoch is kept as best.pt "
-                        "(default: none)")
+    p.add_argument("--extra-val", type=in_file, nargs="+", default=None,
+                   help="one or more .npz files of held-out crops, taken together: scored each epoch, and "
+                        "the best epoch is kept as best.pt (default: none)")
     p.add_argument("--limit", type=NON_NEGATIVE, default=0,
                    help="use only the first N training and N test digits (0 = all; for quick trials)")
     p.add_argument("--seed", type=int, default=0, help="random seed for weights, order and augmentation (default: 0)")
