@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from train import data as mnist
+from train import pipeline_crops
 from train.redrawn_digits import main, redraw
 from webapp.evaluation import read_right
 
@@ -38,7 +39,8 @@ def test_the_command_writes_a_slice_with_its_labels(mnist_dir, tmp_path):
         assert np.array_equal(saved["labels"], labels[100:110])
 
 
+@pytest.mark.parametrize("command", [main, pipeline_crops.main])
 @pytest.mark.parametrize("digits", ["7", "a:b", "50:10", "0:70000"])
-def test_a_bad_slice_is_a_clear_error(mnist_dir, tmp_path, digits):
+def test_a_bad_slice_is_a_clear_error_for_both_crop_makers(mnist_dir, tmp_path, digits, command):
     with pytest.raises(SystemExit, match="--digits"):
-        main(["--data", str(mnist_dir), "--digits", digits, "--out", str(tmp_path / "x.npz")])
+        command(["--data", str(mnist_dir), "--digits", digits, "--out", str(tmp_path / "x.npz")])

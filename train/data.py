@@ -97,6 +97,19 @@ def load_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.int64)
 
 
+def training_slice(data_dir: Path, digits: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The training digits START:END named by a crop maker's --digits (images, labels, start, end), so a
+    validation set can hold digits its training set never shows; a clear exit for a bad slice."""
+    try:
+        start, end = (int(v) for v in digits.split(":"))
+    except ValueError:
+        raise SystemExit(f"--digits must be START:END, not {digits!r}") from None
+    images, labels = load_split(data_dir, "train")
+    if not 0 <= start < end <= len(labels):
+        raise SystemExit(f"--digits {digits}: the slice must lie within 0:{len(labels)}")
+    return images[start:end], labels[start:end], start, end
+
+
 def checksum(data_dir: Path) -> str:
     """SHA256 over the four files' contents (in a fixed order), to identify the training data."""
     h = hashlib.sha256()

@@ -178,9 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = args.data or mnist.default_data_dir()
     if data_dir is None:
         raise SystemExit("no MNIST folder: pass --data DIR")
-    start, end = (int(v) for v in args.digits.split(":"))
-    full = DigitSource.from_dir(data_dir, split="train")
-    source = DigitSource(full.images[start:end], full.labels[start:end])
+    images, labels, start, end = mnist.training_slice(data_dir, args.digits)
+    source = DigitSource(images, labels)
     arrays = build(source, args.kind, args.count, args.seed, args.touching)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays, seed=args.seed, digits=np.array([start, end]), touching=args.touching)

@@ -54,18 +54,11 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = args.data or mnist.default_data_dir()
     if data_dir is None:
         raise SystemExit("no MNIST folder: pass --data DIR")
-    try:
-        start, end = (int(v) for v in args.digits.split(":"))
-    except ValueError:
-        raise SystemExit(f"--digits must be START:END, not {args.digits!r}") from None
-    images, labels = mnist.load_split(data_dir, "train")
-    if not 0 <= start < end <= len(labels):
-        raise SystemExit(f"--digits {args.digits}: the slice must lie within 0:{len(labels)}")
+    images, labels, start, end = mnist.training_slice(data_dir, args.digits)
     started = time.perf_counter()
-    redrawn = redraw(images[start:end], args.seed)
+    redrawn = redraw(images, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, images=redrawn, labels=labels[start:end].astype(np.int64),
-                        seed=args.seed, digits=np.array([start, end]))
+    np.savez_compressed(args.out, images=redrawn, labels=labels, seed=args.seed, digits=np.array([start, end]))
     log.info("wrote %d redrawn digits to %s, %.0f s", end - start, args.out, time.perf_counter() - started)
 
 
