@@ -442,6 +442,25 @@ def test_chalk_on_a_blackboard_is_read_as_light_ink(mnist_test, recognizer, inde
     assert read_frame(scene.image, recognizer, mode=mode).lines == scene.lines
 
 
+@pytest.mark.parametrize("index", [2, 4])
+def test_a_blackboard_is_read_in_full_as_chalk_only(mnist_test, recognizer, index, monkeypatch):
+    """Its dark-ink reading stops after one model call when that call shows it cannot have more
+    very sure digits than the chalk: the same reading as both in full, from fewer model inputs."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "boards", index, 0)
+    sent = []
+    run = recognizer._run
+    monkeypatch.setattr(recognizer, "_run", lambda batch, member=None: sent.append(len(batch)) or run(batch, member))
+    quick = read_frame(scene.image, recognizer, mode="camera")
+    quick_inputs, sent[:] = sum(sent), []
+    monkeypatch.setattr(recognizer, "could_reach", lambda first, level: 10**6)  # no bound: both read in full
+    full = read_frame(scene.image, recognizer, mode="camera")
+    assert quick.lines == full.lines == scene.lines
+    assert [(d.label, d.box) for d in quick.digits] == [(d.label, d.box) for d in full.digits]
+    assert quick_inputs < 0.8 * sum(sent), (quick_inputs, sum(sent))
+
+
 def reading_at(*confidences: float) -> pipeline._Pass:
     """A reading whose accepted digits (all 3s) were read at these confidences."""
     probs = np.array([[(1 - c) / 9] * 3 + [c] + [(1 - c) / 9] * 6 for c in confidences], np.float32).reshape(-1, 10)

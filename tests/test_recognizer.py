@@ -86,6 +86,29 @@ def test_the_cascade_chooses_the_digits_the_whole_mean_chooses(mnist_dir):
             assert (np.where(a.max(1) >= bar, a.argmax(1), -1) == np.where(b.max(1) >= bar, b.argmax(1), -1)).all()
 
 
+def test_a_first_reading_bounds_how_many_inputs_the_full_reading_can_read_surely(mnist_dir):
+    """could_reach never undercounts: an input the first member reads too unsurely cannot reach
+    the level in the mean. Given back to classify, the first reading saves its call and is kept."""
+    import numpy as np
+
+    x, _ = _mnist_test_digits(mnist_dir, 600)
+    x[::3] = np.clip(x[::3] + np.roll(x[::3], 7, axis=3), 0, 1)  # overlaid: many read unsure
+    for path in (FLOAT_MODEL, INT8_MODEL):
+        served = Recognizer(path, provider="cpu")
+        first = served.first_reading(x)
+        kept = [o.copy() for o in first]
+        probs, letters = served.classify(x, first)
+        again, letters_again = served.classify(x)
+        assert np.array_equal(probs, again) and np.array_equal(letters, letters_again)
+        assert all(np.array_equal(a, b) for a, b in zip(first, kept))
+        for level in (0.7, 0.9, 0.95):
+            surely = int((probs.max(axis=1) >= level).sum())
+            bound = served.could_reach(first, level)
+            assert surely <= bound < len(x), (level, surely, bound)
+        whole = Recognizer(path, provider="cpu", whole=True)  # no cascade: the first reading is the reading
+        assert whole.could_reach(whole.first_reading(x), 0.95) == int((whole.predict(x).max(axis=1) >= 0.95).sum())
+
+
 def test_a_cascade_the_file_cannot_run_is_refused(tmp_path):
     import onnx
     import pytest

@@ -735,12 +735,30 @@ def _surer(chalk: _Pass, dark: _Pass) -> bool:
     return a > b or a == b > 0 or (a == b == 0 and len(chalk.chosen) > len(dark.chosen))
 
 
-def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
-    """Stages 5-6 and the choice of digits."""
+class _Look(NamedTuple):
+    """A frame's crops (stage 5) and the first model call's reading of them (Recognizer.first_reading;
+    None when there are no crops), taken before its full reading (_classify)."""
+
+    crops: list[Crop]
+    options: dict[int, list[list[int]]]
+    batch: np.ndarray
+    first: list[np.ndarray] | None
+
+
+def _look(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Look:
+    """Stage 5 and the first model call of stage 6."""
     crops, options = _normalize(frame)
     batch = np.stack([c.image for c in crops])[:, None] if crops else np.zeros((0, 1, 28, 28), np.float32)
     clock.lap("normalize")
-    probs, letter_scores = recognizer.classify(batch)
+    first = recognizer.first_reading(batch) if crops else None
+    clock.lap("classify")
+    return _Look(crops, options, batch, first)
+
+
+def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock) -> _Pass:
+    """Stage 6 and the choice of digits."""
+    crops, options, batch = look.crops, look.options, look.batch
+    probs, letter_scores = recognizer.classify(batch, look.first)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
     sure = recognizer.min_confidence
     letter_regions = (_letter_regions(options, letter_scores, recognizer.letter_bar)
@@ -769,6 +787,26 @@ def _classify(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Pass:
     read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected), recognizer, letter_scores)
     clock.lap("classify")
     return read
+
+
+def _read_doubted(gray: np.ndarray, mode: str, dark: _Frame, recognizer: Recognizer, clock: _Clock
+                  ) -> tuple[_Frame, _Pass]:
+    """The surer (_surer) of a doubted photo's two readings, as dark ink and as chalk.
+
+    Chalk is read first. On a blackboard the dark-ink reading finds many marks but few sure
+    digits, and its full reading costs most (its first network doubts most of them, so the
+    second reads them too); it is taken only when its first look could still beat chalk's
+    (Recognizer.could_reach). Digits that splits or retries add, not counted there, have never
+    decided it: 324 doubted frames of boards and pages pick the same reading (docs/reader.md).
+    """
+    chalk = _segment(gray, mode, clock, chalk=True)
+    chalk_read = _classify(chalk, _look(chalk, recognizer, clock), recognizer, clock)
+    look = _look(dark, recognizer, clock)
+    very_sure = chalk_read.very_sure()
+    if very_sure > 0 and (look.first is None or recognizer.could_reach(look.first, CHALK_SURE) <= very_sure):
+        return chalk, chalk_read
+    dark_read = _classify(dark, look, recognizer, clock)
+    return (chalk, chalk_read) if _surer(chalk_read, dark_read) else (dark, dark_read)
 
 
 def _lone_pieces(frame: _Frame) -> list[int]:
@@ -912,12 +950,10 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     gray, scale = work_gray(image)
     clock.lap("gray")
     frame = _segment(gray, mode, clock)
-    read = _classify(frame, recognizer, clock)
     if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote
-        other = _segment(gray, mode, clock, chalk=True)
-        second = _classify(other, recognizer, clock)
-        if _surer(second, read):
-            frame, read = other, second
+        frame, read = _read_doubted(gray, mode, frame, recognizer, clock)
+    else:
+        read = _classify(frame, _look(frame, recognizer, clock), recognizer, clock)
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
                     [float(p) for p in read.probs[k]]) for k in read.chosen]

@@ -150,17 +150,17 @@ class Recognizer:
         """Return probabilities [N, len(labels)] for a float32 batch [N, 1, S, S]."""
         return self.classify(batch)[0]
 
-    def classify(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def classify(self, batch: np.ndarray, first: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities [N, len(labels)] and, from a model with a letter detector, each input's
         chance of being a letter [N] (None without one): one model call for the whole batch, and
-        from a cascade file (CASCADE_KEY) a second one for the inputs its first member doubts."""
-        size = self.input_size
-        if batch.ndim != 4 or batch.shape[1:] != (1, size, size):
-            raise ValueError(f"expected a batch [N, 1, {size}, {size}], got {batch.shape}")
+        from a cascade file (CASCADE_KEY) a second one for the inputs its first member doubts.
+        `first`: this batch's first_reading, when already taken (its call is not made again)."""
+        batch = self._checked(batch)
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), np.float32), (np.zeros(0, np.float32) if self.has_letters else None)
-        batch = batch.astype(np.float32, copy=False)
-        outputs = self._run(batch) if self.cascade is None else self._cascade_run(batch)
+        outputs = self.first_reading(batch) if first is None else [o.copy() for o in first]
+        if self.cascade is not None:
+            outputs = self._cascade_run(batch, outputs)
         if self._letter_index is None:
             return outputs[0], None
         letters = outputs[self._letter_index]
@@ -168,18 +168,40 @@ class Recognizer:
             raise ModelError(f"{self.path}: {LETTER_OUTPUT!r} gave shape {letters.shape} for {len(batch)} inputs")
         return outputs[0], letters
 
+    def first_reading(self, batch: np.ndarray) -> list[np.ndarray]:
+        """The model's outputs for a batch from one call: a cascade's first member alone (and the
+        letter detector), else the whole file. Cheap where classify may need a second call."""
+        batch = self._checked(batch)
+        return self._run(batch, None if self.cascade is None else self.cascade[0])
+
+    def could_reach(self, first: list[np.ndarray], level: float) -> int:
+        """How many inputs of a first_reading classify could read at `level` or more: in a cascade,
+        one its first member reads below `level` can reach it only in the mean of all members,
+        and only if the others are surer than `level`, so only from count * level - (count - 1)."""
+        conf = first[0].max(axis=1) if len(first[0]) else np.zeros(0)
+        if self.cascade is not None:
+            count = self.cascade[2]
+            level = count * level - (count - 1)
+        return int((conf >= level).sum())
+
+    def _checked(self, batch: np.ndarray) -> np.ndarray:
+        size = self.input_size
+        if batch.ndim != 4 or batch.shape[1:] != (1, size, size):
+            raise ValueError(f"expected a batch [N, 1, {size}, {size}], got {batch.shape}")
+        return batch.astype(np.float32, copy=False)
+
     def _run(self, batch: np.ndarray, member: int | None = None) -> list[np.ndarray]:
         feed = {self.input_name: batch}
         if member is not None:
             feed[MEMBER_INPUT] = np.array(member, np.int64)
         return self.session.run(None, feed)
 
-    def _cascade_run(self, batch: np.ndarray) -> list[np.ndarray]:
-        """Every input read by the first member; those it reads under `sure` by the others too, and
-        given the mean of all. Most crops are read that surely, so a frame costs about half the
-        model time of the whole mean, and the choice of digits stays the mean's (docs/model.md)."""
+    def _cascade_run(self, batch: np.ndarray, outputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Every input read by the first member (`outputs`, changed in place); those it reads under
+        `sure` by the others too, and given the mean of all. Most crops are read that surely, so a
+        frame costs about half the model time of the whole mean, and the choice of digits stays
+        the mean's (docs/model.md)."""
         first, sure, count = self.cascade
-        outputs = self._run(batch, first)
         probs = outputs[0]
         doubted = np.flatnonzero(probs.max(axis=1) < sure)
         if doubted.size:
