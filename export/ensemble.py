@@ -236,9 +236,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder: pass --data DIR")
+    data_dir = mnist.data_dir_or_exit(args.data)
     x_test, y_test = mnist.load_split(data_dir, "test")
     # Everything is read before anything is written: --out may be one of the members.
     members = [_load(p) for p in args.models]

@@ -112,9 +112,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     model, ckpt = load_checkpoint(args.checkpoint)
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder: pass --data DIR (needed for the parity check)")
+    data_dir = mnist.data_dir_or_exit(args.data, "needed for the parity check")
     x_test, y_test = mnist.load_split(data_dir, "test")
     export_onnx(model, args.out)
     meta = {**INPUT_CONTRACT, "labels": json.dumps(LABELS), "model_config": json.dumps(ckpt["model_config"]),

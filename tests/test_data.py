@@ -78,6 +78,17 @@ def test_labels_must_match_images(tmp_path):
         load_split(tmp_path, "train")
 
 
+def test_a_command_without_an_mnist_folder_exits_saying_how_to_give_one(monkeypatch, tmp_path):
+    from train import data
+
+    monkeypatch.setattr(data, "default_data_dir", lambda: None)
+    with pytest.raises(SystemExit, match=r"no MNIST folder found: pass --data DIR \(needed for the check\)"):
+        data.data_dir_or_exit(None, "needed for the check")
+    with pytest.raises(SystemExit, match=r"pass --data DIR$"):
+        data.data_dir_or_exit(None)
+    assert data.data_dir_or_exit(tmp_path) == tmp_path  # --data wins over any default
+
+
 def test_checksum_identifies_the_data(tmp_path):
     make_split(tmp_path)
     first = checksum(tmp_path)

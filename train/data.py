@@ -50,6 +50,15 @@ def default_data_dir() -> Path | None:
     return None
 
 
+def data_dir_or_exit(given: Path | None, why: str = "") -> Path:
+    """A command's --data folder, else default_data_dir(); exits with a clear message (and `why`
+    it is needed, when said) where neither names one."""
+    folder = given or default_data_dir()
+    if folder is None:
+        raise SystemExit(f"no MNIST folder found: pass --data DIR{f' ({why})' if why else ''}")
+    return folder
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Parse one idx file (gzip-compressed or raw) into a numpy array."""
     try:

@@ -52,9 +52,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder found: pass --data DIR")
+    data_dir = mnist.data_dir_or_exit(args.data)
     images, labels = mnist.load_split(data_dir, "test")
     rec = Recognizer(args.model, provider=args.provider, threads=args.threads)
     acc, probs = accuracy(rec, images, labels)

@@ -147,9 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     if not 0.0 < args.letter_bar <= 1.0:
         raise SystemExit(f"--letter-bar must be in (0, 1], not {args.letter_bar}")
     torch.set_num_threads(max(1, args.threads))
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder: pass --data DIR")
+    data_dir = mnist.data_dir_or_exit(args.data)
     x_train, y_train = mnist.load_split(data_dir, "train")
     letters, _ = load_crops(args.letters)
     crops, _ = load_crops(args.digit_crops)

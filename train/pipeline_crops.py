@@ -175,9 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     from train import data as mnist
 
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder: pass --data DIR")
+    data_dir = mnist.data_dir_or_exit(args.data)
     images, labels, start, end = mnist.training_slice(data_dir, args.digits)
     source = DigitSource(images, labels)
     arrays = build(source, args.kind, args.count, args.seed, args.touching)

@@ -213,9 +213,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def _load_data(args) -> tuple[Path, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    data_dir = args.data or mnist.default_data_dir()
-    if data_dir is None:
-        raise SystemExit("no MNIST folder: pass --data DIR (add --download to fetch the files)")
+    data_dir = mnist.data_dir_or_exit(args.data, "add --download to fetch the files")
     if args.download:
         mnist.download(data_dir)
     train_set, test_set = mnist.load_split(data_dir, "train"), mnist.load_split(data_dir, "test")

@@ -80,12 +80,9 @@ class DigitSource:
     def for_command(cls, data_dir: Path | None) -> "DigitSource":
         """The test digits an evaluation command reads: from `data_dir` (its --data), else the default
         folder (train.data.default_data_dir); a clear exit when there is none."""
-        from train.data import default_data_dir  # torch-free idx reader
+        from train.data import data_dir_or_exit  # torch-free idx reader
 
-        folder = data_dir or default_data_dir()
-        if folder is None:
-            raise SystemExit("no MNIST folder found: pass --data DIR")
-        return cls.from_dir(folder)
+        return cls.from_dir(data_dir_or_exit(data_dir))
 
     def pick(self, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         i = int(rng.integers(len(self.labels)))
