@@ -64,5 +64,33 @@ def test_two_close_slanted_lines_are_not_merged():
     assert read(b1 + b2, l1 + l2) == ["1234", "5678"]
 
 
+def test_a_lone_digit_on_the_next_line_is_not_read_into_the_number_above():
+    """Left of the number's start and a line lower, it is its nearest neighbour at a step as
+    steep as a slanted line may take, but the number itself runs level."""
+    boxes, labels = row(170, 85, "9476", h=50, w=45, step=57)
+    assert read(boxes + [(70, 210, 35, 50)], labels + ["7"]) == ["9476", "7"]
+
+
+def test_a_short_number_below_and_left_of_a_line_starts_its_own_line():
+    b1, l1 = row(200, 100, "64672 02", h=40, w=26)
+    b2, l2 = row(60, 200, "59", h=40, w=26)
+    assert read(b1 + b2, l1 + l2) == ["64672 02", "59"]
+
+
+def test_two_lone_digits_on_different_lines_follow_the_frame_s_level_lines():
+    b1, l1 = row(140, 70, "5223", h=30, w=22, step=28)
+    b2, l2 = row(140, 290, "78856 6478", h=30, w=22, step=28)
+    lone = [(128, 145, 18, 28), (37, 211, 20, 31)]  # a 6, then an 8 a line lower and 90 px left
+    assert read(b1 + b2 + lone, l1 + l2 + ["6", "8"]) == ["5223", "6", "8", "78856 6478"]
+
+
+def test_a_line_slanted_as_steeply_as_its_neighbour_step_stays_whole():
+    for degrees in (-40, 35):
+        b1, l1 = row(10, 300, "4711", step=40, slope=math.tan(math.radians(degrees)))
+        b2, l2 = row(10, 300 + (400 if degrees < 0 else -250), "23", step=40, slope=math.tan(math.radians(degrees)))
+        lines = read(b1 + b2, l1 + l2)
+        assert sorted(lines) == ["23", "4711"], lines
+
+
 def test_nothing_to_group():
     assert group([]) == [] and line_strings([], []) == []

@@ -20,6 +20,9 @@ LINK_HEIGHT_RATIO = 2.5  # neighbours differ in height by at most this factor
 STEP_DY_WEIGHT = 2.0  # a step up or down costs twice a step along: level neighbours win ties
 JOIN_LEVEL = 0.5  # separate chains continue one line when the next starts within 0.5 heights of its course
 NUMBER_GAP = 0.75  # a gap wider than 0.75 digit heights separates two numbers
+OFF_COURSE = 1.0  # a link whose far digit lies over a digit height off its line's course is cut ...
+COURSE_LINKS = 2  # ... the course being the median slope of the line's other links, given this many,
+#   else of the links of the frame's lines of COURSE_LINKS + 1 links or more (_on_course)
 
 
 def _pair_geometry(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -60,6 +63,47 @@ def link_right(boxes: np.ndarray, geometry: tuple[np.ndarray, ...] | None = None
     return nxt
 
 
+def _chains(nxt: np.ndarray) -> list[list[int]]:
+    """Follow the links from each digit that has none on its left."""
+    has_left = np.zeros(len(nxt), bool)
+    has_left[nxt[nxt >= 0]] = True
+    chains = []
+    for start in np.flatnonzero(~has_left):
+        chain = [int(start)]
+        while nxt[chain[-1]] >= 0:
+            chain.append(int(nxt[chain[-1]]))
+        chains.append(chain)
+    return chains
+
+
+def _on_course(nxt: np.ndarray, arr: np.ndarray) -> np.ndarray:
+    """Cut the links that leave their line's course (OFF_COURSE).
+
+    A line may slant up to ~50 degrees (LINK_SLOPE), so a digit alone on the next line, left of a
+    number's start, can be its nearest neighbour and join it at a steep step ("9476" over "7" read
+    "7 9476"). The rest of the line, or the frame's other lines, show that step is no slant.
+    """
+    x, y, w, h = arr.T.astype(np.float64)
+    cx, cy = x + w / 2, y + h / 2
+    links = np.flatnonzero(nxt >= 0)
+    slope = np.zeros(len(nxt))
+    slope[links] = (cy[nxt[links]] - cy[links]) / (cx[nxt[links]] - cx[links])  # links go right: dx > 0
+    chains = _chains(nxt)
+    long_lines = [k for c in chains if len(c) > COURSE_LINKS + 1 for k in c[:-1]]
+    out = nxt.copy()
+    for chain in chains:
+        for i in chain[:-1]:
+            others = [k for k in chain[:-1] if k != i]
+            if len(others) < COURSE_LINKS:
+                others = long_lines  # a short line: the frame's long ones (never this one)
+            if len(others) < COURSE_LINKS:
+                continue
+            j, course = nxt[i], float(np.median(slope[others]))
+            if abs(cy[j] - cy[i] - course * (cx[j] - cx[i])) > OFF_COURSE * max(h[i], h[j]):
+                out[i] = -1
+    return out
+
+
 def _join_chains(chains: list[list[int]], arr: np.ndarray) -> list[list[int]]:
     """Join chains that continue each other across a gap too wide for a link: numbers far apart on one line."""
     x, y, w, h = (v.tolist() for v in arr.T.astype(np.float64))
@@ -96,16 +140,8 @@ def group(boxes: list[Box]) -> list[list[list[int]]]:
         return []
     arr = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     geometry = _pair_geometry(arr)
-    nxt = link_right(arr, geometry)
-    has_left = np.zeros(len(arr), bool)
-    has_left[nxt[nxt >= 0]] = True
-    chains = []
-    for start in np.flatnonzero(~has_left):
-        chain = [int(start)]
-        while nxt[chain[-1]] >= 0:
-            chain.append(int(nxt[chain[-1]]))
-        chains.append(chain)
-    chains = _join_chains(chains, arr)
+    nxt = _on_course(link_right(arr, geometry), arr)
+    chains = _join_chains(_chains(nxt), arr)
     mid_y, heights = (arr[:, 1] + arr[:, 3] / 2).tolist(), arr[:, 3].tolist()  # lists: chains are short
     centre_y = [sum(mid_y[k] for k in c) / len(c) for c in chains]
     gap = geometry[3]
