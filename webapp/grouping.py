@@ -82,23 +82,26 @@ def _on_course(nxt: np.ndarray, arr: np.ndarray) -> np.ndarray:
     A line may slant up to ~50 degrees (LINK_SLOPE), so a digit alone on the next line, left of a
     number's start, can be its nearest neighbour and join it at a steep step ("9476" over "7" read
     "7 9476"). The rest of the line, or the frame's other lines, show that step is no slant.
+    Plain Python: a frame has a few dozen links, and this runs several times a frame.
     """
-    x, y, w, h = arr.T.astype(np.float64)
-    cx, cy = x + w / 2, y + h / 2
-    links = np.flatnonzero(nxt >= 0)
-    slope = np.zeros(len(nxt))
-    slope[links] = (cy[nxt[links]] - cy[links]) / (cx[nxt[links]] - cx[links])  # links go right: dx > 0
+    x, y, w, h = (v.tolist() for v in arr.T.astype(np.float64))
+    cx, cy = [a + b / 2 for a, b in zip(x, w)], [a + b / 2 for a, b in zip(y, h)]
+    right = nxt.tolist()
+    slope = {i: (cy[j] - cy[i]) / (cx[j] - cx[i]) for i, j in enumerate(right) if j >= 0}  # links go right
     chains = _chains(nxt)
-    long_lines = [k for c in chains if len(c) > COURSE_LINKS + 1 for k in c[:-1]]
+    long_lines = [slope[k] for c in chains if len(c) > COURSE_LINKS + 1 for k in c[:-1]]
+    frame_course = statistics.median(long_lines) if len(long_lines) >= COURSE_LINKS else None
     out = nxt.copy()
     for chain in chains:
-        for i in chain[:-1]:
-            others = [k for k in chain[:-1] if k != i]
-            if len(others) < COURSE_LINKS:
-                others = long_lines  # a short line: the frame's long ones (never this one)
-            if len(others) < COURSE_LINKS:
+        links = chain[:-1]
+        for i in links:
+            if len(links) > COURSE_LINKS:
+                course = statistics.median(slope[k] for k in links if k != i)
+            elif frame_course is not None:  # a short line: the frame's long ones (never this one)
+                course = frame_course
+            else:
                 continue
-            j, course = nxt[i], float(np.median(slope[others]))
+            j = right[i]
             if abs(cy[j] - cy[i] - course * (cx[j] - cx[i])) > OFF_COURSE * max(h[i], h[j]):
                 out[i] = -1
     return out
