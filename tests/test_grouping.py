@@ -92,5 +92,11 @@ def test_a_line_slanted_as_steeply_as_its_neighbour_step_stays_whole():
         assert sorted(lines) == ["23", "4711"], lines
 
 
+def test_one_odd_step_does_not_break_a_level_line():
+    """A 4 written close under the 3's corner is an odd step (a slope of 5), not the line's course."""
+    boxes, labels = [(0, 100, 26, 40), (24, 100, 26, 40), (48, 100, 26, 40), (52, 122, 26, 40)], list("1234")
+    assert read(boxes, labels) == ["1234"]
+
+
 def test_nothing_to_group():
     assert group([]) == [] and line_strings([], []) == []

@@ -21,8 +21,8 @@ STEP_DY_WEIGHT = 2.0  # a step up or down costs twice a step along: level neighb
 JOIN_LEVEL = 0.5  # separate chains continue one line when the next starts within 0.5 heights of its course
 NUMBER_GAP = 0.75  # a gap wider than 0.75 digit heights separates two numbers
 OFF_COURSE = 1.0  # a link whose far digit lies over a digit height off its line's course is cut ...
-COURSE_LINKS = 2  # ... the course being the median slope of the line's other links, given this many,
-#   else of the links of the frame's lines of COURSE_LINKS + 1 links or more (_on_course)
+COURSE_LINKS = 3  # ... the course being the median slope of the line's links, given this many, else of
+#   the links of the frame's lines that have as many (_on_course)
 
 
 def _pair_geometry(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -87,20 +87,23 @@ def _on_course(nxt: np.ndarray, arr: np.ndarray) -> np.ndarray:
     x, y, w, h = (v.tolist() for v in arr.T.astype(np.float64))
     cx, cy = [a + b / 2 for a, b in zip(x, w)], [a + b / 2 for a, b in zip(y, h)]
     right = nxt.tolist()
-    slope = {i: (cy[j] - cy[i]) / (cx[j] - cx[i]) for i, j in enumerate(right) if j >= 0}  # links go right
+    # Links go right (dx > 0); a digit nearly under its neighbour makes a slope of 5 or more, so
+    # slopes are held to what a line may take, as in _join_chains.
+    slope = {i: min(max((cy[j] - cy[i]) / (cx[j] - cx[i]), -LINK_SLOPE), LINK_SLOPE)
+             for i, j in enumerate(right) if j >= 0}
     chains = _chains(nxt)
-    long_lines = [slope[k] for c in chains if len(c) > COURSE_LINKS + 1 for k in c[:-1]]
-    frame_course = statistics.median(long_lines) if len(long_lines) >= COURSE_LINKS else None
+    long_lines = [slope[k] for c in chains if len(c) > COURSE_LINKS for k in c[:-1]]
+    frame_course = statistics.median(long_lines) if long_lines else None
     out = nxt.copy()
     for chain in chains:
         links = chain[:-1]
+        if len(links) >= COURSE_LINKS:  # the line's own median: one odd step cannot move it
+            course = statistics.median(slope[k] for k in links)
+        elif frame_course is not None:  # a short line: the frame's long ones (never this one)
+            course = frame_course
+        else:
+            continue
         for i in links:
-            if len(links) > COURSE_LINKS:
-                course = statistics.median(slope[k] for k in links if k != i)
-            elif frame_course is not None:  # a short line: the frame's long ones (never this one)
-                course = frame_course
-            else:
-                continue
             j = right[i]
             if abs(cy[j] - cy[i] - course * (cx[j] - cx[i])) > OFF_COURSE * max(h[i], h[j]):
                 out[i] = -1
