@@ -50,12 +50,12 @@ def default_data_dir() -> Path | None:
     return None
 
 
-def data_dir_or_exit(given: Path | None, why: str = "") -> Path:
-    """A command's --data folder, else default_data_dir(); exits with a clear message (and `why`
-    it is needed, when said) where neither names one."""
+def data_dir_or_exit(given: Path | None, hint: str = "") -> Path:
+    """A command's --data folder, else default_data_dir(); exits with a clear message (and a `hint`,
+    when given) where neither names one."""
     folder = given or default_data_dir()
     if folder is None:
-        raise SystemExit(f"no MNIST folder found: pass --data DIR{f' ({why})' if why else ''}")
+        raise SystemExit(f"no MNIST folder found: pass --data DIR{f' ({hint})' if hint else ''}")
     return folder
 
 

@@ -737,7 +737,8 @@ def _surer(chalk: _Pass, dark: _Pass) -> bool:
 
 class _Look(NamedTuple):
     """A frame's crops (stage 5) and the first model call's reading of them (Recognizer.first_reading;
-    None when there are no crops), taken before its full reading (_classify)."""
+    None when there are no crops), taken before its full reading (_classify), which extends its
+    crops and options: one look serves one reading."""
 
     crops: list[Crop]
     options: dict[int, list[list[int]]]
@@ -796,8 +797,10 @@ def _read_doubted(gray: np.ndarray, mode: str, dark: _Frame, recognizer: Recogni
     Chalk is read first. On a blackboard the dark-ink reading finds many marks but few sure
     digits, and its full reading costs most (its first network doubts most of them, so the
     second reads them too); it is taken only when its first look could still beat chalk's
-    (Recognizer.could_reach). Digits that splits or retries add, not counted there, have never
-    decided it: 324 doubted frames of boards and pages pick the same reading (docs/reader.md).
+    (Recognizer.could_reach). Crops read under the bar and steadied by retries at other stroke
+    widths (_steady_crops) cannot reach CHALK_SURE in a mean of three; digits that split retries or
+    pieces read together add are not counted, and have never decided it: 324 doubted frames of
+    boards and pages pick the same reading (docs/reader.md).
     """
     chalk = _segment(gray, mode, clock, chalk=True)
     chalk_read = _classify(chalk, _look(chalk, recognizer, clock), recognizer, clock)

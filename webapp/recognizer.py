@@ -158,6 +158,8 @@ class Recognizer:
         batch = self._checked(batch)
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), np.float32), (np.zeros(0, np.float32) if self.has_letters else None)
+        if first is not None and len(first[0]) != len(batch):
+            raise ValueError(f"a first reading of {len(first[0])} inputs given for a batch of {len(batch)}")
         outputs = self.first_reading(batch) if first is None else [o.copy() for o in first]
         if self.cascade is not None:
             outputs = self._cascade_run(batch, outputs)
@@ -177,7 +179,8 @@ class Recognizer:
     def could_reach(self, first: list[np.ndarray], level: float) -> int:
         """How many inputs of a first_reading classify could read at `level` or more: in a cascade,
         one its first member reads below `level` can reach it only in the mean of all members,
-        and only if the others are surer than `level`, so only from count * level - (count - 1)."""
+        which even with the others reading it at 1.0 needs count * level - (count - 1) from the
+        first (an upper bound: it counts inputs the first member reads that surely itself)."""
         conf = first[0].max(axis=1) if len(first[0]) else np.zeros(0)
         if self.cascade is not None:
             count = self.cascade[2]
