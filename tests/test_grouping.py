@@ -98,5 +98,11 @@ def test_one_odd_step_does_not_break_a_level_line():
     assert read(boxes, labels) == ["1234"]
 
 
+def test_alone_in_view_two_digits_a_line_apart_are_two_lines_and_a_slanted_pair_is_one_number():
+    assert read([(60, 60, 30, 50), (150, 150, 30, 50)], ["6", "6"]) == ["6", "6"]
+    boxes, labels = row(60, 200, "42", h=50, w=30, step=40, slope=math.tan(math.radians(-40)))
+    assert read(boxes, labels) == ["42"]
+
+
 def test_nothing_to_group():
     assert group([]) == [] and line_strings([], []) == []

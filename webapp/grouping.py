@@ -22,7 +22,7 @@ JOIN_LEVEL = 0.5  # separate chains continue one line when the next starts withi
 NUMBER_GAP = 0.75  # a gap wider than 0.75 digit heights separates two numbers
 OFF_COURSE = 1.0  # a link whose far digit lies over a digit height off its line's course is cut ...
 COURSE_LINKS = 3  # ... the course being the median slope of the line's links, given this many, else of
-#   the links of the frame's lines that have as many (_on_course)
+#   the links of the frame's lines that have as many, else level (_on_course)
 
 
 def _pair_geometry(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -93,16 +93,14 @@ def _on_course(nxt: np.ndarray, arr: np.ndarray) -> np.ndarray:
              for i, j in enumerate(right) if j >= 0}
     chains = _chains(nxt)
     long_lines = [slope[k] for c in chains if len(c) > COURSE_LINKS for k in c[:-1]]
-    frame_course = statistics.median(long_lines) if long_lines else None
+    frame_course = statistics.median(long_lines) if long_lines else 0.0  # none: level, as most writing
     out = nxt.copy()
     for chain in chains:
         links = chain[:-1]
         if len(links) >= COURSE_LINKS:  # the line's own median: one odd step cannot move it
             course = statistics.median(slope[k] for k in links)
-        elif frame_course is not None:  # a short line: the frame's long ones (never this one)
+        else:  # a short line: the frame's long ones (never this one)
             course = frame_course
-        else:
-            continue
         for i in links:
             j = right[i]
             if abs(cy[j] - cy[i] - course * (cx[j] - cx[i])) > OFF_COURSE * max(h[i], h[j]):
