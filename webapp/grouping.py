@@ -76,21 +76,21 @@ def _chains(nxt: np.ndarray) -> list[list[int]]:
     return chains
 
 
-def _on_course(nxt: np.ndarray, arr: np.ndarray) -> np.ndarray:
-    """Cut the links that leave their line's course (OFF_COURSE).
+def _on_course(nxt: np.ndarray, geometry: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Cut the links that leave their line's course (OFF_COURSE); `geometry` is _pair_geometry's.
 
     A line may slant up to ~50 degrees (LINK_SLOPE), so a digit alone on the next line, left of a
     number's start, can be its nearest neighbour and join it at a steep step ("9476" over "7" read
     "7 9476"). The rest of the line, or the frame's other lines, show that step is no slant.
-    Plain Python: a frame has a few dozen links, and this runs several times a frame.
+    Plain Python over the links: a frame has a few dozen, and this runs several times a frame.
     """
-    x, y, w, h = (v.tolist() for v in arr.T.astype(np.float64))
-    cx, cy = [a + b / 2 for a, b in zip(x, w)], [a + b / 2 for a, b in zip(y, h)]
-    right = nxt.tolist()
+    dx, dy, size, _ = geometry
+    links = np.flatnonzero(nxt >= 0)
+    ends = nxt[links]
     # Links go right (dx > 0); a digit nearly under its neighbour makes a slope of 5 or more, so
     # slopes are held to what a line may take, as in _join_chains.
-    slope = {i: min(max((cy[j] - cy[i]) / (cx[j] - cx[i]), -LINK_SLOPE), LINK_SLOPE)
-             for i, j in enumerate(right) if j >= 0}
+    step = dict(zip(links.tolist(), zip(dx[links, ends].tolist(), dy[links, ends].tolist(), size[links, ends].tolist())))
+    slope = {i: min(max(y / x, -LINK_SLOPE), LINK_SLOPE) for i, (x, y, _) in step.items()}
     chains = _chains(nxt)
     long_lines = [slope[k] for c in chains if len(c) > COURSE_LINKS for k in c[:-1]]
     frame_course = statistics.median(long_lines) if long_lines else 0.0  # none: level, as most writing
@@ -102,8 +102,8 @@ def _on_course(nxt: np.ndarray, arr: np.ndarray) -> np.ndarray:
         else:  # a short line: the frame's long ones (never this one)
             course = frame_course
         for i in links:
-            j = right[i]
-            if abs(cy[j] - cy[i] - course * (cx[j] - cx[i])) > OFF_COURSE * max(h[i], h[j]):
+            x, y, height = step[i]
+            if abs(y - course * x) > OFF_COURSE * height:
                 out[i] = -1
     return out
 
@@ -144,7 +144,7 @@ def group(boxes: list[Box]) -> list[list[list[int]]]:
         return []
     arr = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     geometry = _pair_geometry(arr)
-    nxt = _on_course(link_right(arr, geometry), arr)
+    nxt = _on_course(link_right(arr, geometry), geometry)
     chains = _join_chains(_chains(nxt), arr)
     mid_y, heights = (arr[:, 1] + arr[:, 3] / 2).tolist(), arr[:, 3].tolist()  # lists: chains are short
     centre_y = [sum(mid_y[k] for k in c) / len(c) for c in chains]
