@@ -461,6 +461,27 @@ def test_a_blackboard_is_read_in_full_as_chalk_only(mnist_test, recognizer, inde
     assert quick_inputs < 0.8 * sum(sent), (quick_inputs, sum(sent))
 
 
+@pytest.mark.parametrize("index", [36, 83])
+def test_a_page_in_a_shadow_is_read_in_full_as_dark_ink_only(mnist_test, recognizer, index, monkeypatch):
+    """A shadow can lean a page's polarity vote towards light ink, so it is read as chalk too; its
+    dark ink's first look bounds more very sure digits than the chalk's, so dark ink is read in full
+    first and the chalk reading is not finished: the same reading as both in full."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "pages", index, 0)
+    finished, doubted = [], []
+    classify, read_doubted = pipeline._classify, pipeline._read_doubted
+    monkeypatch.setattr(pipeline, "_classify", lambda frame, *args: finished.append(frame.mask) or classify(frame, *args))
+    monkeypatch.setattr(pipeline, "_read_doubted", lambda *args: doubted.append(1) or read_doubted(*args))
+    quick = read_frame(scene.image, recognizer, mode="camera")
+    quick_finished, finished[:] = len(finished), []
+    monkeypatch.setattr(recognizer, "could_reach", lambda first, level: 10**6)  # no bound: both read in full
+    full = read_frame(scene.image, recognizer, mode="camera")
+    assert doubted == [1, 1] and quick.lines == full.lines and len(quick.digits) >= 8
+    assert [(d.label, d.box) for d in quick.digits] == [(d.label, d.box) for d in full.digits]
+    assert (quick_finished, len(finished)) == (1, 2)
+
+
 def reading_at(*confidences: float) -> pipeline._Pass:
     """A reading whose accepted digits (all 3s) were read at these confidences."""
     probs = np.array([[(1 - c) / 9] * 3 + [c] + [(1 - c) / 9] * 6 for c in confidences], np.float32).reshape(-1, 10)

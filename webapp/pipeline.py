@@ -794,21 +794,30 @@ def _read_doubted(gray: np.ndarray, mode: str, dark: _Frame, recognizer: Recogni
                   ) -> tuple[_Frame, _Pass]:
     """The surer (_surer) of a doubted photo's two readings, as dark ink and as chalk.
 
-    Chalk is read first. On a blackboard the dark-ink reading finds many marks but few sure
-    digits, and its full reading costs most (its first network doubts most of them, so the
-    second reads them too); it is taken only when its first look could still beat chalk's
-    (Recognizer.could_reach). Crops read under the bar and steadied by retries at other stroke
+    Both get the model's first call (_look), which bounds how many very sure digits each could
+    reach (Recognizer.could_reach). The one with the higher bound is read in full first: chalk on a
+    blackboard, whose dark-ink reading finds many marks but few sure digits and costs most in full
+    (its first network doubts most of them, so the second reads them too); dark ink on a page in a
+    shadow, whose chalk reading finds its paper's grain. The other is finished only when its bound
+    says it could still win. Crops read under the bar and steadied by retries at other stroke
     widths (_steady_crops) cannot reach CHALK_SURE in a mean of three; digits that split retries or
-    pieces read together add are not counted, and have never decided it: 324 doubted frames of
-    boards and pages pick the same reading (docs/reader.md).
+    pieces read together add are not counted, and have never decided it (docs/reader.md).
     """
     chalk = _segment(gray, mode, clock, chalk=True)
-    chalk_read = _classify(chalk, _look(chalk, recognizer, clock), recognizer, clock)
-    look = _look(dark, recognizer, clock)
-    very_sure = chalk_read.very_sure()
-    if very_sure > 0 and (look.first is None or recognizer.could_reach(look.first, CHALK_SURE) <= very_sure):
-        return chalk, chalk_read
-    dark_read = _classify(dark, look, recognizer, clock)
+    chalk_look, dark_look = _look(chalk, recognizer, clock), _look(dark, recognizer, clock)
+    chalk_bound, dark_bound = (0 if look.first is None else recognizer.could_reach(look.first, CHALK_SURE)
+                               for look in (chalk_look, dark_look))
+    if dark_bound > chalk_bound:
+        dark_read = _classify(dark, dark_look, recognizer, clock)
+        if dark_read.very_sure() > chalk_bound:  # chalk could not even tie
+            return dark, dark_read
+        chalk_read = _classify(chalk, chalk_look, recognizer, clock)
+    else:
+        chalk_read = _classify(chalk, chalk_look, recognizer, clock)
+        very_sure = chalk_read.very_sure()
+        if very_sure > 0 and dark_bound <= very_sure:  # dark ink could at best tie, and chalk wins ties
+            return chalk, chalk_read
+        dark_read = _classify(dark, dark_look, recognizer, clock)
     return (chalk, chalk_read) if _surer(chalk_read, dark_read) else (dark, dark_read)
 
 
