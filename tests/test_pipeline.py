@@ -332,7 +332,8 @@ def test_the_confidence_bar_travels_in_the_model_file(three_digits, recognizer, 
             _with_bar(tmp_path, bad, "letter_bar")()
 
 
-def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones(three_digits, recognizer, tmp_path):
+def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones(three_digits, recognizer, tmp_path,
+                                                                                  monkeypatch):
     img = mnist_page(three_digits)
     best = _best_readings(img, tmp_path, "canvas")
     assert len(best) == 3
@@ -342,7 +343,19 @@ def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones
     assert read_frame(img, strict, mode="canvas").lines == [number(three_digits)]
     assert read_frame(img, strict, mode="camera").lines != [number(three_digits)]  # photos hold to the bar
     none_sure = _with_bar(tmp_path, f"{(max(best) + 1) / 2:.9f}")()  # above every digit: none vouches for the others
+    monkeypatch.setattr(pipeline, "AGREE_MARGIN", 0.0)  # nor do a digit's own readings at three stroke widths
     assert read_frame(img, none_sure, mode="canvas").lines == []
+
+
+def test_a_digit_whose_three_readings_agree_needs_less_than_the_bar(mnist_test, recognizer, monkeypatch):
+    """A bold 9 on a page, read unsure as the reader thins it (0.61) and thinner still (0.41), but
+    surely with a thicker stroke (0.999): all three read 9, so their mean (0.67) is enough."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "pages", 11, 2)
+    assert read_frame(scene.image, recognizer, mode="camera").lines[0] == scene.lines[0] == "5929"
+    monkeypatch.setattr(pipeline, "AGREE_MARGIN", 0.0)  # held to the bar, the 9 is lost
+    assert read_frame(scene.image, recognizer, mode="camera").lines[0] == "592"
 
 
 def vouched(boxes, confidences, wordy=()):

@@ -13,6 +13,7 @@ blackboard does not), and the reading with more very sure digits is kept.
 """
 from __future__ import annotations
 
+
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -83,6 +84,11 @@ STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this
 #   0.45 (without it a words-only real-dev photo read 6 invented digits); real-dev CER 0.1635 -> 0.1731, one
 #   more digit in the capitals of scan 021. STEADY_STROKES (0.6, 0.8) on photos: seed 2 0.9688, seed 7 0.9789,
 #   more invented digits
+AGREE_MARGIN = 0.1  # a region whose three readings (STEADY_STROKES) all name one digit needs 0.1 less than the bar: a
+#   bold digit the reader thins reads unsure, and often surely with a thicker stroke (a 9 at 0.61, 0.41
+#   and 0.999). Drawings seeds 0-2, 5-31 0.9899 -> 0.9902 (11 seeds up, 2 down), fresh 32-51 0.9879 ->
+#   0.9883 (7 up, none down); pages 0-7 0.9833 -> 0.9834 (3 up, 3 down); real-dev CER 0.106 -> 0.077.
+#   0.2 gained more on scenes but read digits into the words-only photo 030 (docs/reader.md)
 BACKDROP = {"edge", "frame", "faint", "cut off", "noise"}  # rejections that are the scene or out of view, not
 #   marks on the paper (paper edges, sheet outlines, wood grain and shadows, things cut by the frame): counted,
 #   not drawn on the annotated frame, where on a desk photo they hid the page under red boxes
@@ -627,7 +633,8 @@ def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
 
 def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, list[list[int]]],
             conf: np.ndarray, sure: float, digit_h: float = 0.0, canvas: bool = False,
-            letter_scores: np.ndarray | None = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+            letter_scores: np.ndarray | None = None, agreed: set[int] = frozenset()
+            ) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Choose whole or split per region, then drop crops read less surely than `sure` (on a `canvas`,
     unless sure digits vouch for them: _vouched_for) and letters in text lines. With the model's
     `letter_scores`, numbers whose digits are all read at PLAIN_SURE and scored below PLAIN_LETTER
@@ -637,7 +644,7 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE]
-    kept = {k for k in chosen if conf[k] >= sure}
+    kept = {k for k in chosen if conf[k] >= sure or (k in agreed and conf[k] >= sure - AGREE_MARGIN)}
     if canvas:
         kept.update(_vouched_for(chosen, crops, conf, sure, wordy))
     unsure = [crops[k].box for k in chosen if k not in kept]
@@ -775,14 +782,17 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
         probs = np.concatenate([probs, more_probs])
         if letter_scores is not None:
             letter_scores = np.concatenate([letter_scores, more_letters])
+        agreed = {k for k, rows in variants.items() if rows and (probs[rows].argmax(axis=1) == probs[k].argmax()).all()}
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
+    else:
+        agreed = set()
     if strict:  # _more_cuts' cuts count only when both pieces are very sure (most frames have none)
         for i, opts in options.items():
             options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < MORE_CUTS_SURE)]
     chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
-                               letter_scores=letter_scores)
+                               letter_scores=letter_scores, agreed=agreed)
     if letter_regions:
         chosen, rejected = _without_letters(chosen, rejected, crops, letter_regions, conf, sure, letter_scores)
     read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected), recognizer, letter_scores)
