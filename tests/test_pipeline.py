@@ -484,7 +484,8 @@ def test_a_page_in_a_shadow_is_read_in_full_as_dark_ink_only(mnist_test, recogni
     scene = make_scene(DigitSource(*mnist_test), "pages", index, 0)
     finished, doubted = [], []
     classify, read_doubted = pipeline._classify, pipeline._read_doubted
-    monkeypatch.setattr(pipeline, "_classify", lambda frame, *args: finished.append(frame.mask) or classify(frame, *args))
+    monkeypatch.setattr(pipeline, "_classify",
+                        lambda frame, *args: finished.append(frame.mask) or classify(frame, *args))
     monkeypatch.setattr(pipeline, "_read_doubted", lambda *args: doubted.append(1) or read_doubted(*args))
     quick = read_frame(scene.image, recognizer, mode="camera")
     quick_finished, finished[:] = len(finished), []

@@ -13,7 +13,6 @@ blackboard does not), and the reading with more very sure digits is kept.
 """
 from __future__ import annotations
 
-
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -635,8 +634,9 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
             conf: np.ndarray, sure: float, digit_h: float = 0.0, canvas: bool = False,
             letter_scores: np.ndarray | None = None, agreed: set[int] = frozenset()
             ) -> tuple[list[int], list[tuple[int, int, int, int]]]:
-    """Choose whole or split per region, then drop crops read less surely than `sure` (on a `canvas`,
-    unless sure digits vouch for them: _vouched_for) and letters in text lines. With the model's
+    """Choose whole or split per region, then drop crops read less surely than `sure` (AGREE_MARGIN
+    less for those `agreed` at three stroke widths; on a `canvas`, unless sure digits vouch for
+    them: _vouched_for) and letters in text lines. With the model's
     `letter_scores`, numbers whose digits are all read at PLAIN_SURE and scored below PLAIN_LETTER
     are not judged by their heights; without a letter detector, no number is spared so.
 
@@ -782,7 +782,8 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
         probs = np.concatenate([probs, more_probs])
         if letter_scores is not None:
             letter_scores = np.concatenate([letter_scores, more_letters])
-        agreed = {k for k, rows in variants.items() if rows and (probs[rows].argmax(axis=1) == probs[k].argmax()).all()}
+        agreed = {k for k, rows in variants.items()  # readings at every stroke width name one digit
+                  if rows and (probs[rows].argmax(axis=1) == probs[k].argmax()).all()}
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
