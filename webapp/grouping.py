@@ -63,6 +63,12 @@ def link_right(boxes: np.ndarray, geometry: tuple[np.ndarray, ...] | None = None
     return nxt
 
 
+def _held_slope(rise: float, run: float) -> float:
+    """A step's slope held to what a line may take (LINK_SLOPE); level for a step that does not go right.
+    A digit nearly under its neighbour would otherwise make a slope of 5 or more."""
+    return min(max(rise / run, -LINK_SLOPE), LINK_SLOPE) if run > 0 else 0.0
+
+
 def _chains(nxt: np.ndarray) -> list[list[int]]:
     """Follow the links from each digit that has none on its left."""
     has_left = np.zeros(len(nxt), bool)
@@ -87,10 +93,8 @@ def _on_course(nxt: np.ndarray, geometry: tuple[np.ndarray, ...]) -> np.ndarray:
     dx, dy, size, _ = geometry
     links = np.flatnonzero(nxt >= 0)
     ends = nxt[links]
-    # Links go right (dx > 0); a digit nearly under its neighbour makes a slope of 5 or more, so
-    # slopes are held to what a line may take, as in _join_chains.
     step = dict(zip(links.tolist(), zip(dx[links, ends].tolist(), dy[links, ends].tolist(), size[links, ends].tolist())))
-    slope = {i: min(max(y / x, -LINK_SLOPE), LINK_SLOPE) for i, (x, y, _) in step.items()}
+    slope = {i: _held_slope(y, x) for i, (x, y, _) in step.items()}  # links go right: x > 0
     chains = _chains(nxt)
     long_lines = [slope[k] for c in chains if len(c) > COURSE_LINKS for k in c[:-1]]
     frame_course = statistics.median(long_lines) if long_lines else 0.0  # none: level, as most writing
@@ -120,7 +124,7 @@ def _join_chains(chains: list[list[int]], arr: np.ndarray) -> list[list[int]]:
         best = None
         for i, a in enumerate(chains):
             end, run = a[-1], cx[a[-1]] - cx[a[0]]
-            slope = min(max((cy[end] - cy[a[0]]) / run, -LINK_SLOPE), LINK_SLOPE) if run > 0 else 0.0
+            slope = _held_slope(cy[end] - cy[a[0]], run)
             for j, b in enumerate(chains):
                 start = b[0]
                 if i == j or left[j] < right[i]:

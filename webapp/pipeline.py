@@ -774,6 +774,7 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
     extra, strict = _retry_splits(frame, crops, options, conf, sure)
     steady, variants = _steady_crops(frame, options, conf, len(crops) + len(extra), sure)
     extra += steady
+    agreed: set[int] = set()  # regions whose readings at every stroke width name one digit (AGREE_MARGIN)
     if extra:
         more = np.stack([c.image for c in extra])[:, None]
         crops += extra
@@ -782,13 +783,10 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
         probs = np.concatenate([probs, more_probs])
         if letter_scores is not None:
             letter_scores = np.concatenate([letter_scores, more_letters])
-        agreed = {k for k, rows in variants.items()  # readings at every stroke width name one digit
-                  if rows and (probs[rows].argmax(axis=1) == probs[k].argmax()).all()}
+        agreed = {k for k, rows in variants.items() if rows and (probs[rows].argmax(axis=1) == probs[k].argmax()).all()}
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    else:
-        agreed = set()
     if strict:  # _more_cuts' cuts count only when both pieces are very sure (most frames have none)
         for i, opts in options.items():
             options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < MORE_CUTS_SURE)]
