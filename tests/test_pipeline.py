@@ -800,6 +800,39 @@ def test_on_a_canvas_a_pair_drawn_into_each_other_and_read_poorly_does_not_sink_
     assert chosen == [] and sorted(rejected) == sorted(boxes[1:3] + boxes[4:])
 
 
+def test_only_the_surest_unsure_regions_of_a_frame_are_read_again_when_it_has_many():
+    options = {i: [[i]] for i in range(pipeline.RETRY_MOST + 4)}
+    conf = np.linspace(0.69, 0.1, len(options))  # all unsure, the first surest
+    conf[2] = 0.95
+    retried = pipeline._retried(options, conf, 0.7)
+    assert sorted(retried) == list(range(pipeline.RETRY_MOST + 1))  # the sure one and the surest unsure ones
+    assert all(retried[i] is options[i] for i in retried)  # retries add their options to the frame's own
+    few = {i: options[i] for i in range(pipeline.RETRY_MOST)}
+    assert pipeline._retried(few, conf, 0.7) is few
+
+
+def test_a_page_of_words_reads_few_of_its_letters_again(recognizer, monkeypatch):
+    """Each unsure letter read again (split, cut, steadied) would cost the model more than the first look."""
+    from webapp.bench_pipeline import words_page
+
+    page_of_words = words_page(np.random.default_rng(0))
+    sizes = []
+    real_classify = recognizer.classify
+
+    def counting(batch, first=None):
+        sizes.append(len(batch))
+        return real_classify(batch, first)
+
+    monkeypatch.setattr(recognizer, "classify", counting)
+    read_frame(page_of_words, recognizer, mode="camera", annotate=False)
+    limited = sizes[1]
+    assert limited <= pipeline.RETRY_MOST * 13  # on a photo a region has at most 13 retry crops
+    monkeypatch.setattr(pipeline, "RETRY_MOST", 10**6)
+    sizes.clear()
+    read_frame(page_of_words, recognizer, mode="camera", annotate=False)
+    assert 2 * limited < sizes[1]
+
+
 def _turned(jpeg: bytes, orientation: int) -> bytes:
     """The JPEG with an EXIF orientation tag, as a phone held sideways writes it."""
     tiff = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">HHHIHH", 1, 0x0112, 3, 1, orientation, 0) + bytes(4)

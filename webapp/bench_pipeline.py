@@ -20,7 +20,9 @@ from webapp.recognizer import Recognizer
 from webapp.scenes import DigitSource, add_data_option, make_scene
 
 WARMUP = 5  # first calls allocate buffers and load kernels; not counted
-PAGE_MODE = {"pages": "camera", "drawings": "canvas", "boards": "camera"}  # what the page's camera and draw modes send
+PAGE_MODE = {"pages": "camera", "drawings": "canvas", "boards": "camera", "words": "camera"}  # what the page sends
+WORDS = ("the quick brown fox jumps over a lazy dog while seven hens sing about their home and garden "
+         "every morning").split()
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -28,7 +30,8 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--frames", type=POSITIVE, default=20, help="distinct generated frames (default: 20)")
     parser.add_argument("--repeats", type=int, default=10, help="passes over the frames (default: 10)")
     parser.add_argument("--kind", choices=list(PAGE_MODE), default="pages",
-                        help="frame kind (default: pages; boards: chalk, read twice, as dark and as light ink)")
+                        help="frame kind (default: pages; boards: chalk, read twice, as dark and as light ink; "
+                             "words: a page of printed words and no digit, the reader's slowest kind of frame)")
     parser.add_argument("--digits", type=int, default=10, help="digits per frame (default: 10)")
     parser.add_argument("--seed", type=int, default=1, help="scene seed (default: 1)")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped one)")
@@ -42,11 +45,32 @@ def frames(source: DigitSource, kind: str, count: int, digits: int, seed: int) -
     """Generated 640x480 scenes, JPEG-encoded at quality 80, and their mean digit count."""
     out, placed = [], 0
     for i in range(count):
-        scene = make_scene(source, kind, i, seed, size=(640, 480), n_digits=digits)
-        ok, buf = cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if kind == "words":
+            image, labels = words_page(np.random.default_rng([seed, i])), []
+        else:
+            scene = make_scene(source, kind, i, seed, size=(640, 480), n_digits=digits)
+            image, labels = scene.image, scene.labels
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
         out.append(buf.tobytes())
-        placed += len(scene.labels)
+        placed += len(labels)
     return out, placed / max(count, 1)
+
+
+def words_page(rng: np.random.Generator, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A photographed page (BGR) filled with lines of printed words and no digit: hundreds of letters,
+    each a mark the reader must find, read and turn down."""
+    w, h = size
+    img = np.full((h, w, 3), int(rng.integers(200, 240)), np.uint8)
+    font = [cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX][rng.integers(3)]
+    scale = h / 440 * rng.uniform(0.9, 1.2)
+    step = round(45 * scale)
+    for y in range(step, h - 10, step):
+        x = 20
+        while x < w - 40:
+            word = WORDS[rng.integers(len(WORDS))]
+            cv2.putText(img, word, (x, y), font, scale, (40, 40, 60), 2, cv2.LINE_AA)
+            x += cv2.getTextSize(word, font, scale, 2)[0][0] + round(18 * scale)
+    return cv2.GaussianBlur(img, (3, 3), 0)
 
 
 def measure(data: list[bytes], recognizer: Recognizer, repeats: int, mode: str = "auto") -> dict[str, list[float]]:

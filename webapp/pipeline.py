@@ -83,6 +83,9 @@ STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this
 #   0.45 (without it a words-only real-dev photo read 6 invented digits); real-dev CER 0.1635 -> 0.1731, one
 #   more digit in the capitals of scan 021. STEADY_STROKES (0.6, 0.8) on photos: seed 2 0.9688, seed 7 0.9789,
 #   more invented digits
+RETRY_MOST = 16  # at most this many unsure regions of a frame are read again (split, cut or steadied), the
+#   surest first: a page of words has a hundred unsure letters, and reading them all again tripled the model's
+#   work (a 640x480 page of printed words: 1.1 s a frame). No generated scene has as many (docs/reader.md)
 AGREE_MARGIN = 0.1  # a region whose three readings (STEADY_STROKES) all name one digit needs 0.1 less than the bar: a
 #   bold digit the reader thins reads unsure, and often surely with a thicker stroke (a 9 at 0.61, 0.41
 #   and 0.999). Drawings seeds 0-2, 5-31 0.9899 -> 0.9902 (11 seeds up, 2 down), fresh 32-51 0.9879 ->
@@ -417,6 +420,18 @@ def _deeper_splits(frame: _Frame, crops: list[Crop], options: dict[int, list[lis
                     deeper.append(new)
         if deeper:
             yield i, region, rmask, deeper
+
+
+def _retried(options: dict[int, list[list[int]]], conf: np.ndarray, sure: float) -> dict[int, list[list[int]]]:
+    """The regions that may be read again (split, cut or steadied): all of them, unless more than
+    RETRY_MOST are unsure (every option read below `sure`), when the unsure ones but the RETRY_MOST
+    surest are left out. Most frames have a few unsure regions; a page of words, a hundred."""
+    best = {i: max(float(conf[o].min()) for o in opts) for i, opts in options.items()}
+    unsure = [i for i in options if best[i] < sure]
+    if len(unsure) <= RETRY_MOST:
+        return options
+    left_out = set(sorted(unsure, key=lambda i: -best[i])[RETRY_MOST:])
+    return {i: opts for i, opts in options.items() if i not in left_out}
 
 
 def _steady_crops(frame: _Frame, options: dict[int, list[list[int]]], conf: np.ndarray,
@@ -771,8 +786,9 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
     sure = recognizer.min_confidence
     letter_regions = (_letter_regions(options, letter_scores, recognizer.letter_bar)
                       if letter_scores is not None else set())
-    extra, strict = _retry_splits(frame, crops, options, conf, sure)
-    steady, variants = _steady_crops(frame, options, conf, len(crops) + len(extra), sure)
+    retried = _retried(options, conf, sure)  # the same lists: retries add their options to `options`
+    extra, strict = _retry_splits(frame, crops, retried, conf, sure)
+    steady, variants = _steady_crops(frame, retried, conf, len(crops) + len(extra), sure)
     extra += steady
     agreed: set[int] = set()  # regions whose readings at every stroke width name one digit (AGREE_MARGIN)
     if extra:
