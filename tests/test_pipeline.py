@@ -833,6 +833,28 @@ def test_a_page_of_words_reads_few_of_its_letters_again(recognizer, monkeypatch)
     assert 2 * limited < sizes[1]
 
 
+def test_a_digit_carved_out_of_a_bigger_mark_must_be_read_very_surely():
+    """A region cut out of a mark's strong ink (segment._carve) is a digit only at CARVED_SURE: on
+    photos, such pieces of a sheet's edge or a desk read as digits at up to 0.99."""
+    regions = [segment.Region((0, 0, 30, 40), [1]), segment.Region((40, 0, 30, 40), [2], carved=True)]
+    crops = [pipeline.Crop(k, r.box, np.zeros((28, 28), np.float32)) for k, r in enumerate(regions)]
+    options = {0: [[0]], 1: [[1]]}
+    read = lambda conf: pipeline._decide(regions, crops, options, np.array(conf), 0.7, digit_h=40)[0]
+    assert read([0.98, 0.98]) == [0]
+    assert read([0.98, pipeline.CARVED_SURE]) == [0, 1]
+
+
+def test_digits_that_a_shadows_edge_joins_are_carved_out_of_it_and_read(mnist_test, recognizer, monkeypatch):
+    """A page (scenes seed 1, scene 42) whose hard shadow's edge, faint in the ink map, joins a 0 of
+    "50640" and a 3 of "33731" into one mark too tall for a digit."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "pages", 42, 1)
+    assert read_frame(scene.image, recognizer, mode="camera").lines == scene.lines == ["384 50640", "33731"]
+    monkeypatch.setattr(segment, "CARVE_REASONS", set())
+    assert read_frame(scene.image, recognizer, mode="camera").lines == ["384 5 640", "337 1"]
+
+
 def _turned(jpeg: bytes, orientation: int) -> bytes:
     """The JPEG with an EXIF orientation tag, as a phone held sideways writes it."""
     tiff = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">HHHIHH", 1, 0x0112, 3, 1, orientation, 0) + bytes(4)

@@ -6,6 +6,7 @@ import numpy as np
 
 from tests.pipeline_helpers import INK, page, scribble, write
 from webapp.binarize import ink_map, threshold_ink, to_gray
+from webapp import segment
 from webapp.segment import SPLIT_ASPECT, find_regions, typical_height
 
 
@@ -184,6 +185,32 @@ def test_a_dark_band_at_the_edge_of_the_frame_is_no_digit():
     regions, _ = regions_of(img)
     assert sorted(r.reason or "" for r in regions) in (["", ""], ["", "", "edge"])
     assert all(r.box[0] > 100 for r in regions if r.reason is None)
+
+
+def a_seven_on_a_faint_line() -> np.ndarray:
+    """"4711" on a photographed page, a faint line (a shadow's edge, a pencil rule) running down
+    through its 7, from near the top of the page to near its foot: three digits tall."""
+    img = page(300, 480)
+    cv2.line(img, (118, 10), (118, 290), (165, 165, 165), 3, cv2.LINE_AA)
+    write(img, "4711", 40, 180)  # the pen's ink over the line
+    return img
+
+
+def test_a_digit_joined_to_a_faint_line_is_carved_out_of_it():
+    ink = ink_map(to_gray(a_seven_on_a_faint_line()))
+    regions, _, digit_h = find_regions(threshold_ink(ink), ink=ink, photo=True)
+    digits = sorted((r for r in regions if r.reason is None), key=lambda r: r.box[0])
+    assert len(digits) == 4 and [r.carved for r in digits] == [False, True, False, False]
+    x, y, w, h = digits[1].box
+    assert 0.8 * digit_h <= h <= 1.2 * digit_h and x < 118 < x + w  # the 7 alone, not the line
+    assert [r.reason for r in regions if r.reason] == ["too big"]  # what is left of the line
+
+
+def test_without_carving_the_line_takes_its_digit_with_it(monkeypatch):
+    monkeypatch.setattr(segment, "CARVE_REASONS", set())
+    ink = ink_map(to_gray(a_seven_on_a_faint_line()))
+    regions, _, _ = find_regions(threshold_ink(ink), ink=ink, photo=True)
+    assert sum(r.reason is None for r in regions) == 3
 
 
 def test_a_box_drawn_around_a_number_is_a_frame_not_a_digit():

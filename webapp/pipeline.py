@@ -64,6 +64,9 @@ RETRY_SURE = 0.9  # ... and so is one read below this, whatever the model's bar:
 MORE_CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)  # such a region at least MORE_CUTS_ASPECT wide, and one whose every cut read
 MORE_CUTS_ASPECT = 1.0  # below the bar, is also cut at these shares of its width (none within MORE_CUTS_APART of
 MORE_CUTS_APART = 0.05  # a cut already tried) ... (_more_cuts)
+CARVED_SURE = 0.99  # a region cut out of a bigger mark's strong ink (segment._carve) is a digit only when read
+#   this surely: on pages seeds 0-2, 5-7 the carved digits read right were read at 0.992 or more, pieces of
+#   sheets' edges at 0.79-0.99 (docs/reader.md, "Digits carved out of a bigger mark")
 MORE_CUTS_SURE = 0.97  # ... and such a cut wins only when both its pieces read this surely: more cuts, more ways to
 #   cut one odd digit in two (a flat-topped 3 read "7 5"). `digitcam eval-pairs` seeds 0 / 1: pairs drawn into each
 #   other 59.4% / 70.7% -> 70.5% / 82.2% read right, touching 95.8% / 91.5% -> 96.3% / 92.5%, apart the same;
@@ -659,7 +662,8 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE]
-    kept = {k for k in chosen if conf[k] >= sure or (k in agreed and conf[k] >= sure - AGREE_MARGIN)}
+    kept = {k for k in chosen if (conf[k] >= sure or (k in agreed and conf[k] >= sure - AGREE_MARGIN))
+            and (conf[k] >= CARVED_SURE or not regions[crops[k].region].carved)}
     if canvas:
         kept.update(_vouched_for(chosen, crops, conf, sure, wordy))
     unsure = [crops[k].box for k in chosen if k not in kept]
