@@ -88,7 +88,8 @@ STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this
 #   more invented digits
 RETRY_MOST = 16  # at most this many unsure regions of a frame are read again (split, cut or steadied), the
 #   surest first: a page of words has a hundred unsure letters, and reading them all again tripled the model's
-#   work (a 640x480 page of printed words: 1.1 s a frame). No generated scene has as many (docs/reader.md)
+#   work (`bench-pipeline --kind words`: 0.82-0.85 -> 0.41-0.43 s a frame). No generated scene has as many
+#   unsure regions: their readings are the same (docs/reader.md, "A page of words")
 AGREE_MARGIN = 0.1  # a region whose three readings (STEADY_STROKES) all name one digit needs 0.1 less than the bar: a
 #   bold digit the reader thins reads unsure, and often surely with a thicker stroke (a 9 at 0.61, 0.41
 #   and 0.999). Drawings seeds 0-2, 5-31 0.9899 -> 0.9902 (11 seeds up, 2 down), fresh 32-51 0.9879 ->
