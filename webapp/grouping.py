@@ -93,7 +93,8 @@ def _on_course(nxt: np.ndarray, geometry: tuple[np.ndarray, ...]) -> np.ndarray:
     dx, dy, size, _ = geometry
     links = np.flatnonzero(nxt >= 0)
     ends = nxt[links]
-    step = dict(zip(links.tolist(), zip(dx[links, ends].tolist(), dy[links, ends].tolist(), size[links, ends].tolist())))
+    moves = zip(dx[links, ends].tolist(), dy[links, ends].tolist(), size[links, ends].tolist())
+    step = dict(zip(links.tolist(), moves))
     slope = {i: _held_slope(y, x) for i, (x, y, _) in step.items()}  # links go right: x > 0
     chains = _chains(nxt)
     long_lines = [slope[k] for c in chains if len(c) > COURSE_LINKS for k in c[:-1]]

@@ -160,7 +160,7 @@ class Recognizer:
             return np.zeros((0, len(self.labels)), np.float32), (np.zeros(0, np.float32) if self.has_letters else None)
         if first is not None and len(first[0]) != len(batch):
             raise ValueError(f"a first reading of {len(first[0])} inputs given for a batch of {len(batch)}")
-        outputs = self.first_reading(batch) if first is None else [o.copy() for o in first]
+        outputs = self._first(batch) if first is None else [o.copy() for o in first]
         if self.cascade is not None:
             outputs = self._cascade_run(batch, outputs)
         if self._letter_index is None:
@@ -173,7 +173,10 @@ class Recognizer:
     def first_reading(self, batch: np.ndarray) -> list[np.ndarray]:
         """The model's outputs for a batch from one call: a cascade's first member alone (and the
         letter detector), else the whole file. Cheap where classify may need a second call."""
-        batch = self._checked(batch)
+        return self._first(self._checked(batch))
+
+    def _first(self, batch: np.ndarray) -> list[np.ndarray]:
+        """first_reading of a batch already checked."""
         return self._run(batch, None if self.cascade is None else self.cascade[0])
 
     def could_reach(self, first: list[np.ndarray], level: float) -> int:
