@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 
 from tests.pipeline_helpers import INK, page, scribble, write
-from webapp.binarize import ink_map, threshold_ink, to_gray
 from webapp import segment
+from webapp.binarize import ink_map, threshold_ink, to_gray
 from webapp.segment import SPLIT_ASPECT, find_regions, typical_height
 
 
