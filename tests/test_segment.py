@@ -213,6 +213,20 @@ def test_without_carving_the_line_takes_its_digit_with_it(monkeypatch):
     assert sum(r.reason is None for r in regions) == 3
 
 
+def test_a_digit_that_a_faint_box_runs_through_is_carved_out_of_the_box():
+    """"4725" in a box drawn in pencil round it, whose left side runs down through the 4: the box
+    and the 4 are one mark, a frame round the other three."""
+    img = page(240, 480)
+    cv2.rectangle(img, (124, 70), (400, 190), (165, 165, 165), 3, cv2.LINE_AA)
+    write(img, "4725", 120, 150)
+    ink = ink_map(to_gray(img))
+    regions, _, _ = find_regions(threshold_ink(ink), ink=ink, photo=True)
+    digits = sorted((r for r in regions if r.reason is None), key=lambda r: r.box[0])
+    x, _, w, _ = digits[0].box
+    assert [r.carved for r in digits] == [True, False, False, False] and x < 124 < x + w  # the 4
+    assert [r.reason for r in regions if r.reason] == ["frame"]
+
+
 def test_a_box_drawn_around_a_number_is_a_frame_not_a_digit():
     img = page(240, 480)
     write(img, "472", 120, 150)

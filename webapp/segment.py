@@ -54,13 +54,14 @@ MAX_CANDIDATES = 150  # more candidates than this in one frame: only the inkiest
 NOISE_INK = 0.25  # ... and none when more components than that cover over 25% of the frame: noise, not
 #                   writing (writing on paper inks a few percent of it; a sensor's noise, a third or more)
 # Digits joined by faint ink (a shadow's edge, a pencil rule the rule finder missed) to a mark rejected as
-CARVE_REASONS = {"too big", "too wide"}  # ... one of these: in photos, its pixels ...
+CARVE_REASONS = {"too big", "too wide", "frame"}  # ... one of these: in photos, its pixels ...
 CARVE_LEVEL = 0.4  # ... at least this share of its strongest ink (CARVE_QUANTILE of it) ...
 CARVE_QUANTILE = 0.99
 CARVE_HEIGHT = 0.75  # ... in pieces at least this many typical digit heights tall, and no NARROW bars, are
 #   candidates again, held to pipeline.CARVED_SURE. A sheet's edge broken into strong stretches gave bars
-#   read as 1s at 0.99 (pages seed 14), and shorter pieces read as 6s and 1s. Marks rejected as edges or
-#   frames too: pages seeds 0-2, 5-7 recall .9738 -> .9759, but 40 more digits where there are none
+#   read as 1s at 0.99 (pages seed 14), and shorter pieces read as 6s and 1s. A frame is a faint box drawn
+#   round a number, or a shadow's rim round a few digits. Marks rejected as edges too: pages seeds 0-2,
+#   5-7 recall .9738 -> .9759, but 40 more digits where there are none (pieces of desks)
 # Splitting touching digits.
 SPLIT_ASPECT = 1.25  # a region wider than this (w/h) may be two digits (98% of single digits are
 #                      narrower; splitting narrower regions cost model calls and won no F1) ...
@@ -380,10 +381,10 @@ def _gated(ids: np.ndarray, comps: Components, digit_h: float, photo: bool,
 
 
 def _carve(regions: list[Region], comps: Components, ink: np.ndarray, digit_h: float) -> np.ndarray:
-    """New component ids for digit-sized pieces of strong ink inside marks rejected as too big or
-    too wide (CARVE_REASONS): digits that faint ink (a shadow's edge, a pencil rule the rule finder
-    missed) joined to something that is no digit. Raising the threshold inside the mark alone leaves
-    the faint writing of the rest of the frame as it was.
+    """New component ids for digit-sized pieces of strong ink inside marks rejected as too big, too
+    wide or as a frame (CARVE_REASONS): digits that faint ink (a shadow's edge, a pencil rule the
+    rule finder missed, a box drawn round a number) joined to something that is no digit. Raising
+    the threshold inside the mark alone leaves the faint writing of the rest of the frame as it was.
 
     The pieces are relabelled in `comps` (labels and stats); what is left of each mark keeps its id.
     """
