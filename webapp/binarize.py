@@ -75,9 +75,10 @@ def _small(gray: np.ndarray) -> np.ndarray:
     return small
 
 
-def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[int]:
-    """Quantiles of uint8 values from a 256-bin histogram (much faster than sorting)."""
-    hist = cv2.calcHist([np.ascontiguousarray(values)], [0], None, [256], [0, 256]).ravel()
+def quantiles(values: np.ndarray, qs: tuple[float, ...], mask: np.ndarray | None = None) -> list[int]:
+    """Quantiles of uint8 values (where `mask` is set, if given) from a 256-bin histogram (much
+    faster than sorting)."""
+    hist = cv2.calcHist([np.ascontiguousarray(values)], [0], mask, [256], [0, 256]).ravel()
     cum = np.cumsum(hist)
     return [int(np.searchsorted(cum, q * cum[-1])) for q in qs]
 
@@ -95,10 +96,10 @@ def light_on_dark(gray: np.ndarray, coarse: bool = False, margin: float = POLARI
     """
     step, window = (4, POLARITY_WINDOW // 2) if coarse else (2, POLARITY_WINDOW)
     half = np.ascontiguousarray(gray[::step, ::step])
-    lo, med, hi = _quantiles(half, (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
+    lo, med, hi = quantiles(half, (TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE))
     local = cv2.blur(half, (window, window))
-    (darker,) = _quantiles(cv2.subtract(local, half), (1 - TAIL_QUANTILE,))
-    (lighter,) = _quantiles(cv2.subtract(half, local), (1 - TAIL_QUANTILE,))
+    (darker,) = quantiles(cv2.subtract(local, half), (1 - TAIL_QUANTILE,))
+    (lighter,) = quantiles(cv2.subtract(half, local), (1 - TAIL_QUANTILE,))
     vote = (max(hi - med, 1) / max(med - lo, 1)) * (max(lighter, 1) / max(darker, 1))
     return bool(vote > margin)
 
@@ -119,7 +120,7 @@ def background(gray: np.ndarray) -> np.ndarray:
 
 def ink_from_background(dark_ink: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """How much darker than its paper each pixel is, as a fraction (x255) of that paper's level."""
-    (paper,) = _quantiles(bg[::8, ::8], (0.9,))
+    (paper,) = quantiles(bg[::8, ::8], (0.9,))
     floor = int(min(255, max(1, PAPER_FLOOR_MIN, DARK_PAPER_FLOOR * paper)))
     # cv2.max with a scalar is ~10x faster than np.maximum here (0.02 vs 0.2 ms at 640x480)
     return cv2.divide(cv2.subtract(bg, dark_ink), cv2.max(bg, floor), scale=255)
@@ -131,7 +132,7 @@ def paper_spread(bg: np.ndarray) -> int:
     A drawing canvas is flat (a few levels); a photographed page never is (vignetting, light
     falloff, shadows): tens of levels.
     """
-    lo, hi = _quantiles(bg[::8, ::8], (0.05, 0.95))
+    lo, hi = quantiles(bg[::8, ::8], (0.05, 0.95))
     return hi - lo
 
 
@@ -171,7 +172,7 @@ def two_levels(gray: np.ndarray) -> float:
     """Share of the pixels within a few levels of the frame's paper (99th percentile) or its darkest
     ink (1st): nearly all of a drawing in one pen, a small part of a photo (light, shadows, noise)."""
     sample = np.ascontiguousarray(gray[::4, ::4])
-    lo, hi = _quantiles(sample, (0.01, 0.99))
+    lo, hi = quantiles(sample, (0.01, 0.99))
     near = np.zeros(256, bool)
     near[max(hi - TWO_LEVELS_PAPER, 0) : hi + TWO_LEVELS_PAPER + 1] = True
     near[max(lo - TWO_LEVELS_INK, 0) : lo + TWO_LEVELS_INK + 1] = True
@@ -187,7 +188,7 @@ def canvas_paper(bg: np.ndarray) -> np.ndarray:
     waist, drawn with a broad brush on a small canvas), it stays dark, that ink is measured as
     faint against it, and the crop shows a ring where the digit has a blob.
     """
-    (level,) = _quantiles(bg[::8, ::8], (0.9,))
+    (level,) = quantiles(bg[::8, ::8], (0.9,))
     floor = np.uint8(max(level - CANVAS_SPREAD, 0))
     # cv2.max is 9x faster than np.maximum here, but takes a 1x1 array for a scalar
     return cv2.max(bg, int(floor)) if bg.size > 4 else np.maximum(bg, floor)
@@ -257,7 +258,7 @@ def _strong_ink_half(half: np.ndarray, labels: np.ndarray, n: int) -> int:
     inner_mask = lookup(inner, labels)
     hist = cv2.calcHist([half], [0], inner_mask, [256], [0, 256]).ravel()
     if hist.sum() < MIN_STRONG_PIXELS:
-        (strong,) = _quantiles(half, (INK_STRONG_QUANTILE,))
+        (strong,) = quantiles(half, (INK_STRONG_QUANTILE,))
         return strong
     cum = np.cumsum(hist)
     return int(np.searchsorted(cum, STRONG_QUANTILE * cum[-1]))

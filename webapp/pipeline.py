@@ -795,7 +795,7 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
     extra, strict = _retry_splits(frame, crops, retried, conf, sure)
     steady, variants = _steady_crops(frame, retried, conf, len(crops) + len(extra), sure)
     extra += steady
-    agreed: set[int] = set()  # regions whose readings at every stroke width name one digit (AGREE_MARGIN)
+    agreed: set[int] = set()  # whole crops whose readings at every stroke width name one digit (AGREE_MARGIN)
     if extra:
         more = np.stack([c.image for c in extra])[:, None]
         crops += extra

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from webapp import signs
-from webapp.binarize import CCL, RULE_ELONGATION, stroke_width
+from webapp.binarize import CCL, RULE_ELONGATION, quantiles, stroke_width
 
 # Noise: dropped silently, never reported.
 SPECK_IMAGE_FRACTION = 0.012  # a component whose long side is under 1.2% of the image's short side
@@ -395,11 +395,9 @@ def _carve(regions: list[Region], comps: Components, ink: np.ndarray, digit_h: f
         x, y, w, h = r.box
         own = region_mask(comps, r)
         box_ink = ink[y : y + h, x : x + w]
-        hist = cv2.calcHist([box_ink], [0], own, [256], [0, 256]).ravel()
-        cum = np.cumsum(hist)
-        strong = int(np.searchsorted(cum, CARVE_QUANTILE * cum[-1]))
+        (strong,) = quantiles(box_ink, (CARVE_QUANTILE,), own)
         core = cv2.bitwise_and(own, cv2.threshold(box_ink, CARVE_LEVEL * strong, 255, cv2.THRESH_BINARY)[1])
-        n, labels, st, _ = cv2.connectedComponentsWithStatsWithAlgorithm(core, 8, cv2.CV_32S, CCL)
+        _, labels, st, _ = cv2.connectedComponentsWithStatsWithAlgorithm(core, 8, cv2.CV_32S, CCL)
         pw, ph = st[1:, 2], st[1:, 3]
         fit = ((ph >= CARVE_HEIGHT * digit_h) & (ph <= MAX_HEIGHT * digit_h)
                & (pw >= NARROW * ph) & (pw <= MAX_ASPECT * ph))
