@@ -64,7 +64,9 @@ def test_each_digit_owns_the_ink_inside_its_own_box(scenes):
 
 
 def test_the_ink_is_visible_where_the_truth_says(scenes):
-    """Inside each box the ink pixels differ clearly from the paper or canvas around them."""
+    """Inside each box the ink pixels differ clearly from the paper or canvas around them; only pencil
+    in a shadow may be faint, as in a real photo (about 1 digit in 200 of such scenes)."""
+    faint, total = 0, 0
     for s in all_scenes(scenes):
         gray = cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY).astype(np.float32)
         for x, y, w, h in s.boxes:
@@ -72,7 +74,20 @@ def test_the_ink_is_visible_where_the_truth_says(scenes):
             inside, around = gray[y : y + h, x : x + w][ink], gray[y : y + h, x : x + w][~ink]
             if around.size < 10:
                 continue
-            assert abs(np.median(inside) - np.median(around)) > 20, f"{s.kind} {s.index} {s.traits}"
+            total += 1
+            if abs(np.median(inside) - np.median(around)) <= 20:
+                assert {"pencil", "shadow"} <= set(s.traits), f"{s.kind} {s.index} {s.traits}"
+                faint += 1
+    assert faint <= 0.02 * total
+
+
+def test_a_worksheets_printed_words_are_ink_that_no_digit_owns(scenes):
+    """Worksheets print words beside the handwritten answers: dark marks the truth does not list."""
+    for s in scenes["worksheets"]:
+        gray = cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY)
+        dark = gray < cv2.GaussianBlur(gray, (0, 0), 15).astype(np.int16) - 40
+        unowned = dark & ~cv2.dilate(s.ink.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        assert unowned.sum() > 0.2 * max(dark.sum(), 1), f"worksheet {s.index} shows no printed words"
 
 
 def test_the_lines_spell_the_digits_placed_in_reading_order(scenes):

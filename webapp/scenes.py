@@ -1,5 +1,5 @@
-"""Synthetic scenes with ground truth, for measuring the reader: photographed pages, canvas drawings
-and photographed blackboards.
+"""Synthetic scenes with ground truth, for measuring the reader: photographed pages, canvas drawings,
+photographed blackboards and photographed worksheets (printed words with handwritten answers).
 
 MNIST *test* digits (the training set only on request, to make fine-tuning crops) are laid out as
 numbers on lines, then drawn either as pen ink on paper photographed by a webcam (paper tint, ruled
@@ -22,7 +22,7 @@ from webapp import glyphs
 from webapp.arguments import POSITIVE
 from webapp import photo_effects as fx
 
-KINDS = ("pages", "drawings", "boards")
+KINDS = ("pages", "drawings", "boards", "worksheets")
 INK_LEVEL = 0.3  # an alpha above this counts as ink when boxes are measured
 TOUCHING = 0.1  # share of scenes whose digits may run into each other (fine-tuning crops ask for more)
 ASPECT = (0.85, 1.15)  # a glyph's width against its MNIST shape's, drawn uniformly
@@ -306,6 +306,74 @@ def _board(source: DigitSource, index: int, rng: np.random.Generator, size: tupl
     return _finish(img, "boards", index, placed, owner, style, traits)
 
 
+PRINT_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX,
+               cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX)
+PRINT_WORDS = ("name class date write the answer below each question how many are left if you add take away "
+               "total sum of apples books pens children there were then she gave him more than less find what "
+               "number comes next count by tens show your work check every line page score").split()
+
+
+def _printed_line(text_ink: np.ndarray,  # uint8, 255 where printed
+                   x: float, base: float, x_end: float, cap: float, font: int, thick: int,
+                  rng: np.random.Generator) -> float:
+    """Printed words from `x` along a baseline until `x_end` is near or a word ends the sentence; where it stopped."""
+    scale = cap / cv2.getTextSize("H", font, 1.0, thick)[0][1]
+    space = cap * 0.6
+    for _ in range(int(rng.integers(1, 9))):
+        word = str(rng.choice(PRINT_WORDS))
+        width = cv2.getTextSize(word, font, scale, thick)[0][0]
+        if x + width > x_end:
+            break
+        cv2.putText(text_ink, word, (round(x), round(base)), font, scale, 255, thick, cv2.LINE_AA)
+        x += width + space
+    return x
+
+
+def _worksheet(source: DigitSource, index: int, rng: np.random.Generator, size: tuple[int, int] | None,
+               n_digits: int | None, touching_chance: float) -> Scene:
+    """A printed worksheet with handwritten answers, seen by a webcam: lines of printed words, most of
+    them followed by a handwritten number, some numbers on a line of their own. Only the handwritten
+    digits are truth; every printed letter read as a digit is a false detection."""
+    w, h = size or [(640, 480), (640, 480), (800, 600), (1280, 720)][rng.integers(4)]
+    style = _page_style(rng, min(w, h) / 480, touching_chance)
+    m, (x0, y0, x1, y1) = fx.view((w, h), rng, False)
+    font, italic = int(rng.choice(PRINT_FONTS)), rng.random() < 0.2
+    cap = style.height * rng.uniform(0.35, 0.8)
+    thick = max(1, round(cap * rng.uniform(0.06, 0.12)))
+    spacing = max(style.height, cap) * rng.uniform(1.6, 2.2)
+    text = np.zeros((h, w), np.uint8)
+    placed: list[_Glyph] = []
+    base, line, left = y0 + 1.3 * style.height, 0, n_digits
+    while base < y1 - 0.2 * style.height and (left is None or left > 0):
+        x = x0 + 0.05 * (x1 - x0)
+        if rng.random() < 0.85:  # a question, then (mostly) its answer
+            x = _printed_line(text, x, base, x0 + rng.uniform(0.4, 0.9) * (x1 - x0), cap, font | italic * cv2.FONT_ITALIC,
+                              thick, rng) + style.height * rng.uniform(0.5, 1.5)
+        if rng.random() < 0.8:
+            length = int(rng.integers(1, 5)) if left is None else min(left, int(rng.integers(1, 5)))
+            number = [g for g in _number(length, x, base, style, source, rng) if g.x + g.alpha.shape[1] <= x1]
+            for g in number:
+                g.line = line
+            placed += number
+            left = None if left is None else left - len(number)
+            line += bool(number)
+        base += spacing
+    ink, owner = _paint(placed, (w, h))
+    paper_name = str(rng.choice(list(fx.PAPERS)))
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = fx.PAPERS[paper_name]
+    img = fx.blend(img, text.astype(np.float32) * (rng.uniform(0.85, 1.0) / 255), fx.PENS["black"])
+    pen = str(rng.choice(["black", "blue", "blue", "pencil"]))
+    strength = rng.uniform(0.6, 0.8) if pen == "pencil" else rng.uniform(0.85, 1.0)
+    img = fx.blend(img, ink * strength, fx.PENS[pen])
+    shadow = rng.random() < 0.35
+    img *= (fx.lighting((w, h), rng, shadow) * 1.0)[..., None] * rng.uniform(0.93, 1.07, 3).astype(np.float32)
+    img, owner, blur = _photograph(img, ink, owner, m, (0.0, 0.0, 0.0), rng)
+    traits = style.traits + [paper_name + "-paper", pen] + ["shadow"] * shadow + ["blur"] * (blur > 0.8)
+    traits += ["script-print"] * (font == cv2.FONT_HERSHEY_SCRIPT_SIMPLEX) + ["italic-print"] * italic
+    return _finish(img, "worksheets", index, placed, owner, style, traits)
+
+
 def _page_style(rng: np.random.Generator, scale: float, touching_chance: float) -> _Style:
     stroke = str(rng.choice(["natural", "natural", "thin", "thick"]))
     height = rng.uniform(24, 64) * scale
@@ -414,7 +482,7 @@ def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
     chance is; one whose digits do draws more)."""
     if kind not in KINDS:
         raise ValueError(f"unknown scene kind {kind!r}: use one of {', '.join(KINDS)}")
-    render = {"pages": _page, "drawings": _drawing, "boards": _board}[kind]
+    render = {"pages": _page, "drawings": _drawing, "boards": _board, "worksheets": _worksheet}[kind]
     return render(source, index, scene_rng(seed, kind, index), size, n_digits, touching)
 
 
