@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.pipeline_helpers import INK, page, paste_digit, reference_digits
+from webapp import pipeline
 from webapp.pipeline import read_frame
 
 DIGIT_H = 64  # height of the pasted MNIST digits, pixels
@@ -140,3 +141,32 @@ def test_a_frame_of_pure_noise_reads_no_digits_and_outlines_nothing(recognizer, 
     noise = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     reading = read_frame(noise, recognizer, mode=mode)
     assert reading.digits == [] and reading.drawn_rejects == [] and reading.rejected > 150
+
+
+def printed_sheet(lines: list[str], scale: float = 0.8, step: int = 70) -> np.ndarray:
+    """A printed page: lines of words in a plain Hershey font, letters about 17 px (x-height) to 24 px tall."""
+    img = page(60 + step * len(lines), 640)
+    for i, text in enumerate(lines):
+        cv2.putText(img, text, (20, 50 + step * i), cv2.FONT_HERSHEY_SIMPLEX, scale, (INK, INK, INK), 2, cv2.LINE_AA)
+    return img
+
+
+SHEET = ["a dog and a bird sing about their home", "while the old fox hid below a log",
+         "add the tens and ones then write the sum", "how many balls did bob hold"]
+
+
+def test_a_printed_page_reads_no_digits_and_a_handwritten_answer_on_it_is_read(mnist_dir, recognizer, monkeypatch):
+    """Printed letters read as digits: an "l" is a plain 1, an "o" a 0, and a lone "a" a 2. Handwritten
+    answers stand taller than the print, so on a page of text (three or more words, or twelve marks in
+    words) marks no taller than its letters are letters. Without that rule this page reads many digits.
+    (An answer over 2.6x the print's typical letter is rejected as too big: not yet read.)"""
+    digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])
+    img = printed_sheet(SHEET)
+    x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
+    for i, (digit, _) in enumerate(digits):  # the answer, 1.7x the print's tallest letters, on the last line
+        paste_digit(img, digit, x + i * 28, 50 + 70 * 3 - 30, 30)
+    assert read_frame(printed_sheet(SHEET), recognizer, mode="camera").lines == []
+    assert read_frame(img, recognizer, mode="camera").lines == ["472"]
+    monkeypatch.setattr(pipeline, "TEXT_PAGE_WORDS", 10**6)
+    monkeypatch.setattr(pipeline, "TEXT_PAGE_MARKS", 10**6)
+    assert len(read_frame(printed_sheet(SHEET), recognizer, mode="camera").digits) >= 3

@@ -388,6 +388,25 @@ def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
     assert pipeline._in_text_lines(digits + [line[9]], others) == set()  # 4 of 10: a number with doubtful digits
 
 
+def test_on_a_page_of_text_digits_no_taller_than_its_letters_are_letters():
+    """Three word-like groups (each with as many marks read as nothing as "digits") make a page of
+    text; there a lone mark read as a digit at the letters' height is a printed "l" or "o", while a
+    number 1.5x taller is a handwritten answer. With two words the page is not judged so."""
+    def word(x, y):  # four letters, 20-28 px tall: two read as digits, two not
+        marks = [(x + 22 * i, y + (8 if i % 2 else 0), 18, 20 if i % 2 else 28) for i in range(4)]
+        return marks[0::2], marks[1::2]
+    digits, others = [], []
+    for k in range(3):
+        d, o = word(200 * k, 0)
+        digits += d
+        others += o
+    lone_letter, answer = (0, 100, 14, 28), [(200, 100, 26, 42), (232, 100, 26, 42)]
+    found = pipeline._in_text_lines(digits + [lone_letter] + answer, others)
+    assert found == set(range(7))  # the words' "digits" and the lone letter; not the answer
+    digits, others = digits[:4], others[:4]  # two words only
+    assert pipeline._in_text_lines(digits + [lone_letter] + answer, others) == set(range(4))
+
+
 def test_a_number_whose_digits_are_all_plainly_digits_is_not_sunk_by_short_marks():
     """"603" with its flat 0 cut into two x-height pieces looks like a word by its heights; when the
     model reads every digit of it at PLAIN_SURE and the letter detector sees no letter, it is kept.

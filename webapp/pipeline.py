@@ -132,6 +132,12 @@ CONTEXT_HEIGHT = 0.2  # ... within 20% of their median height, and no mark in it
 TEXT_SHORT_SHARE = 0.4  # ... and a group where 40% of the marks are is a word ...
 NUMBER_RUN = 3  # ... except for 3+ tall digits in a row in it: a number written beside the word
 #                 (pages F1 0.9702 -> 0.9719)
+TEXT_PAGE_WORDS = 3  # a frame with this many word-like groups (or with TEXT_PAGE_MARKS marks in them: small
+TEXT_PAGE_MARKS = 12  # print spaces its words so closely that a line is one group) is a page of text, and there ...
+TEXT_PAGE_TALLER = 1.1  # ... a digit no taller than 1.1x the words' marks (their 90th percentile of height) is a
+#   letter too: handwritten answers stand taller than the print. On generated worksheets (seed 0) the digits read
+#   right stood 1.15-3.1x that height (1st-99th percentile), the letters read as digits 0.68-1.08x. Of 100
+#   generated pages (seed 0) none has two word-like groups, nor more than 8 marks in them; drawings and boards none
 PLAIN_SURE = 0.99  # a group of 2+ digits, every one read at least this surely ...
 PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is not judged by its marks'
 #   heights (x-height pieces of a split digit sank numbers as words): pages F1 seed 1 .9760 -> .9773, the
@@ -497,7 +503,15 @@ def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[i
 
 def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
                    sure: list[bool] | None = None, plain: list[bool] | None = None) -> set[int]:
-    """Indices of "digits" that are letters of words, judged by the word they stand in.
+    """Indices of "digits" that are letters: of words (_text_groups), or print-sized on a page of text."""
+    in_words, printed = _text_groups(digit_boxes, other_boxes, digit_h, sure, plain)
+    return in_words | printed
+
+
+def _text_groups(digit_boxes: list, other_boxes: list, digit_h: float = 0.0, sure: list[bool] | None = None,
+                 plain: list[bool] | None = None) -> tuple[set[int], set[int]]:
+    """Indices of "digits" that are letters of words, judged by the word they stand in; and of the
+    others, those no taller than the words' letters on a page of text (TEXT_PAGE_WORDS, TEXT_PAGE_MARKS).
 
     Marks are grouped as numbers would be (lines, split at wide gaps). A group is a word, not
     a number, when it holds nearly as many non-digits as digits (TEXT_OTHER_SHARE), or when many of its marks
@@ -509,10 +523,13 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
     stroke; x-height letters are seldom all sure). Judging each group alone keeps a word beside
     a number from sinking it. A group of two or more digits, all `plain` (read very surely, and
     not letter-like to the letter detector), is not judged by its marks' heights.
+    On a page of text a printed "l" is a plain 1 and an "o" a plain 0, and a word's letters may
+    stand apart as numbers do; but handwritten answers stand taller than the print.
     """
     boxes = digit_boxes + other_boxes
     n = len(digit_boxes)
     found: set[int] = set()
+    word_heights: list[np.ndarray] = []  # the marks' heights of each word-like group
     for group in (number for line in grouping.group(boxes) for number in line):
         digits = [i for i in group if i < n]
         others = len(group) - len(digits)
@@ -526,7 +543,11 @@ def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
         plain_number = len(digits) >= 2 and plain is not None and all(plain[i] for i in digits)
         if wordy or (not plain_number and short >= TEXT_MIN_OTHERS and short >= TEXT_SHORT_SHARE * len(group)):
             found.update(set(digits) - _number_beside_word(group, n, heights >= short_below))
-    return found
+            word_heights.append(heights)
+    if len(word_heights) < TEXT_PAGE_WORDS and sum(len(h) for h in word_heights) < TEXT_PAGE_MARKS:
+        return found, set()
+    letter_h = _percentile(np.concatenate(word_heights), 90)
+    return found, {i for i in range(n) if i not in found and digit_boxes[i][3] < TEXT_PAGE_TALLER * letter_h}
 
 
 def _vouched_for(chosen: list[int], crops: list[Crop], conf: np.ndarray, sure: float,
@@ -651,15 +672,17 @@ def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
 
 def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, list[list[int]]],
             conf: np.ndarray, sure: float, digit_h: float = 0.0, canvas: bool = False,
-            letter_scores: np.ndarray | None = None, agreed: set[int] = frozenset()
-            ) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+            letter_scores: np.ndarray | None = None, agreed: set[int] = frozenset(),
+            printed: list[int] | None = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Choose whole or split per region, then drop crops read less surely than `sure` (AGREE_MARGIN
     less for those `agreed` at three stroke widths; on a `canvas`, unless sure digits vouch for
     them: _vouched_for) and letters in text lines. With the model's
     `letter_scores`, numbers whose digits are all read at PLAIN_SURE and scored below PLAIN_LETTER
     are not judged by their heights; without a letter detector, no number is spared so.
 
-    Returns the accepted crop indices and the boxes of everything rejected (working pixels).
+    Returns the accepted crop indices and the boxes of everything rejected (working pixels). Crops
+    no taller than the print on a page of text (_text_groups) are rejected too, unless a `printed`
+    list is given: then they stay accepted and are listed there, for the caller to drop last.
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE]
@@ -673,8 +696,12 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
     plain = (None if letter_scores is None else
              [conf[k] >= PLAIN_SURE and letter_scores[k] < PLAIN_LETTER for k in chosen])
-    in_text = _in_text_lines([crops[k].box for k in chosen], wordy, digit_h,
-                             [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen], plain)
+    in_text, print_sized = _text_groups([crops[k].box for k in chosen], wordy, digit_h,
+                                        [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen], plain)
+    if printed is None:
+        in_text |= print_sized
+    else:
+        printed += [chosen[j] for j in sorted(print_sized)]
     # Paper edges, desks and frames are counted but listed last, so drawings can leave them out.
     regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason in BACKDROP)
     rejected = unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text] + [r.box for r in regions]
@@ -709,10 +736,20 @@ class _Pass(NamedTuple):
     probs: np.ndarray
     chosen: list[int]
     rejected: list[tuple[int, int, int, int]]
+    printed: tuple[int, ...] = ()  # accepted crops no taller than the print on a page of text (_decide), dropped last
 
     def very_sure(self) -> int:
         """Accepted digits read at CHALK_SURE or more."""
         return sum(float(self.probs[k].max()) >= CHALK_SURE for k in self.chosen)
+
+    def without_printed(self) -> "_Pass":
+        """The pass with its print-sized digits moved to the front of the rejected boxes. Done once a
+        photo's two readings are weighed (_read_doubted), whose choice it would otherwise sway."""
+        if not self.printed:
+            return self
+        gone = set(self.printed)
+        return self._replace(chosen=[k for k in self.chosen if k not in gone], printed=(),
+                             rejected=[self.crops[k].box for k in self.chosen if k in gone] + self.rejected)
 
 
 def _letter_regions(options: dict[int, list[list[int]]], letter_scores: np.ndarray, bar: float) -> set[int]:
@@ -811,11 +848,12 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
     if strict:  # _more_cuts' cuts count only when both pieces are very sure (most frames have none)
         for i, opts in options.items():
             options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < MORE_CUTS_SURE)]
+    printed: list[int] = []
     chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
-                               letter_scores=letter_scores, agreed=agreed)
+                               letter_scores=letter_scores, agreed=agreed, printed=printed)
     if letter_regions:
         chosen, rejected = _without_letters(chosen, rejected, crops, letter_regions, conf, sure, letter_scores)
-    read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected), recognizer, letter_scores)
+    read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected, tuple(printed)), recognizer, letter_scores)
     clock.lap("classify")
     return read
 
@@ -968,7 +1006,8 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer,
     n = len(read.crops)
     return _Pass(read.crops + [crops[g] for g in kept],
                  np.concatenate([read.batch] + [crops[g].image[None, None] for g in kept]),
-                 np.concatenate([read.probs, probs[kept]]), chosen + list(range(n, n + len(kept))), rejected)
+                 np.concatenate([read.probs, probs[kept]]), chosen + list(range(n, n + len(kept))), rejected,
+                 tuple(k for k in read.printed if k in chosen))
 
 
 def _check_frame(image: np.ndarray) -> None:
@@ -996,6 +1035,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         frame, read = _read_doubted(gray, mode, frame, recognizer, clock)
     else:
         read = _classify(frame, _look(frame, recognizer, clock), recognizer, clock)
+    read = read.without_printed()
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
                     [float(p) for p in read.probs[k]]) for k in read.chosen]
