@@ -159,14 +159,26 @@ def test_a_printed_page_reads_no_digits_and_a_handwritten_answer_on_it_is_read(m
     """Printed letters read as digits: an "l" is a plain 1, an "o" a 0, and a lone "a" a 2. Handwritten
     answers stand taller than the print, so on a page of text (three or more words, or twelve marks in
     words) marks no taller than its letters are letters. Without that rule this page reads many digits.
-    (An answer over 2.6x the print's typical letter is rejected as too big: not yet read.)"""
+    The answer is three times the typical letter's height, which alone is too big for a digit; on a
+    page of text such marks are judged again with their own height."""
     digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])
     img = printed_sheet(SHEET)
     x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
-    for i, (digit, _) in enumerate(digits):  # the answer, 1.7x the print's tallest letters, on the last line
-        paste_digit(img, digit, x + i * 28, 50 + 70 * 3 - 30, 30)
+    for i, (digit, _) in enumerate(digits):  # the answer, 2.2x the print's tallest letters, on the last line
+        paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40)
     assert read_frame(printed_sheet(SHEET), recognizer, mode="camera").lines == []
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
     monkeypatch.setattr(pipeline, "TEXT_PAGE_WORDS", 10**6)
     monkeypatch.setattr(pipeline, "TEXT_PAGE_MARKS", 10**6)
     assert len(read_frame(printed_sheet(SHEET), recognizer, mode="camera").digits) >= 3
+    assert "472" not in read_frame(img, recognizer, mode="camera").lines  # too big, when no page of text is seen
+
+
+def test_on_a_page_of_text_a_mark_much_taller_than_any_answer_stays_rejected(recognizer, monkeypatch):
+    """A bar five times the print's letters (a sheet's edge, a ruler) is not judged again as an answer:
+    it would read as a sure 1."""
+    img = printed_sheet(SHEET)
+    cv2.line(img, (600, 40), (600, 40 + 5 * 18), (INK, INK, INK), 6)
+    assert read_frame(img, recognizer, mode="camera").lines == []
+    monkeypatch.setattr(pipeline, "TALL_ANSWER", 10.0)
+    assert read_frame(img, recognizer, mode="camera").lines == ["1"]

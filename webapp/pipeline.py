@@ -138,6 +138,8 @@ TEXT_PAGE_TALLER = 1.1  # ... a digit no taller than 1.1x the words' marks (thei
 #   letter too: handwritten answers stand taller than the print. On generated worksheets (seed 0) the digits read
 #   right stood 1.15-3.1x that height (1st-99th percentile), the letters read as digits 0.68-1.08x. Of 100
 #   generated pages (seed 0) none has two word-like groups, nor more than 8 marks in them; drawings and boards none
+TALL_REASONS = {"too big"}  # ... and there marks rejected so, up to ...
+TALL_ANSWER = 4.0  # ... this many times the letters' height, are judged again with their own height (_tall_answers)
 PLAIN_SURE = 0.99  # a group of 2+ digits, every one read at least this surely ...
 PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is not judged by its marks'
 #   heights (x-height pieces of a split digit sank numbers as words): pages F1 seed 1 .9760 -> .9773, the
@@ -504,14 +506,15 @@ def _choose(options: list[list[int]], conf: np.ndarray, aspect: float) -> list[i
 def _in_text_lines(digit_boxes: list, other_boxes: list, digit_h: float = 0.0,
                    sure: list[bool] | None = None, plain: list[bool] | None = None) -> set[int]:
     """Indices of "digits" that are letters: of words (_text_groups), or print-sized on a page of text."""
-    in_words, printed = _text_groups(digit_boxes, other_boxes, digit_h, sure, plain)
+    in_words, printed, _ = _text_groups(digit_boxes, other_boxes, digit_h, sure, plain)
     return in_words | printed
 
 
 def _text_groups(digit_boxes: list, other_boxes: list, digit_h: float = 0.0, sure: list[bool] | None = None,
-                 plain: list[bool] | None = None) -> tuple[set[int], set[int]]:
+                 plain: list[bool] | None = None) -> tuple[set[int], set[int], float]:
     """Indices of "digits" that are letters of words, judged by the word they stand in; and of the
-    others, those no taller than the words' letters on a page of text (TEXT_PAGE_WORDS, TEXT_PAGE_MARKS).
+    others, those no taller than the words' letters on a page of text (TEXT_PAGE_WORDS, TEXT_PAGE_MARKS);
+    and the height of those letters (0 when the frame is no page of text).
 
     Marks are grouped as numbers would be (lines, split at wide gaps). A group is a word, not
     a number, when it holds nearly as many non-digits as digits (TEXT_OTHER_SHARE), or when many of its marks
@@ -545,9 +548,9 @@ def _text_groups(digit_boxes: list, other_boxes: list, digit_h: float = 0.0, sur
             found.update(set(digits) - _number_beside_word(group, n, heights >= short_below))
             word_heights.append(heights)
     if len(word_heights) < TEXT_PAGE_WORDS and sum(len(h) for h in word_heights) < TEXT_PAGE_MARKS:
-        return found, set()
+        return found, set(), 0.0
     letter_h = _percentile(np.concatenate(word_heights), 90)
-    return found, {i for i in range(n) if i not in found and digit_boxes[i][3] < TEXT_PAGE_TALLER * letter_h}
+    return found, {i for i in range(n) if i not in found and digit_boxes[i][3] < TEXT_PAGE_TALLER * letter_h}, letter_h
 
 
 def _vouched_for(chosen: list[int], crops: list[Crop], conf: np.ndarray, sure: float,
@@ -673,7 +676,7 @@ def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
 def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, list[list[int]]],
             conf: np.ndarray, sure: float, digit_h: float = 0.0, canvas: bool = False,
             letter_scores: np.ndarray | None = None, agreed: set[int] = frozenset(),
-            printed: list[int] | None = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+            page: "_TextPage | None" = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Choose whole or split per region, then drop crops read less surely than `sure` (AGREE_MARGIN
     less for those `agreed` at three stroke widths; on a `canvas`, unless sure digits vouch for
     them: _vouched_for) and letters in text lines. With the model's
@@ -681,8 +684,8 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     are not judged by their heights; without a letter detector, no number is spared so.
 
     Returns the accepted crop indices and the boxes of everything rejected (working pixels). Crops
-    no taller than the print on a page of text (_text_groups) are rejected too, unless a `printed`
-    list is given: then they stay accepted and are listed there, for the caller to drop last.
+    no taller than the print on a page of text (_text_groups) are rejected too, unless a `page` is
+    given: then they stay accepted and are listed in it, for the caller to drop last.
     """
     chosen = [k for i, opts in options.items() for k in _choose(opts, conf, regions[i].aspect)]
     wordy = [r.box for r in regions if r.reason in TEXT_LIKE]
@@ -696,12 +699,12 @@ def _decide(regions: list[segment.Region], crops: list[Crop], options: dict[int,
     whole = {opts[0][0] for opts in options.values() if opts and len(opts[0]) == 1}  # crops of unsplit regions
     plain = (None if letter_scores is None else
              [conf[k] >= PLAIN_SURE and letter_scores[k] < PLAIN_LETTER for k in chosen])
-    in_text, print_sized = _text_groups([crops[k].box for k in chosen], wordy, digit_h,
-                                        [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen], plain)
-    if printed is None:
+    in_text, print_sized, letter_h = _text_groups([crops[k].box for k in chosen], wordy, digit_h,
+                                                  [conf[k] >= SMALL_NUMBER_SURE and k in whole for k in chosen], plain)
+    if page is None:
         in_text |= print_sized
     else:
-        printed += [chosen[j] for j in sorted(print_sized)]
+        page.letter_h, page.printed = letter_h, [chosen[j] for j in sorted(print_sized)]
     # Paper edges, desks and frames are counted but listed last, so drawings can leave them out.
     regions = sorted((r for r in regions if r.reason), key=lambda r: r.reason in BACKDROP)
     rejected = unsure + [crops[k].box for j, k in enumerate(chosen) if j in in_text] + [r.box for r in regions]
@@ -727,6 +730,15 @@ def _doubted_marks(chosen: list[int], kept: set[int], crops: list[Crop]) -> list
     return [segment.union_boxes(np.array(boxes)) for boxes in marks]
 
 
+@dataclass
+class _TextPage:
+    """What _decide learnt of a page of text: its letters' height (0 when the frame is none) and the
+    accepted crops no taller than them (_text_groups)."""
+
+    letter_h: float = 0.0
+    printed: list[int] = field(default_factory=list)
+
+
 class _Pass(NamedTuple):
     """One reading of a frame's regions: crops, model inputs, (steadied) probabilities, the
     accepted crops' indices and the rejected boxes (working pixels)."""
@@ -737,6 +749,7 @@ class _Pass(NamedTuple):
     chosen: list[int]
     rejected: list[tuple[int, int, int, int]]
     printed: tuple[int, ...] = ()  # accepted crops no taller than the print on a page of text (_decide), dropped last
+    letter_h: float = 0.0  # the print's letter height on a page of text, else 0 (_TextPage)
 
     def very_sure(self) -> int:
         """Accepted digits read at CHALK_SURE or more."""
@@ -848,12 +861,13 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
     if strict:  # _more_cuts' cuts count only when both pieces are very sure (most frames have none)
         for i, opts in options.items():
             options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < MORE_CUTS_SURE)]
-    printed: list[int] = []
+    page = _TextPage()
     chosen, rejected = _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
-                               letter_scores=letter_scores, agreed=agreed, printed=printed)
+                               letter_scores=letter_scores, agreed=agreed, page=page)
     if letter_regions:
         chosen, rejected = _without_letters(chosen, rejected, crops, letter_regions, conf, sure, letter_scores)
-    read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected, tuple(printed)), recognizer, letter_scores)
+    read = _as_one_digit(frame, _Pass(crops, batch, probs, chosen, rejected, tuple(page.printed), page.letter_h),
+                         recognizer, letter_scores)
     clock.lap("classify")
     return read
 
@@ -1007,7 +1021,43 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer,
     return _Pass(read.crops + [crops[g] for g in kept],
                  np.concatenate([read.batch] + [crops[g].image[None, None] for g in kept]),
                  np.concatenate([read.probs, probs[kept]]), chosen + list(range(n, n + len(kept))), rejected,
-                 tuple(k for k in read.printed if k in chosen))
+                 tuple(k for k in read.printed if k in chosen), read.letter_h)
+
+
+def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
+    """On a page of text, marks rejected as too big or as faint that stand TEXT_PAGE_TALLER to
+    TALL_ANSWER times as tall as the print's letters, judged again with their own height as the
+    typical digit's and read: handwritten answers. The frame's typical height is the print's there,
+    so a digit twice as tall was too big, and pencil beside black print is faint. Accepted as any
+    region is: every piece of its chosen option read at the bar and not a letter."""
+    lo, hi = TEXT_PAGE_TALLER * read.letter_h, TALL_ANSWER * read.letter_h
+    gated = {i: segment.gate(replace(r), frame.comps, r.box[3], frame.photo) for i, r in enumerate(frame.regions)
+             if r.reason in TALL_REASONS and lo <= r.box[3] <= hi}
+    again = [i for i, r in gated.items() if r.reason is None]
+    if not again:
+        return read
+    crops: list[Crop] = []
+    options: dict[int, list[list[int]]] = {}
+    for i in again:
+        options[i] = []
+        for option in _crops_for(i, gated[i], frame):
+            options[i].append(list(range(len(read.crops) + len(crops), len(read.crops) + len(crops) + len(option))))
+            crops.extend(option)
+    batch = np.stack([c.image for c in crops])[:, None]
+    probs, letters = recognizer.classify(batch)
+    all_probs = np.concatenate([read.probs, probs])
+    conf = all_probs.max(axis=1)
+    chosen = []
+    for i in again:
+        pick = _choose(options[i], conf, gated[i].aspect)
+        lettered = letters is not None and any(letters[k - len(read.crops)] >= recognizer.letter_bar for k in pick)
+        if conf[pick].min() >= recognizer.min_confidence and not lettered:
+            chosen += pick
+            frame.regions[i] = gated[i]  # a candidate now: no longer counted among the rejected
+    back = {gated[i].box for i in again if frame.regions[i] is gated[i]}
+    rejected = [b for b in read.rejected if b not in back]
+    return read._replace(crops=read.crops + crops, batch=np.concatenate([read.batch, batch]), probs=all_probs,
+                         chosen=read.chosen + chosen, rejected=rejected)
 
 
 def _check_frame(image: np.ndarray) -> None:
@@ -1036,6 +1086,8 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     else:
         read = _classify(frame, _look(frame, recognizer, clock), recognizer, clock)
     read = read.without_printed()
+    if read.letter_h:
+        read = _tall_answers(frame, read, recognizer)
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
                     [float(p) for p in read.probs[k]]) for k in read.chosen]

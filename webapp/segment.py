@@ -361,23 +361,26 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
 def _gated(ids: np.ndarray, comps: Components, digit_h: float, photo: bool,
            ruled: np.ndarray | None) -> list[Region]:
     """Regions of components `ids` (small pieces merged into their neighbours), each gated."""
-    stats = comps.stats
+    return [gate(Region(union_boxes(comps.stats[group, :4]), sorted(group)), comps, digit_h, photo, ruled)
+            for group in _merge_pieces(ids, comps.stats, digit_h)]
+
+
+def gate(region: Region, comps: Components, digit_h: float, photo: bool, ruled: np.ndarray | None = None) -> Region:
+    """Judge a region against the rules for a frame whose typical digit is `digit_h` tall: its reason
+    (None for a candidate) and, when it is wide, the splits to try. Changes and returns `region`."""
     H, W = comps.labels.shape
-    regions = []
-    for group in _merge_pieces(ids, stats, digit_h):
-        region = Region(union_boxes(stats[group, :4]), sorted(group))
-        rmask = region_mask(comps, region)
-        region.reason = _gate(region, rmask, int(stats[group, 4].sum()), digit_h)
-        bx, by, bw, bh = region.box
-        if photo and region.reason is None and (bx == 0 or by == 0 or bx + bw == W or by + bh == H):
-            region.reason = "cut off"
-        if ruled is not None and region.reason is None and _box_wall(region.box, ruled):
-            region.reason = "box wall"
-        if region.reason is None and region.aspect > SPLIT_ASPECT:
-            parts = (2, 3) if region.aspect > SPLIT3_ASPECT else (2,)
-            region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c]
-        regions.append(region)
-    return regions
+    rmask = region_mask(comps, region)
+    region.reason = _gate(region, rmask, int(comps.stats[region.labels, 4].sum()), digit_h)
+    bx, by, bw, bh = region.box
+    if photo and region.reason is None and (bx == 0 or by == 0 or bx + bw == W or by + bh == H):
+        region.reason = "cut off"
+    if ruled is not None and region.reason is None and _box_wall(region.box, ruled):
+        region.reason = "box wall"
+    region.splits = []
+    if region.reason is None and region.aspect > SPLIT_ASPECT:
+        parts = (2, 3) if region.aspect > SPLIT3_ASPECT else (2,)
+        region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c]
+    return region
 
 
 def _carve(regions: list[Region], comps: Components, ink: np.ndarray, digit_h: float) -> np.ndarray:
