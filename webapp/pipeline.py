@@ -139,7 +139,8 @@ TEXT_PAGE_TALLER = 1.1  # ... a digit no taller than 1.1x the words' marks (thei
 #   right stood 1.15-3.1x that height (1st-99th percentile), the letters read as digits 0.68-1.08x. Of 100
 #   generated pages (seed 0) none has two word-like groups, nor more than 8 marks in them; drawings and boards none
 TALL_REASONS = {"too big"}  # ... and there marks rejected so, up to ...
-TALL_ANSWER = 4.0  # ... this many times the letters' height, are judged again with their own height (_tall_answers)
+TALL_ANSWER = 4.0  # ... this many times the letters' height, are judged again with their own height (_tall_answers):
+#   worksheets seeds 0-4 recall 0.803 -> 0.904. At 6x the edge of a sticky note (real-dev 030 inverted) read as a 1
 PLAIN_SURE = 0.99  # a group of 2+ digits, every one read at least this surely ...
 PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is not judged by its marks'
 #   heights (x-height pieces of a split digit sank numbers as words): pages F1 seed 1 .9760 -> .9773, the
@@ -1025,11 +1026,12 @@ def _as_one_digit(frame: _Frame, read: _Pass, recognizer: Recognizer,
 
 
 def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
-    """On a page of text, marks rejected as too big or as faint that stand TEXT_PAGE_TALLER to
+    """On a page of text, marks rejected as too big (TALL_REASONS) that stand TEXT_PAGE_TALLER to
     TALL_ANSWER times as tall as the print's letters, judged again with their own height as the
     typical digit's and read: handwritten answers. The frame's typical height is the print's there,
-    so a digit twice as tall was too big, and pencil beside black print is faint. Accepted as any
-    region is: every piece of its chosen option read at the bar and not a letter."""
+    so an answer three times as tall was too big. Accepted as any region is: every piece of its
+    chosen option read at the bar and not a letter. (Marks rejected as faint, as pencil beside black
+    print is, were tried too: the wood grain round real-dev 031 read as fourteen 1s.)"""
     lo, hi = TEXT_PAGE_TALLER * read.letter_h, TALL_ANSWER * read.letter_h
     gated = {i: segment.gate(replace(r), frame.comps, r.box[3], frame.photo) for i, r in enumerate(frame.regions)
              if r.reason in TALL_REASONS and lo <= r.box[3] <= hi}
