@@ -663,14 +663,20 @@ def _segment(gray: np.ndarray, mode: str, clock: _Clock, chalk: bool = False) ->
 
 def _normalize(frame: _Frame) -> tuple[list[Crop], dict[int, list[list[int]]]]:
     """Stage 5: every candidate's crops (whole and split), with each region's options as crop indices."""
+    return _crops_of({i: r for i, r in enumerate(frame.regions) if r.reason is None}, frame)
+
+
+def _crops_of(regions: dict[int, segment.Region], frame: _Frame, first: int = 0
+              ) -> tuple[list[Crop], dict[int, list[list[int]]]]:
+    """The crops of `regions` (by index in the frame), whole and split, and each one's options as
+    crop indices counted from `first`."""
     crops: list[Crop] = []
     options: dict[int, list[list[int]]] = {}
-    for i, region in enumerate(frame.regions):
-        if region.reason is None:
-            options[i] = []
-            for option in _crops_for(i, region, frame):
-                options[i].append(list(range(len(crops), len(crops) + len(option))))
-                crops.extend(option)
+    for i, region in regions.items():
+        options[i] = []
+        for option in _crops_for(i, region, frame):
+            options[i].append(list(range(first + len(crops), first + len(crops) + len(option))))
+            crops.extend(option)
     return crops, options
 
 
@@ -1035,28 +1041,22 @@ def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     lo, hi = TEXT_PAGE_TALLER * read.letter_h, TALL_ANSWER * read.letter_h
     gated = {i: segment.gate(replace(r), frame.comps, r.box[3], frame.photo) for i, r in enumerate(frame.regions)
              if r.reason in TALL_REASONS and lo <= r.box[3] <= hi}
-    again = [i for i, r in gated.items() if r.reason is None]
-    if not again:
+    crops, options = _crops_of({i: r for i, r in gated.items() if r.reason is None}, frame, len(read.crops))
+    if not crops:
         return read
-    crops: list[Crop] = []
-    options: dict[int, list[list[int]]] = {}
-    for i in again:
-        options[i] = []
-        for option in _crops_for(i, gated[i], frame):
-            options[i].append(list(range(len(read.crops) + len(crops), len(read.crops) + len(crops) + len(option))))
-            crops.extend(option)
     batch = np.stack([c.image for c in crops])[:, None]
     probs, letters = recognizer.classify(batch)
     all_probs = np.concatenate([read.probs, probs])
     conf = all_probs.max(axis=1)
     chosen = []
-    for i in again:
-        pick = _choose(options[i], conf, gated[i].aspect)
+    back = set()  # the boxes of the marks read after all
+    for i, opts in options.items():
+        pick = _choose(opts, conf, gated[i].aspect)
         lettered = letters is not None and any(letters[k - len(read.crops)] >= recognizer.letter_bar for k in pick)
         if conf[pick].min() >= recognizer.min_confidence and not lettered:
             chosen += pick
             frame.regions[i] = gated[i]  # a candidate now: no longer counted among the rejected
-    back = {gated[i].box for i in again if frame.regions[i] is gated[i]}
+            back.add(gated[i].box)
     rejected = [b for b in read.rejected if b not in back]
     return read._replace(crops=read.crops + crops, batch=np.concatenate([read.batch, batch]), probs=all_probs,
                          chosen=read.chosen + chosen, rejected=rejected)
