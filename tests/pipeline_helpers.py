@@ -53,7 +53,8 @@ def lay_ink(img: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
 
 
 def write(img: np.ndarray, text: str, x: int, y: int, scale: float = 2.5, thickness: int = 7, colour=(INK, INK, INK)) -> None:
-    """Draw digits with a Hershey font: thick strokes read much like handwriting to the model."""
+    """Draw text with a Hershey font: digits in thick strokes read much like handwriting to the model;
+    words in thin ones are print."""
     cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
 
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import INK, page, paste_digit, reference_digits
+from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, write
 from webapp import pipeline
 from webapp.pipeline import read_frame
 
@@ -147,7 +147,7 @@ def printed_sheet(lines: list[str], scale: float = 0.8, step: int = 70) -> np.nd
     """A printed page: lines of words in a plain Hershey font, letters about 17 px (x-height) to 24 px tall."""
     img = page(60 + step * len(lines), 640)
     for i, text in enumerate(lines):
-        cv2.putText(img, text, (20, 50 + step * i), cv2.FONT_HERSHEY_SIMPLEX, scale, (INK, INK, INK), 2, cv2.LINE_AA)
+        write(img, text, 20, 50 + step * i, scale, 2)
     return img
 
 
