@@ -256,6 +256,21 @@ def _photograph(img: np.ndarray, ink: np.ndarray, owner: np.ndarray, m: np.ndarr
     return _jpeg(fx.camera(img, rng, blur), int(rng.integers(55, 93))), owner, blur
 
 
+def _pen(rng: np.random.Generator) -> tuple[str, float]:
+    """The pen a page is written with (fx.PENS) and how dark its ink lies: pencil is fainter."""
+    pen = str(rng.choice(["black", "blue", "blue", "pencil"]))
+    return pen, rng.uniform(0.6, 0.8) if pen == "pencil" else rng.uniform(0.85, 1.0)
+
+
+def _under_a_lamp(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """A page (float32 BGR) lit unevenly by a desk lamp and tinted by its light, sometimes with a
+    shadow across it; and whether it has one."""
+    h, w = img.shape[:2]
+    shadow = rng.random() < 0.35
+    img *= fx.lighting((w, h), rng, shadow)[..., None] * rng.uniform(0.93, 1.07, 3).astype(np.float32)
+    return img, shadow
+
+
 def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple[int, int] | None,
           n_digits: int | None, touching_chance: float) -> Scene:
     """Pen on paper under a lamp, seen by a webcam."""
@@ -268,12 +283,10 @@ def _page(source: DigitSource, index: int, rng: np.random.Generator, size: tuple
     img = np.empty((h, w, 3), np.float32)
     img[:] = fx.PAPERS[paper_name]
     img = _page_lines(img, style, base, spacing, rng)
-    pen = str(rng.choice(["black", "blue", "blue", "pencil"]))
-    strength = rng.uniform(0.6, 0.8) if pen == "pencil" else rng.uniform(0.85, 1.0)
+    pen, strength = _pen(rng)
     marks = _distractors(placed, (w, h), style, rng)
     img = fx.blend(img, np.maximum(ink, marks) * strength, fx.PENS[pen])
-    shadow = rng.random() < 0.35
-    img *= (fx.lighting((w, h), rng, shadow) * 1.0)[..., None] * rng.uniform(0.93, 1.07, 3).astype(np.float32)
+    img, shadow = _under_a_lamp(img, rng)
     desk_colour = tuple(float(c) for c in rng.uniform(30, 120) * rng.uniform(0.7, 1.0, 3))
     img, owner, blur = _photograph(img, ink, owner, m, desk_colour, rng)
     traits = style.traits + [paper_name + "-paper", pen] + ["shadow"] * shadow + ["desk"] * desk
@@ -364,11 +377,9 @@ def _worksheet(source: DigitSource, index: int, rng: np.random.Generator, size: 
     img = np.empty((h, w, 3), np.float32)
     img[:] = fx.PAPERS[paper_name]
     img = fx.blend(img, text.astype(np.float32) * (rng.uniform(0.85, 1.0) / 255), fx.PENS["black"])
-    pen = str(rng.choice(["black", "blue", "blue", "pencil"]))
-    strength = rng.uniform(0.6, 0.8) if pen == "pencil" else rng.uniform(0.85, 1.0)
+    pen, strength = _pen(rng)
     img = fx.blend(img, ink * strength, fx.PENS[pen])
-    shadow = rng.random() < 0.35
-    img *= (fx.lighting((w, h), rng, shadow) * 1.0)[..., None] * rng.uniform(0.93, 1.07, 3).astype(np.float32)
+    img, shadow = _under_a_lamp(img, rng)
     img, owner, blur = _photograph(img, ink, owner, m, (0.0, 0.0, 0.0), rng)
     traits = style.traits + [paper_name + "-paper", pen] + ["shadow"] * shadow + ["blur"] * (blur > 0.8)
     traits += ["script-print"] * (font == cv2.FONT_HERSHEY_SCRIPT_SIMPLEX) + ["italic-print"] * italic
