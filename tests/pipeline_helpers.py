@@ -32,15 +32,16 @@ def rule(img: np.ndarray, spacing: int = 40, colour: tuple[int, int, int] = (150
     return out
 
 
-def paste_digit(img: np.ndarray, digit: np.ndarray, x: int, y: int, height: int) -> tuple[int, int, int, int]:
-    """Draw an MNIST digit (white on black, uint8) as dark ink; return the ink's box (x, y, w, h)."""
+def paste_digit(img: np.ndarray, digit: np.ndarray, x: int, y: int, height: int, ink: int = INK) -> tuple[int, int, int, int]:
+    """Draw an MNIST digit (white on black, uint8) as dark ink (`ink`: its gray level; pencil is
+    lighter); return the ink's box (x, y, w, h)."""
     ys, xs = np.nonzero(digit > 40)
     crop = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
     scale = height / crop.shape[0]
     crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), height), interpolation=cv2.INTER_LINEAR)
     h, w = crop.shape
     region = img[y : y + h, x : x + w].astype(np.float32)
-    region = region * (1 - crop[:, :, None]) + INK * crop[:, :, None]
+    region = region * (1 - crop[:, :, None]) + ink * crop[:, :, None]
     img[y : y + h, x : x + w] = region.astype(np.uint8)
     return x, y, w, h
 

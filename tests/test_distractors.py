@@ -182,3 +182,37 @@ def test_on_a_page_of_text_a_mark_much_taller_than_any_answer_stays_rejected(rec
     assert read_frame(img, recognizer, mode="camera").lines == []
     monkeypatch.setattr(pipeline, "TALL_ANSWER", 10.0)
     assert read_frame(img, recognizer, mode="camera").lines == ["1"]
+
+
+PENCIL = 150  # gray of a pencil stroke on the 235 paper: 0.36 of the way to black, where the print is 0.87
+
+
+def test_pencil_answers_beside_black_print_are_read_on_their_own(mnist_dir, recognizer, monkeypatch):
+    """Binarisation and the faint rule measure ink against the frame's boldest writing, which on a
+    worksheet is the print: pencil, under half as dark, is never found. On a page of text the ink left
+    once the print is taken out is read alone, and there the pencil is the boldest writing."""
+    digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])
+    img = printed_sheet(SHEET)
+    x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
+    for i, (digit, _) in enumerate(digits):
+        paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40, ink=PENCIL)
+    assert read_frame(img, recognizer, mode="camera").lines == ["472"]
+    monkeypatch.setattr(pipeline, "FAINT_WRITING", float("inf"))  # what is left is never read
+    assert read_frame(img, recognizer, mode="camera").lines == []
+
+
+def test_grain_round_a_printed_sheet_is_not_read_as_pencil(recognizer, monkeypatch):
+    """A desk's grain round the sheet is as faint as pencil, and its streaks read as sure 1s; but most
+    of what is left of such a frame once the print is out is not digits, and then none of it is read."""
+    sheet = printed_sheet(SHEET)
+    h, w = sheet.shape[:2]
+    img = np.full((h + 240, w + 160, 3), 200, np.uint8)
+    rng = np.random.default_rng(1)
+    for _ in range(260):  # slanted streaks of darker wood
+        x, y = int(rng.integers(0, w + 160)), int(rng.integers(0, h + 240))
+        length, tone = int(rng.integers(40, 80)), int(rng.integers(120, 165))
+        cv2.line(img, (x, y), (x + length // 3, y + length), (tone, tone, tone), int(rng.integers(2, 5)), cv2.LINE_AA)
+    img[120 : 120 + h, 80 : 80 + w] = sheet
+    assert read_frame(img, recognizer, mode="camera").lines == []
+    monkeypatch.setattr(pipeline, "FAINT_WRITING", 0.0)
+    assert read_frame(img, recognizer, mode="camera").digits

@@ -141,6 +141,10 @@ TEXT_PAGE_TALLER = 1.1  # ... a digit no taller than 1.1x the words' marks (thei
 TALL_REASONS = {"too big"}  # ... and there marks rejected so, up to ...
 TALL_ANSWER = 4.0  # ... this many times the letters' height, are judged again with their own height (_tall_answers):
 #   worksheets seeds 0-4 recall 0.803 -> 0.904. At 6x the edge of a sticky note (real-dev 030 inverted) read as a 1
+FAINT_HALO = 0.1  # ... where, once the print is read, the rest of the ink is read alone, the print's
+#   soft edges taken out with it this far round (x typical digit height) (_faint_answers)
+FAINT_WRITING = 0.5  # ... and its digits are kept only when they are at least half of what it holds: pencil
+#   answers are, the grain of a desk round the sheet and a fold's shading are not
 PLAIN_SURE = 0.99  # a group of 2+ digits, every one read at least this surely ...
 PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is not judged by its marks'
 #   heights (x-height pieces of a split digit sank numbers as words): pages F1 seed 1 .9760 -> .9773, the
@@ -639,9 +643,14 @@ def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, i
     return (round(x / scale), round(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
 
 
-def _segment(gray: np.ndarray, mode: str, clock: _Clock, chalk: bool = False) -> _Frame:
-    """Stages 2-4: ink map, mask, rule removal, components and regions (`chalk`: see _binarize)."""
-    ink, mask, photo, comps, doubted = _binarize(gray, mode, chalk)
+def _segment(gray: np.ndarray, mode: str, clock: _Clock, chalk: bool = False, ink: np.ndarray | None = None) -> _Frame:
+    """Stages 2-4: ink map, mask, rule removal, components and regions (`chalk`: see _binarize); a
+    given photo's `ink` map (_faint_answers) is thresholded as it is."""
+    if ink is None:
+        ink, mask, photo, comps, doubted = _binarize(gray, mode, chalk)
+    else:
+        mask, labels, stats = binarize.threshold_ink_labelled(ink)
+        photo, comps, doubted = True, segment.Components(labels, stats), False
     clock.lap("binarize")
     ruled = np.zeros_like(mask)
     if mode != "canvas":  # rule removal needs the digit size, so it follows a first labelling
@@ -1062,6 +1071,38 @@ def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
                          chosen=read.chosen + chosen, rejected=rejected)
 
 
+def _faint_answers(gray: np.ndarray, mode: str, frame: _Frame, read: _Pass, recognizer: Recognizer,
+                   clock: _Clock) -> _Pass:
+    """On a photographed page of text, the ink left once the print and the digits read are taken
+    out, read on its own: pencil answers beside black print.
+
+    The thresholds of binarisation and the faint rule are shares of the frame's boldest writing,
+    which on a worksheet is the print; pencil is fainter than half of it, so its digits were never
+    seeded or were rejected as faint. Read alone, they are the boldest writing. Only the new
+    pass's accepted digits are added."""
+    out = np.where(frame.comps.stats[:, 4] > 0, 255, 0).astype(np.uint8)  # the mask's components (labels
+    out[0] = 0  # of ink never seeded have no area) but those rejected as faint
+    for r in frame.regions:
+        if r.reason == "faint":
+            out[r.labels] = 0
+    taken = binarize.lookup(out, frame.comps.labels)
+    reach = 2 * max(1, round(frame.digit_h * FAINT_HALO)) + 1  # the print's soft edges go with it
+    taken = cv2.dilate(taken, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    ink = frame.ink.copy()
+    ink[taken > 0] = 0
+    left = _segment(gray, mode, clock, ink=ink)
+    if not any(r.reason is None for r in left.regions):
+        return read
+    faint = _classify(left, _look(left, recognizer, clock), recognizer, clock).without_printed()
+    lo, hi = TEXT_PAGE_TALLER * read.letter_h, TALL_ANSWER * read.letter_h  # as the page's other answers
+    chosen = [k for k in faint.chosen if lo <= faint.crops[k].box[3] <= hi]
+    if len(chosen) < FAINT_WRITING * len(left.regions):
+        return read
+    n = len(read.crops)
+    return read._replace(crops=read.crops + faint.crops, batch=np.concatenate([read.batch, faint.batch]),
+                         probs=np.concatenate([read.probs, faint.probs]), chosen=read.chosen + [k + n for k in chosen])
+
+
 def _check_frame(image: np.ndarray) -> None:
     """read_frame's input, as a clear error rather than an OpenCV assertion deep in a stage."""
     channels = image.shape[2] if image.ndim == 3 else 1
@@ -1090,6 +1131,8 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     read = read.without_printed()
     if read.letter_h:
         read = _tall_answers(frame, read, recognizer)
+        if frame.photo:
+            read = _faint_answers(gray, mode, frame, read, recognizer, clock)
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
                     [float(p) for p in read.probs[k]]) for k in read.chosen]
