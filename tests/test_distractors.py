@@ -184,6 +184,32 @@ def test_on_a_page_of_text_a_mark_much_taller_than_any_answer_stays_rejected(rec
     assert read_frame(img, recognizer, mode="camera").lines == ["1"]
 
 
+def test_on_a_page_of_text_letters_are_not_read_again(mnist_dir, recognizer, monkeypatch):
+    """Unsure regions are read again (split, cut, at other stroke widths), but on a page of text
+    the first reading already shows, those no taller than the print would be dropped as print
+    whatever they read as: they are not read again, and the page reads the same."""
+    digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])
+    img = printed_sheet(SHEET)
+    x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
+    for i, (digit, _) in enumerate(digits):
+        paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40)
+    read_again = []
+    classify = recognizer.classify
+
+    def counting(batch, first=None):
+        if first is None:  # a call of its own: crops read again (the first reading is taken beforehand)
+            read_again.append(len(batch))
+        return classify(batch, first)
+
+    monkeypatch.setattr(recognizer, "classify", counting)
+    assert read_frame(img, recognizer, mode="camera").lines == ["472"]
+    assert sum(read_again) <= 3  # at most the answer's digits, judged again as answers too big (_tall_answers)
+    read_again.clear()
+    monkeypatch.setattr(pipeline, "_not_print", lambda frame, crops, options, *rest: options)  # read all again
+    assert read_frame(img, recognizer, mode="camera").lines == ["472"]
+    assert sum(read_again) > 30  # the letters' splits and stroke widths
+
+
 PENCIL = 150  # gray of a pencil stroke on the 235 paper: 0.36 of the way to black, where the print is 0.87
 
 

@@ -20,7 +20,8 @@ from webapp.recognizer import Recognizer
 from webapp.scenes import DigitSource, add_data_option, make_scene
 
 WARMUP = 5  # first calls allocate buffers and load kernels; not counted
-PAGE_MODE = {"pages": "camera", "drawings": "canvas", "boards": "camera", "words": "camera"}  # what the page sends
+PAGE_MODE = {"pages": "camera", "drawings": "canvas", "boards": "camera", "worksheets": "camera",
+             "words": "camera"}  # what the page sends
 WORDS = ("the quick brown fox jumps over a lazy dog while seven hens sing about their home and garden "
          "every morning").split()
 
@@ -31,6 +32,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, default=10, help="passes over the frames (default: 10)")
     parser.add_argument("--kind", choices=list(PAGE_MODE), default="pages",
                         help="frame kind (default: pages; boards: chalk, read twice, as dark and as light ink; "
+                             "worksheets: printed words with handwritten answers; "
                              "words: a page of printed words and no digit, the reader's slowest kind of frame)")
     parser.add_argument("--digits", type=int, default=10, help="digits per frame (default: 10)")
     parser.add_argument("--seed", type=int, default=1, help="scene seed (default: 1)")
