@@ -141,13 +141,14 @@ TEXT_PAGE_TALLER = 1.1  # ... a digit no taller than 1.1x the words' marks (thei
 TALL_REASONS = {"too big"}  # ... and there marks rejected so, up to ...
 TALL_ANSWER = 4.0  # ... this many times the letters' height, are judged again with their own height (_tall_answers):
 #   worksheets seeds 0-4 recall 0.803 -> 0.904. At 6x the edge of a sticky note (real-dev 030 inverted) read as a 1
-PRINT_CHECK = 4  # a frame with this many unsure regions is judged a page of text or not before they are read
-#   again, and on one those no taller than the print are not (_not_print): worksheets read in half the time
-#   (bench-pipeline --kind worksheets: 190-213 -> 91-95 ms). Generated pages have 0-5 unsure regions (median 0, 90th percentile 3)
 FAINT_HALO = 0.1  # ... where, once the print is read, the rest of the ink is read alone, the print's
 #   soft edges taken out with it this far round (x typical digit height) (_faint_answers)
 FAINT_WRITING = 0.5  # ... and its digits are kept only when they are at least half of what it holds: pencil
 #   answers are, the grain of a desk round the sheet and a fold's shading are not
+PRINT_CHECK = 4  # a frame with this many unsure regions is judged a page of text or not before they are
+#   read again, and on one those no taller than the print are not (_not_print): worksheets read in half the
+#   time (bench-pipeline --kind worksheets: 190-213 -> 91-95 ms). Generated pages have 0-5 unsure regions
+#   (median 0, 90th percentile 3)
 PLAIN_SURE = 0.99  # a group of 2+ digits, every one read at least this surely ...
 PLAIN_LETTER = 0.02  # ... and scored below this by the letter detector is not judged by its marks'
 #   heights (x-height pieces of a split digit sank numbers as words): pages F1 seed 1 .9760 -> .9773, the
