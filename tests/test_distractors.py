@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, write
+from webapp import annotate as draw
 from webapp import pipeline
 from webapp.pipeline import read_frame
 
@@ -222,7 +223,10 @@ def test_pencil_answers_beside_black_print_are_read_on_their_own(mnist_dir, reco
     x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
     for i, (digit, _) in enumerate(digits):
         paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40, ink=PENCIL)
-    assert read_frame(img, recognizer, mode="camera").lines == ["472"]
+    reading = read_frame(img, recognizer, mode="camera", debug=True)
+    assert reading.lines == ["472"]
+    pencil = np.all(reading.stages["binary"] == draw.BLUE, axis=2)  # the teaching view shows where it was found
+    assert all(pencil[y : y + h, x : x + w].any() for x, y, w, h in (d.box for d in reading.digits))
     monkeypatch.setattr(pipeline, "FAINT_WRITING", float("inf"))  # what is left is never read
     assert read_frame(img, recognizer, mode="camera").lines == []
 

@@ -14,6 +14,7 @@ import numpy as np
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 SURE = 0.9  # labels at or above this confidence are drawn green, below it orange
 GREEN, ORANGE, RED, WHITE, BLACK = (40, 170, 40), (0, 140, 255), (40, 40, 220), (255, 255, 255), (0, 0, 0)
+BLUE = (235, 160, 60)  # BGR: ink read on its own (pencil beside print) in the binary stage
 CROP_ZOOM = 3  # each 28x28 crop is shown 84 px wide in the two-column composite (4x in one column)
 PANEL_WIDTH = 640  # composite panels are scaled to this width ...
 PANEL_MAX_HEIGHT = 2 * PANEL_WIDTH  # ... unless that makes them taller than this: a 200x1 frame would be 128,000 px
@@ -183,7 +184,7 @@ def teaching_composite(annotated: np.ndarray, stages: dict[str, np.ndarray], cro
     """Stack the annotated frame, the stage images and the model's crops into one picture, its
     panels in two columns (a wide screen) or one (a phone, where two would shrink titles to a few pixels)."""
     panels = [_panel(annotated, "result")]
-    titles = {"ink": "ink (background removed)", "binary": "binary (red: ruled lines removed)", "components": "components"}
+    titles = {"ink": "ink (background removed)", "binary": "binary (red: ruled lines removed; blue: faint ink read on its own)", "components": "components"}
     for key, title in titles.items():
         if key in stages:
             panels.append(_panel(stages[key], title))

@@ -1094,14 +1094,14 @@ def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
 
 
 def _faint_answers(gray: np.ndarray, mode: str, frame: _Frame, read: _Pass, recognizer: Recognizer,
-                   clock: _Clock) -> _Pass:
+                   clock: _Clock) -> tuple[_Pass, np.ndarray | None]:
     """On a photographed page of text, the ink left once the print and the digits read are taken
-    out, read on its own: pencil answers beside black print.
+    out, read on its own: pencil answers beside black print. Returns the pass with the new
+    reading's accepted digits added, and that reading's mask (None when none is added).
 
     The thresholds of binarisation and the faint rule are shares of the frame's boldest writing,
     which on a worksheet is the print; pencil is fainter than half of it, so its digits were never
-    seeded or were rejected as faint. Read alone, they are the boldest writing. Only the new
-    pass's accepted digits are added."""
+    seeded or were rejected as faint. Read alone, they are the boldest writing."""
     out = np.where(frame.comps.stats[:, 4] > 0, 255, 0).astype(np.uint8)  # the mask's components (labels
     out[0] = 0  # of ink never seeded have no area) but those rejected as faint
     for r in frame.regions:
@@ -1114,15 +1114,16 @@ def _faint_answers(gray: np.ndarray, mode: str, frame: _Frame, read: _Pass, reco
     ink[taken > 0] = 0
     left = _segment(gray, mode, clock, ink=ink)
     if not any(r.reason is None for r in left.regions):
-        return read
+        return read, None
     faint = _classify(left, _look(left, recognizer, clock), recognizer, clock).without_printed()
     lo, hi = TEXT_PAGE_TALLER * read.letter_h, TALL_ANSWER * read.letter_h  # as the page's other answers
     chosen = [k for k in faint.chosen if lo <= faint.crops[k].box[3] <= hi]
-    if len(chosen) < FAINT_WRITING * len(left.regions):
-        return read
+    if not chosen or len(chosen) < FAINT_WRITING * len(left.regions):
+        return read, None
     n = len(read.crops)
     return read._replace(crops=read.crops + faint.crops, batch=np.concatenate([read.batch, faint.batch]),
-                         probs=np.concatenate([read.probs, faint.probs]), chosen=read.chosen + [k + n for k in chosen])
+                         probs=np.concatenate([read.probs, faint.probs]),
+                         chosen=read.chosen + [k + n for k in chosen]), left.mask
 
 
 def _check_frame(image: np.ndarray) -> None:
@@ -1151,10 +1152,11 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     else:
         read = _classify(frame, _look(frame, recognizer, clock), recognizer, clock)
     read = read.without_printed()
+    faint_mask = None
     if read.letter_h:
         read = _tall_answers(frame, read, recognizer)
         if frame.photo:
-            read = _faint_answers(gray, mode, frame, read, recognizer, clock)
+            read, faint_mask = _faint_answers(gray, mode, frame, read, recognizer, clock)
     edges = sum(r.reason in BACKDROP for r in frame.regions)
     digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
                     [float(p) for p in read.probs[k]]) for k in read.chosen]
@@ -1165,7 +1167,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     if annotate or debug:
         reading.annotated = draw.draw_reading(image, reading.digits, reading.drawn_rejects)
         if debug:
-            reading.stages = _stages(gray, frame)
+            reading.stages = _stages(gray, frame, faint_mask)
             images, captions = teaching_crops(read.crops, read.batch, read.probs)
             reading.composite = draw.teaching_composite(reading.annotated, reading.stages, images, captions, columns)
         clock.lap("annotate")
@@ -1185,9 +1187,12 @@ def teaching_crops(crops: list[Crop], batch: np.ndarray, probs: np.ndarray) -> t
     return batch[order, 0], captions
 
 
-def _stages(gray: np.ndarray, frame: _Frame) -> dict[str, np.ndarray]:
+def _stages(gray: np.ndarray, frame: _Frame, faint: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The teaching composite's stage images; `faint`: the mask of ink read on its own (_faint_answers)."""
     binary = cv2.cvtColor(frame.mask, cv2.COLOR_GRAY2BGR)
     binary[frame.ruled > 0] = draw.RED
+    if faint is not None:
+        binary[faint > 0] = draw.BLUE
     labels = np.where(frame.mask > 0, frame.comps.labels, 0)
     return {"gray": gray, "ink": frame.ink, "binary": binary, "components": draw.colour_components(labels)}
 
