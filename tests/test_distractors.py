@@ -156,17 +156,22 @@ SHEET = ["a dog and a bird sing about their home", "while the old fox hid below 
          "add the tens and ones then write the sum", "how many balls did bob hold"]
 
 
+def answered_sheet(mnist_dir, recognizer, ink: int = INK) -> np.ndarray:
+    """The printed sheet with a handwritten answer, "472" in MNIST test digits of gray level `ink`,
+    after its last line: 40 px tall, 2.2x the print's tallest letters."""
+    img = printed_sheet(SHEET)
+    x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
+    for i, (digit, _) in enumerate(reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])):
+        paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40, ink=ink)
+    return img
+
 def test_a_printed_page_reads_no_digits_and_a_handwritten_answer_on_it_is_read(mnist_dir, recognizer, monkeypatch):
     """Printed letters read as digits: an "l" is a plain 1, an "o" a 0, and a lone "a" a 2. Handwritten
     answers stand taller than the print, so on a page of text (three or more words, or twelve marks in
     words) marks no taller than its letters are letters. Without that rule this page reads many digits.
     The answer is three times the typical letter's height, which alone is too big for a digit; on a
     page of text such marks are judged again with their own height."""
-    digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])
-    img = printed_sheet(SHEET)
-    x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
-    for i, (digit, _) in enumerate(digits):  # the answer, 2.2x the print's tallest letters, on the last line
-        paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40)
+    img = answered_sheet(mnist_dir, recognizer)
     assert read_frame(printed_sheet(SHEET), recognizer, mode="camera").lines == []
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
     monkeypatch.setattr(pipeline, "TEXT_PAGE_WORDS", 10**6)
@@ -189,11 +194,7 @@ def test_on_a_page_of_text_letters_are_not_read_again(mnist_dir, recognizer, mon
     """Unsure regions are read again (split, cut, at other stroke widths), but on a page of text
     the first reading already shows, those no taller than the print would be dropped as print
     whatever they read as: they are not read again, and the page reads the same."""
-    digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])
-    img = printed_sheet(SHEET)
-    x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
-    for i, (digit, _) in enumerate(digits):
-        paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40)
+    img = answered_sheet(mnist_dir, recognizer)
     read_again = []
     classify = recognizer.classify
 
@@ -218,11 +219,7 @@ def test_pencil_answers_beside_black_print_are_read_on_their_own(mnist_dir, reco
     """Binarisation and the faint rule measure ink against the frame's boldest writing, which on a
     worksheet is the print: pencil, under half as dark, is never found. On a page of text the ink left
     once the print is taken out is read alone, and there the pencil is the boldest writing."""
-    digits = reference_digits(mnist_dir, recognizer, 3, labels=[4, 7, 2])
-    img = printed_sheet(SHEET)
-    x = 20 + cv2.getTextSize(SHEET[3], cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)[0][0] + 40
-    for i, (digit, _) in enumerate(digits):
-        paste_digit(img, digit, x + i * 34, 50 + 70 * 3 - 40, 40, ink=PENCIL)
+    img = answered_sheet(mnist_dir, recognizer, ink=PENCIL)
     reading = read_frame(img, recognizer, mode="camera", debug=True)
     assert reading.lines == ["472"]
     pencil = np.all(reading.stages["binary"] == draw.BLUE, axis=2)  # the teaching view shows where it was found
