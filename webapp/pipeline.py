@@ -788,6 +788,11 @@ class _Pass(NamedTuple):
     printed: tuple[int, ...] = ()  # accepted crops no taller than the print on a page of text (_decide), dropped last
     letter_h: float = 0.0  # the print's letter height on a page of text, else 0 (_TextPage)
 
+    def answer_heights(self) -> tuple[float, float]:
+        """How tall a handwritten answer stands on a page of text: TEXT_PAGE_TALLER to TALL_ANSWER
+        times its letters' height (_tall_answers, _faint_answers)."""
+        return TEXT_PAGE_TALLER * self.letter_h, TALL_ANSWER * self.letter_h
+
     def very_sure(self) -> int:
         """Accepted digits read at CHALK_SURE or more."""
         return sum(float(self.probs[k].max()) >= CHALK_SURE for k in self.chosen)
@@ -1069,7 +1074,7 @@ def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     so an answer three times as tall was too big. Accepted as any region is: every piece of its
     chosen option read at the bar and not a letter. (Marks rejected as faint, as pencil beside black
     print is, were tried too: the wood grain round real-dev 031 read as fourteen 1s.)"""
-    lo, hi = TEXT_PAGE_TALLER * read.letter_h, TALL_ANSWER * read.letter_h
+    lo, hi = read.answer_heights()
     gated = {i: segment.gate(replace(r), frame.comps, r.box[3], frame.photo) for i, r in enumerate(frame.regions)
              if r.reason in TALL_REASONS and lo <= r.box[3] <= hi}
     crops, options = _crops_of({i: r for i, r in gated.items() if r.reason is None}, frame, len(read.crops))
@@ -1116,7 +1121,7 @@ def _faint_answers(gray: np.ndarray, mode: str, frame: _Frame, read: _Pass, reco
     if not any(r.reason is None for r in left.regions):
         return read, None
     faint = _classify(left, _look(left, recognizer, clock), recognizer, clock).without_printed()
-    lo, hi = TEXT_PAGE_TALLER * read.letter_h, TALL_ANSWER * read.letter_h  # as the page's other answers
+    lo, hi = read.answer_heights()  # as the page's other answers
     chosen = [k for k in faint.chosen if lo <= faint.crops[k].box[3] <= hi]
     if not chosen or len(chosen) < FAINT_WRITING * len(left.regions):
         return read, None
