@@ -264,23 +264,19 @@ def _strong_ink_half(half: np.ndarray, labels: np.ndarray, n: int) -> int:
     return int(np.searchsorted(cum, STRONG_QUANTILE * cum[-1]))
 
 
-def _longest_runs(rows: np.ndarray) -> np.ndarray:
-    """Length of the longest run of True in each row of a boolean array."""
-    padded = np.zeros((rows.shape[0], rows.shape[1] + 2), np.int8)
-    padded[:, 1:-1] = rows
-    edges = np.diff(padded, axis=1)
-    longest = np.zeros(rows.shape[0], np.int64)
-    for i, edge in enumerate(edges):  # only rows already known to hold a lot of ink
-        starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-        longest[i] = (ends - starts).max() if len(starts) else 0
-    return longest
-
-
 def _has_run(mask: np.ndarray, run: int) -> bool:
-    """Whether any row holds `run` consecutive ink pixels (exactly when an opening would keep some)."""
+    """Whether any row holds `run` consecutive ink pixels: whether a rule could be there at all.
+
+    Only rows with that much ink at all are eroded, with the outside counted as paper (an opening's
+    own erosion counts it as ink); a Python loop over those rows cost about 1 ms a ruled frame.
+    """
     sums = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
     rows = np.flatnonzero(sums >= run * 255)
-    return bool(len(rows)) and bool(_longest_runs(mask[rows] > 0).max() >= run)
+    if not len(rows):
+        return False
+    eroded = cv2.erode(np.ascontiguousarray(mask[rows]), np.ones((1, run), np.uint8),
+                       borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.countNonZero(eroded) > 0
 
 
 def _thin_runs(mask: np.ndarray, run: int, thick: int, horizontal: bool) -> np.ndarray:
