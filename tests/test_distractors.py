@@ -207,7 +207,7 @@ def test_on_a_page_of_text_letters_are_not_read_again(mnist_dir, recognizer, mon
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
     assert sum(read_again) <= 3  # at most the answer's digits, judged again as answers too big (_tall_answers)
     read_again.clear()
-    monkeypatch.setattr(pipeline, "_not_print", lambda frame, crops, options, *rest: options)  # read all again
+    monkeypatch.setattr(pipeline, "_not_print", lambda frame, crops, options, retried, *rest: retried)  # read all again
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
     assert sum(read_again) > 30  # the letters' splits and stroke widths
 

@@ -853,6 +853,25 @@ def test_a_page_of_words_reads_few_of_its_letters_again(recognizer, monkeypatch)
     assert 2 * limited < sizes[1]
 
 
+def test_a_page_of_words_is_known_for_text_from_all_its_letters_and_none_is_read_again(recognizer, monkeypatch):
+    """The page is judged on every region's first reading, not only on the RETRY_MOST surest unsure
+    ones kept for reading again: those few letters alone do not show its words."""
+    from webapp.bench_pipeline import words_page
+
+    read_again = []
+    classify = recognizer.classify
+
+    def counting(batch, first=None):
+        if first is None:  # a call of its own: crops read again
+            read_again.append(len(batch))
+        return classify(batch, first)
+
+    monkeypatch.setattr(recognizer, "classify", counting)
+    for seed in (0, 1):
+        assert read_frame(words_page(np.random.default_rng([1, seed])), recognizer, mode="camera").lines == []
+    assert read_again == []
+
+
 def test_a_digit_carved_out_of_a_bigger_mark_must_be_read_very_surely():
     """A region cut out of a mark's strong ink (segment._carve) is a digit only at CARVED_SURE: on
     photos, such pieces of a sheet's edge or a desk read as digits at up to 0.99."""

@@ -455,21 +455,25 @@ def _retried(options: dict[int, list[list[int]]], conf: np.ndarray, sure: float)
     return {i: opts for i, opts in options.items() if i not in left_out}
 
 
-def _not_print(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]], conf: np.ndarray, sure: float,
+def _not_print(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]],
+               retried: dict[int, list[list[int]]], conf: np.ndarray, sure: float,
                letter_scores: np.ndarray | None) -> dict[int, list[list[int]]]:
-    """`options` but for regions no taller than the print, when the first reading already shows a page of
-    text (_decide): whatever they read again as, they would be dropped as print-sized (TEXT_PAGE_TALLER).
-    A worksheet had up to a hundred crops read again for nothing. Judging the page costs about 0.8 ms,
-    more than reading a few regions again, so frames with fewer than PRINT_CHECK unsure regions are not judged."""
+    """`retried` (the regions to read again) but for those no taller than the print, when the first
+    reading of all the regions (`options`) already shows a page of text (_decide): whatever they read
+    again as, they would be dropped as print-sized (TEXT_PAGE_TALLER). A worksheet had up to a hundred
+    crops read again for nothing. The page is judged on every region, not only on those to be read
+    again: a page of words keeps only its RETRY_MOST surest unsure letters there, too few to show its
+    words. Judging costs about 0.8 ms, more than reading a few regions again, so frames with fewer
+    than PRINT_CHECK unsure regions are not judged."""
     unsure = sum(max(float(conf[o].min()) for o in opts) < sure for opts in options.values())
     if unsure < PRINT_CHECK:
-        return options
+        return retried
     page = _TextPage()
     _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
             letter_scores=letter_scores, page=page)
     if not page.letter_h:
-        return options
-    return {i: opts for i, opts in options.items() if frame.regions[i].box[3] >= TEXT_PAGE_TALLER * page.letter_h}
+        return retried
+    return {i: opts for i, opts in retried.items() if frame.regions[i].box[3] >= TEXT_PAGE_TALLER * page.letter_h}
 
 
 def _steady_crops(frame: _Frame, options: dict[int, list[list[int]]], conf: np.ndarray,
@@ -884,7 +888,7 @@ def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock)
     letter_regions = (_letter_regions(options, letter_scores, recognizer.letter_bar)
                       if letter_scores is not None else set())
     retried = _retried(options, conf, sure)  # the same lists: retries add their options to `options`
-    retried = _not_print(frame, crops, retried, conf, sure, letter_scores)
+    retried = _not_print(frame, crops, options, retried, conf, sure, letter_scores)
     extra, strict = _retry_splits(frame, crops, retried, conf, sure)
     steady, variants = _steady_crops(frame, retried, conf, len(crops) + len(extra), sure)
     extra += steady
