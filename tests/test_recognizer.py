@@ -71,6 +71,25 @@ def test_the_shipped_files_read_a_crop_with_one_member_and_a_doubtful_one_with_b
         assert np.allclose(probs[doubted], whole.predict(x)[doubted], atol=1e-6)
 
 
+def test_inputs_left_to_the_first_member_keep_its_reading_even_when_it_doubts_them(mnist_dir):
+    """`alone` (the print of a page of text, pipeline._print_alone) skips the second call for those inputs."""
+    import numpy as np
+
+    x, _ = _mnist_test_digits(mnist_dir, 300)
+    x[::5] = np.clip(x[::5] + np.roll(x[::5], 9, axis=3), 0, 1)  # overlaid digits: doubted
+    served = Recognizer(FLOAT_MODEL, provider="cpu")
+    first, sure, _ = served.cascade
+    by_first = _member_alone(served, x, first)
+    alone = np.zeros(len(x), bool)
+    alone[::2] = True
+    doubted = by_first.max(axis=1) < sure
+    assert (doubted & alone).any() and (doubted & ~alone).any()
+    probs, _ = served.classify(x, alone=alone)
+    assert np.allclose(probs[alone], by_first[alone], atol=1e-6)
+    assert np.allclose(probs[~alone], served.predict(x)[~alone], atol=1e-6)  # the others as without `alone`
+    assert not np.allclose(probs[doubted & alone], served.predict(x)[doubted & alone], atol=1e-3)
+
+
 def test_the_cascade_chooses_the_digits_the_whole_mean_chooses(mnist_dir):
     """Read right above the bar, or not: the same on 2,000 test digits and on them half hidden."""
     import numpy as np

@@ -459,21 +459,29 @@ def _not_print(frame: _Frame, crops: list[Crop], options: dict[int, list[list[in
                retried: dict[int, list[list[int]]], conf: np.ndarray, sure: float,
                letter_scores: np.ndarray | None) -> dict[int, list[list[int]]]:
     """`retried` (the regions to read again) but for those no taller than the print, when the first
-    reading of all the regions (`options`) already shows a page of text (_decide): whatever they read
-    again as, they would be dropped as print-sized (TEXT_PAGE_TALLER). A worksheet had up to a hundred
-    crops read again for nothing. The page is judged on every region, not only on those to be read
-    again: a page of words keeps only its RETRY_MOST surest unsure letters there, too few to show its
-    words. Judging costs about 0.8 ms, more than reading a few regions again, so frames with fewer
-    than PRINT_CHECK unsure regions are not judged."""
+    reading of all the regions (`options`) already shows a page of text (_page_of_text): whatever they
+    read again as, they would be dropped as print-sized (TEXT_PAGE_TALLER). A worksheet had up to a
+    hundred crops read again for nothing. The page is judged on every region, not only on those to be
+    read again: a page of words keeps only its RETRY_MOST surest unsure letters there, too few to show
+    its words."""
+    letter_h = _page_of_text(frame, crops, options, conf, sure, letter_scores)
+    if not letter_h:
+        return retried
+    return {i: opts for i, opts in retried.items() if frame.regions[i].box[3] >= TEXT_PAGE_TALLER * letter_h}
+
+
+def _page_of_text(frame: _Frame, crops: list[Crop], options: dict[int, list[list[int]]], conf: np.ndarray,
+                  sure: float, letter_scores: np.ndarray | None) -> float:
+    """The print's letter height when a reading (`conf`) of a frame's regions shows a page of text
+    (_decide), else 0. Judging costs about 0.8 ms, more than reading a few regions again, so frames
+    with fewer than PRINT_CHECK unsure regions are not judged."""
     unsure = sum(max(float(conf[o].min()) for o in opts) < sure for opts in options.values())
     if unsure < PRINT_CHECK:
-        return retried
+        return 0.0
     page = _TextPage()
     _decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
             letter_scores=letter_scores, page=page)
-    if not page.letter_h:
-        return retried
-    return {i: opts for i, opts in retried.items() if frame.regions[i].box[3] >= TEXT_PAGE_TALLER * page.letter_h}
+    return page.letter_h
 
 
 def _steady_crops(frame: _Frame, options: dict[int, list[list[int]]], conf: np.ndarray,
@@ -879,12 +887,30 @@ def _look(frame: _Frame, recognizer: Recognizer, clock: _Clock) -> _Look:
     return _Look(crops, options, batch, first)
 
 
+def _print_alone(frame: _Frame, look: _Look, recognizer: Recognizer) -> np.ndarray | None:
+    """Which crops a cascade's first member reads alone: on a page of text judged on its reading
+    (_page_of_text), those of regions no taller than the print, dropped as print-sized whatever they
+    read as (TEXT_PAGE_TALLER). None when there is no such page, or no cascade.
+
+    Member 1, tuned on the reader's own crops, doubts printed letters that member 0 reads surely as
+    digits, and their mean lifts over the bar: on such a frame the mean shows too few unsure marks
+    to make words, and its letters were read as digits (docs/reader.md, "A page of text")."""
+    if look.first is None or recognizer.cascade is None:
+        return None
+    conf = look.first[0].max(axis=1)
+    letter_h = _page_of_text(frame, look.crops, look.options, conf, recognizer.min_confidence,
+                             recognizer.letters_of(look.first))
+    if not letter_h:
+        return None
+    return np.array([frame.regions[c.region].box[3] < TEXT_PAGE_TALLER * letter_h for c in look.crops])
+
+
 def _classify(frame: _Frame, look: _Look, recognizer: Recognizer, clock: _Clock) -> _Pass:
     """Stage 6 and the choice of digits."""
     crops, options, batch = look.crops, look.options, look.batch
-    probs, letter_scores = recognizer.classify(batch, look.first)
-    conf = probs.max(axis=1) if len(probs) else np.zeros(0)
     sure = recognizer.min_confidence
+    probs, letter_scores = recognizer.classify(batch, look.first, alone=_print_alone(frame, look, recognizer))
+    conf = probs.max(axis=1) if len(probs) else np.zeros(0)
     letter_regions = (_letter_regions(options, letter_scores, recognizer.letter_bar)
                       if letter_scores is not None else set())
     retried = _retried(options, conf, sure)  # the same lists: retries add their options to `options`

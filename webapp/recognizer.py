@@ -150,11 +150,13 @@ class Recognizer:
         """Return probabilities [N, len(labels)] for a float32 batch [N, 1, S, S]."""
         return self.classify(batch)[0]
 
-    def classify(self, batch: np.ndarray, first: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def classify(self, batch: np.ndarray, first: list[np.ndarray] | None = None,
+                 alone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities [N, len(labels)] and, from a model with a letter detector, each input's
         chance of being a letter [N] (None without one): one model call for the whole batch, and
         from a cascade file (CASCADE_KEY) a second one for the inputs its first member doubts.
-        `first`: this batch's first_reading, when already taken (its call is not made again)."""
+        `first`: this batch's first_reading, when already taken (its call is not made again).
+        `alone` (bool [N]): inputs a cascade leaves to its first member, even when it doubts them."""
         batch = self._checked(batch)
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), np.float32), (np.zeros(0, np.float32) if self.has_letters else None)
@@ -162,7 +164,7 @@ class Recognizer:
             raise ValueError(f"a first reading of {len(first[0])} inputs given for a batch of {len(batch)}")
         outputs = self._first(batch) if first is None else [o.copy() for o in first]
         if self.cascade is not None:
-            outputs = self._cascade_run(batch, outputs)
+            outputs = self._cascade_run(batch, outputs, alone)
         if self._letter_index is None:
             return outputs[0], None
         letters = outputs[self._letter_index]
@@ -174,6 +176,10 @@ class Recognizer:
         """The model's outputs for a batch from one call: a cascade's first member alone (and the
         letter detector), else the whole file. Cheap where classify may need a second call."""
         return self._first(self._checked(batch))
+
+    def letters_of(self, outputs: list[np.ndarray]) -> np.ndarray | None:
+        """The letter detector's scores among a call's outputs (a first_reading's), or None without one."""
+        return None if self._letter_index is None else outputs[self._letter_index]
 
     def _first(self, batch: np.ndarray) -> list[np.ndarray]:
         """first_reading of a batch already checked."""
@@ -202,14 +208,18 @@ class Recognizer:
             feed[MEMBER_INPUT] = np.array(member, np.int64)
         return self.session.run(None, feed)
 
-    def _cascade_run(self, batch: np.ndarray, outputs: list[np.ndarray]) -> list[np.ndarray]:
+    def _cascade_run(self, batch: np.ndarray, outputs: list[np.ndarray], alone: np.ndarray | None = None
+                     ) -> list[np.ndarray]:
         """Every input read by the first member (`outputs`, changed in place); those it reads under
-        `sure` by the others too, and given the mean of all. Most crops are read that surely, so a
+        `sure` by the others too (unless `alone`), and given the mean of all. Most crops are read that surely, so a
         frame costs about half the model time of the whole mean, and the choice of digits stays
         the mean's (docs/model.md)."""
         first, sure, count = self.cascade
         probs = outputs[0]
-        doubted = np.flatnonzero(probs.max(axis=1) < sure)
+        doubted = probs.max(axis=1) < sure
+        if alone is not None:
+            doubted &= ~alone
+        doubted = np.flatnonzero(doubted)
         if doubted.size:
             rest = batch[doubted]
             total = probs[doubted] + sum(self._run(rest, k)[0] for k in range(count) if k != first)
