@@ -224,6 +224,18 @@ def test_print_whose_letters_only_the_mean_reads_as_digits_is_still_known_for_pr
     assert len("".join(read_frame(scene.image, recognizer, mode="camera").lines)) > 6  # letters read as digits
 
 
+def test_an_answer_carved_out_of_a_mark_too_big_for_the_print_is_read_once(mnist_dir, recognizer):
+    """A 6 and a 4, rejected as too big beside the print, had their strong ink carved out and read
+    (segment._carve); then the marks, 1.1-4x the print's height, were read again whole as answers
+    (_tall_answers): "6665", and a second 4 on a line of its own."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "worksheets", 47, 1)
+    reading = read_frame(scene.image, recognizer, mode="camera")
+    assert (reading.lines[0], reading.lines[-1]) == (scene.lines[0], scene.lines[-1]) == ("665", "343")
+    assert len(reading.digits) == len("".join(scene.lines))
+
+
 PENCIL = 150  # gray of a pencil stroke on the 235 paper: 0.36 of the way to black, where the print is 0.87
 
 

@@ -1103,10 +1103,13 @@ def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     typical digit's and read: handwritten answers. The frame's typical height is the print's there,
     so an answer three times as tall was too big. Accepted as any region is: every piece of its
     chosen option read at the bar and not a letter. (Marks rejected as faint, as pencil beside black
-    print is, were tried too: the wood grain round real-dev 031 read as fourteen 1s.)"""
+    print is, were tried too: the wood grain round real-dev 031 read as fourteen 1s.) A mark that holds
+    an accepted digit is left alone: that digit was carved out of it (segment._carve), and read whole
+    it would be read twice."""
     lo, hi = read.answer_heights()
+    digits = [read.crops[k].box for k in read.chosen]  # a mark holding one is read already, in part
     gated = {i: segment.gate(replace(r), frame.comps, r.box[3], frame.photo) for i, r in enumerate(frame.regions)
-             if r.reason in TALL_REASONS and lo <= r.box[3] <= hi}
+             if r.reason in TALL_REASONS and lo <= r.box[3] <= hi and not any(_inside(b, r.box) for b in digits)}
     crops, options = _crops_of({i: r for i, r in gated.items() if r.reason is None}, frame, len(read.crops))
     if not crops:
         return read
