@@ -236,6 +236,17 @@ def test_an_answer_carved_out_of_a_mark_too_big_for_the_print_is_read_once(mnist
     assert len(reading.digits) == len("".join(scene.lines))
 
 
+def test_digits_touching_one_carved_out_of_their_mark_are_read_with_it_once(mnist_dir, recognizer):
+    """"8834" beside print: the 3 was carved out of the mark of touching 8, 8 and 3 and read; the mark,
+    read again whole as an answer, adds its two 8s but not its 3 again ("883 34" before; "34" when such
+    marks were left out whole)."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "worksheets", 35, 4)
+    assert "8834" in scene.lines
+    assert read_frame(scene.image, recognizer, mode="camera").lines == scene.lines
+
+
 PENCIL = 150  # gray of a pencil stroke on the 235 paper: 0.36 of the way to black, where the print is 0.87
 
 

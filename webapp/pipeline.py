@@ -27,6 +27,7 @@ from webapp import binarize, grouping, segment
 from webapp.decode import MAX_BYTES, MAX_PIXELS, ImageError, decode_scaled, image_size
 from webapp.mnistify import mnistify
 from webapp.recognizer import Recognizer
+from webapp.scoring import iou
 
 MODES = ("auto", "camera", "canvas")
 PHOTO_SPREAD = binarize.CANVAS_SPREAD  # in auto mode, paper spanning more gray levels than this is a photo (unless
@@ -141,6 +142,7 @@ TEXT_PAGE_TALLER = 1.1  # ... a digit no taller than 1.1x the words' marks (thei
 TALL_REASONS = {"too big"}  # ... and there marks rejected so, up to ...
 TALL_ANSWER = 4.0  # ... this many times the letters' height, are judged again with their own height (_tall_answers):
 #   worksheets seeds 0-4 recall 0.803 -> 0.904. At 6x the edge of a sticky note (real-dev 030 inverted) read as a 1
+SAME_DIGIT = 0.5  # (an answer read so that overlaps an accepted digit this much (IoU) is that digit, carved out of it)
 FAINT_HALO = 0.1  # ... where, once the print is read, the rest of the ink is read alone, the print's
 #   soft edges taken out with it this far round (x typical digit height) (_faint_answers)
 FAINT_WRITING = 0.5  # ... and its digits are kept only when they are at least half of what it holds: pencil
@@ -1103,13 +1105,13 @@ def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
     typical digit's and read: handwritten answers. The frame's typical height is the print's there,
     so an answer three times as tall was too big. Accepted as any region is: every piece of its
     chosen option read at the bar and not a letter. (Marks rejected as faint, as pencil beside black
-    print is, were tried too: the wood grain round real-dev 031 read as fourteen 1s.) A mark that holds
-    an accepted digit is left alone: that digit was carved out of it (segment._carve), and read whole
-    it would be read twice."""
+    print is, were tried too: the wood grain round real-dev 031 read as fourteen 1s.) A digit read so
+    where a digit is accepted already (SAME_DIGIT) is not added again: that one was carved out of the
+    mark (segment._carve)."""
     lo, hi = read.answer_heights()
-    digits = [read.crops[k].box for k in read.chosen]  # a mark holding one is read already, in part
+    digits = [read.crops[k].box for k in read.chosen]
     gated = {i: segment.gate(replace(r), frame.comps, r.box[3], frame.photo) for i, r in enumerate(frame.regions)
-             if r.reason in TALL_REASONS and lo <= r.box[3] <= hi and not any(_inside(b, r.box) for b in digits)}
+             if r.reason in TALL_REASONS and lo <= r.box[3] <= hi}
     crops, options = _crops_of({i: r for i, r in gated.items() if r.reason is None}, frame, len(read.crops))
     if not crops:
         return read
@@ -1123,7 +1125,7 @@ def _tall_answers(frame: _Frame, read: _Pass, recognizer: Recognizer) -> _Pass:
         pick = _choose(opts, conf, gated[i].aspect)
         lettered = letters is not None and any(letters[k - len(read.crops)] >= recognizer.letter_bar for k in pick)
         if conf[pick].min() >= recognizer.min_confidence and not lettered:
-            chosen += pick
+            chosen += [k for k in pick if not any(iou(crops[k - len(read.crops)].box, b) >= SAME_DIGIT for b in digits)]
             frame.regions[i] = gated[i]  # a candidate now: no longer counted among the rejected
             back.add(gated[i].box)
     rejected = [b for b in read.rejected if b not in back]
