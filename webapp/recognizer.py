@@ -165,9 +165,9 @@ class Recognizer:
         outputs = self._first(batch) if first is None else [o.copy() for o in first]
         if self.cascade is not None:
             outputs = self._cascade_run(batch, outputs, alone)
-        if self._letter_index is None:
+        letters = self.letters_of(outputs)
+        if letters is None:
             return outputs[0], None
-        letters = outputs[self._letter_index]
         if letters.shape != (len(batch),):
             raise ModelError(f"{self.path}: {LETTER_OUTPUT!r} gave shape {letters.shape} for {len(batch)} inputs")
         return outputs[0], letters
