@@ -90,3 +90,19 @@ def reference_digits(mnist_dir, recognizer, count: int, labels: list[int] | None
                 break
     assert len(chosen) == count, "not enough MNIST test digits the model reads"
     return chosen
+
+
+def crops_read_again(recognizer, monkeypatch) -> list[int]:
+    """A list that fills, as frames are read, with the size of each model call the reader makes of its
+    own: crops read again (split, cut, at other stroke widths). A frame's first reading, taken before
+    (Recognizer.first_reading), is handed to classify and not counted."""
+    sizes: list[int] = []
+    classify = recognizer.classify
+
+    def counting(batch, first=None, alone=None):
+        if first is None:
+            sizes.append(len(batch))
+        return classify(batch, first, alone)
+
+    monkeypatch.setattr(recognizer, "classify", counting)
+    return sizes

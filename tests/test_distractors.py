@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import INK, page, paste_digit, reference_digits, write
+from tests.pipeline_helpers import INK, crops_read_again, page, paste_digit, reference_digits, write
 from webapp import annotate as draw
 from webapp import pipeline
 from webapp.pipeline import read_frame
@@ -195,15 +195,7 @@ def test_on_a_page_of_text_letters_are_not_read_again(mnist_dir, recognizer, mon
     the first reading already shows, those no taller than the print would be dropped as print
     whatever they read as: they are not read again, and the page reads the same."""
     img = answered_sheet(mnist_dir, recognizer)
-    read_again = []
-    classify = recognizer.classify
-
-    def counting(batch, first=None, alone=None):
-        if first is None:  # a call of its own: crops read again (the first reading is taken beforehand)
-            read_again.append(len(batch))
-        return classify(batch, first, alone)
-
-    monkeypatch.setattr(recognizer, "classify", counting)
+    read_again = crops_read_again(recognizer, monkeypatch)
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
     assert sum(read_again) <= 3  # at most the answer's digits, judged again as answers too big (_tall_answers)
     read_again.clear()

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.pipeline_helpers import INK, lay_ink, page, paste_digit, reference_digits, rule, scribble, shadow, write
+from tests.pipeline_helpers import INK, crops_read_again, lay_ink, page, paste_digit, reference_digits, rule, scribble, shadow, write
 from webapp import binarize, glyphs, pipeline, segment
 from webapp.decode import ImageError
 from webapp.strokes import draw_char
@@ -859,15 +859,7 @@ def test_a_page_of_words_is_known_for_text_from_all_its_letters_and_none_is_read
     ones kept for reading again: those few letters alone do not show its words."""
     from webapp.bench_pipeline import words_page
 
-    read_again = []
-    classify = recognizer.classify
-
-    def counting(batch, first=None, alone=None):
-        if first is None:  # a call of its own: crops read again
-            read_again.append(len(batch))
-        return classify(batch, first, alone)
-
-    monkeypatch.setattr(recognizer, "classify", counting)
+    read_again = crops_read_again(recognizer, monkeypatch)
     for seed in (0, 1):
         assert read_frame(words_page(np.random.default_rng([1, seed])), recognizer, mode="camera").lines == []
     assert read_again == []
