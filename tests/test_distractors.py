@@ -7,7 +7,7 @@ import pytest
 
 from tests.pipeline_helpers import INK, crops_read_again, page, paste_digit, reference_digits, write
 from webapp import annotate as draw
-from webapp import pipeline
+from webapp import answers, choice, pipeline, text_rules
 from webapp.pipeline import read_frame
 
 DIGIT_H = 64  # height of the pasted MNIST digits, pixels
@@ -174,8 +174,8 @@ def test_a_printed_page_reads_no_digits_and_a_handwritten_answer_on_it_is_read(m
     img = answered_sheet(mnist_dir, recognizer)
     assert read_frame(printed_sheet(SHEET), recognizer, mode="camera").lines == []
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
-    monkeypatch.setattr(pipeline, "TEXT_PAGE_WORDS", 10**6)
-    monkeypatch.setattr(pipeline, "TEXT_PAGE_MARKS", 10**6)
+    monkeypatch.setattr(text_rules, "TEXT_PAGE_WORDS", 10**6)
+    monkeypatch.setattr(text_rules, "TEXT_PAGE_MARKS", 10**6)
     assert len(read_frame(printed_sheet(SHEET), recognizer, mode="camera").digits) >= 3
     assert "472" not in read_frame(img, recognizer, mode="camera").lines  # too big, when no page of text is seen
 
@@ -186,7 +186,7 @@ def test_on_a_page_of_text_a_mark_much_taller_than_any_answer_stays_rejected(rec
     img = printed_sheet(SHEET)
     cv2.line(img, (600, 40), (600, 40 + 5 * 18), (INK, INK, INK), 6)
     assert read_frame(img, recognizer, mode="camera").lines == []
-    monkeypatch.setattr(pipeline, "TALL_ANSWER", 10.0)
+    monkeypatch.setattr(text_rules, "TALL_ANSWER", 10.0)
     assert read_frame(img, recognizer, mode="camera").lines == ["1"]
 
 
@@ -199,7 +199,7 @@ def test_on_a_page_of_text_letters_are_not_read_again(mnist_dir, recognizer, mon
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
     assert sum(read_again) <= 3  # at most the answer's digits, judged again as answers too big (_tall_answers)
     read_again.clear()
-    monkeypatch.setattr(pipeline, "_not_print", lambda frame, crops, options, retried, *rest: retried)  # read all again
+    monkeypatch.setattr(choice, "not_print", lambda frame, crops, options, retried, *rest: retried)  # read all again
     assert read_frame(img, recognizer, mode="camera").lines == ["472"]
     assert sum(read_again) > 30  # the letters' splits and stroke widths
 
@@ -251,7 +251,7 @@ def test_pencil_answers_beside_black_print_are_read_on_their_own(mnist_dir, reco
     assert reading.lines == ["472"]
     pencil = np.all(reading.stages["binary"] == draw.BLUE, axis=2)  # the teaching view shows where it was found
     assert all(pencil[y : y + h, x : x + w].any() for x, y, w, h in (d.box for d in reading.digits))
-    monkeypatch.setattr(pipeline, "FAINT_WRITING", float("inf"))  # what is left is never read
+    monkeypatch.setattr(answers, "FAINT_WRITING", float("inf"))  # what is left is never read
     assert read_frame(img, recognizer, mode="camera").lines == []
 
 
@@ -268,5 +268,5 @@ def test_grain_round_a_printed_sheet_is_not_read_as_pencil(recognizer, monkeypat
         cv2.line(img, (x, y), (x + length // 3, y + length), (tone, tone, tone), int(rng.integers(2, 5)), cv2.LINE_AA)
     img[120 : 120 + h, 80 : 80 + w] = sheet
     assert read_frame(img, recognizer, mode="camera").lines == []
-    monkeypatch.setattr(pipeline, "FAINT_WRITING", 0.0)
+    monkeypatch.setattr(answers, "FAINT_WRITING", 0.0)
     assert read_frame(img, recognizer, mode="camera").digits

@@ -2,7 +2,7 @@
 
 With nothing else in the frame the pieces set the typical digit height themselves, so none of them
 looks small enough to be a piece of another (segment's merge rule); the reader then also reads the
-pieces together (pipeline._as_one_digit).
+pieces together (joins.as_one_digit).
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_a_sure_digit_is_not_given_up_for_a_less_sure_reading_of_the_whole(recog
 def test_a_five_whose_short_bar_stands_apart_is_read_in_its_number(recognizer):
     """A small 5 between two 7s, its bar a short slanted dash the pen left well off its body: too far
     and too short for segment's merge rules, both pieces went unread and "7 5 7" read "7 7". Read
-    together they are a sure 5 (pipeline._piece_pairs)."""
+    together they are a sure 5 (joins._piece_pairs)."""
     seven = [(60, 150), (150, 150), (90, 330)]
     body = [(230, 200), (226, 250), (245, 262), (252, 290), (240, 320), (215, 322)]
     bar = [(252, 195), (285, 182)]

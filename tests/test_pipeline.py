@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from tests.pipeline_helpers import INK, crops_read_again, lay_ink, page, paste_digit, reference_digits, rule, scribble, shadow, write
-from webapp import binarize, glyphs, pipeline, segment
+from webapp import binarize, choice, glyphs, model_inputs, pipeline, retries, segment, text_rules
 from webapp.decode import ImageError
 from webapp.strokes import draw_char
-from webapp.pipeline import Crop, digit_input, read_bytes, read_frame, teaching_crops
+from webapp.model_inputs import Crop, digit_input
+from webapp.pipeline import read_bytes, read_frame, teaching_crops
 
 STAGES = {"gray", "binarize", "components", "regions", "normalize", "classify", "group", "annotate", "total"}
 
@@ -311,7 +312,7 @@ def _with_bar(tmp_path, value: str, key: str = "min_confidence"):
 
 def _best_readings(img, tmp_path, mode: str) -> list[float]:
     """The digits' confidences when the bar is high: a reading under the bar makes the reader look for
-    a surer cut (pipeline._more_cuts), so a bar just above the default reading's least sure digit
+    a surer cut (retries._more_cuts), so a bar just above the default reading's least sure digit
     may be met by another cut of it."""
     return [d.confidence for d in read_frame(img, _with_bar(tmp_path, "0.99")(), mode=mode).digits]
 
@@ -333,17 +334,17 @@ def test_the_confidence_bar_travels_in_the_model_file(three_digits, recognizer, 
 
 
 def test_on_a_canvas_a_digit_read_under_the_bar_is_kept_in_a_number_of_sure_ones(three_digits, recognizer, tmp_path,
-                                                                                  monkeypatch):
+                                                                                 monkeypatch):
     img = mnist_page(three_digits)
     best = _best_readings(img, tmp_path, "canvas")
     assert len(best) == 3
     least = min(best)
-    assert pipeline.CONTEXT_SURE <= least < min(c for c in best if c != least)  # two surer ones to vouch
+    assert choice.CONTEXT_SURE <= least < min(c for c in best if c != least)  # two surer ones to vouch
     strict = _with_bar(tmp_path, f"{(least + min(c for c in best if c != least)) / 2:.6f}")()
     assert read_frame(img, strict, mode="canvas").lines == [number(three_digits)]
     assert read_frame(img, strict, mode="camera").lines != [number(three_digits)]  # photos hold to the bar
     none_sure = _with_bar(tmp_path, f"{(max(best) + 1) / 2:.9f}")()  # above every digit: none vouches for the others
-    monkeypatch.setattr(pipeline, "AGREE_MARGIN", 0.0)  # nor do a digit's own readings at three stroke widths
+    monkeypatch.setattr(choice, "AGREE_MARGIN", 0.0)  # nor do a digit's own readings at three stroke widths
     assert read_frame(img, none_sure, mode="canvas").lines == []
 
 
@@ -354,7 +355,7 @@ def test_a_digit_whose_three_readings_agree_needs_less_than_the_bar(mnist_test, 
 
     scene = make_scene(DigitSource(*mnist_test), "pages", 11, 2)
     assert read_frame(scene.image, recognizer, mode="camera").lines[0] == scene.lines[0] == "5929"
-    monkeypatch.setattr(pipeline, "AGREE_MARGIN", 0.0)  # held to the bar, the 9 is lost
+    monkeypatch.setattr(choice, "AGREE_MARGIN", 0.0)  # held to the bar, the 9 is lost
     assert read_frame(scene.image, recognizer, mode="camera").lines[0] == "592"
 
 
@@ -362,7 +363,7 @@ def vouched(boxes, confidences, wordy=()):
     """Which crops (boxes x, y, w, h read at these confidences) a canvas keeps under a 0.7 bar."""
     crops = [Crop(0, box, np.zeros((28, 28), np.float32)) for box in boxes]
     sure = [k for k, c in enumerate(confidences) if c >= 0.7]
-    return sorted(sure + pipeline._vouched_for(list(range(len(crops))), crops, np.array(confidences), 0.7, list(wordy)))
+    return sorted(sure + choice._vouched_for(list(range(len(crops))), crops, np.array(confidences), 0.7, list(wordy)))
 
 
 def test_sure_digits_vouch_only_for_a_doubted_one_of_their_height_in_their_number_among_no_words():
@@ -382,10 +383,10 @@ def test_a_line_where_nearly_half_the_marks_are_not_digits_is_a_word():
     the share of non-digits decides."""
     line = [(30 * i, 0, 22, 40) for i in range(11)]
     digits, others = line[0::2], line[1::2]  # 6 read as digits, 5 not
-    assert pipeline._in_text_lines(digits, others) == set(range(6))
+    assert text_rules.in_text_lines(digits, others) == set(range(6))
     line = line[:10]
     digits, others = line[0::2], line[1:8:2]  # 6 digits, 4 not, with the last two digits side by side
-    assert pipeline._in_text_lines(digits + [line[9]], others) == set()  # 4 of 10: a number with doubtful digits
+    assert text_rules.in_text_lines(digits + [line[9]], others) == set()  # 4 of 10: a number with doubtful digits
 
 
 def test_on_a_page_of_text_digits_no_taller_than_its_letters_are_letters():
@@ -401,10 +402,10 @@ def test_on_a_page_of_text_digits_no_taller_than_its_letters_are_letters():
         digits += d
         others += o
     lone_letter, answer = (0, 100, 14, 28), [(200, 100, 26, 42), (232, 100, 26, 42)]
-    found = pipeline._in_text_lines(digits + [lone_letter] + answer, others)
+    found = text_rules.in_text_lines(digits + [lone_letter] + answer, others)
     assert found == set(range(7))  # the words' "digits" and the lone letter; not the answer
     digits, others = digits[:4], others[:4]  # two words only
-    assert pipeline._in_text_lines(digits + [lone_letter] + answer, others) == set(range(4))
+    assert text_rules.in_text_lines(digits + [lone_letter] + answer, others) == set(range(4))
 
 
 def test_a_number_whose_digits_are_all_plainly_digits_is_not_sunk_by_short_marks():
@@ -414,13 +415,13 @@ def test_a_number_whose_digits_are_all_plainly_digits_is_not_sunk_by_short_marks
     six, three = (0, 0, 24, 40), (100, 0, 24, 40)
     pieces = [(30, 16, 30, 24), (64, 16, 30, 24)]  # 0.6 of the digits' height
     boxes = [six] + pieces + [three]
-    assert pipeline._in_text_lines(boxes, []) == {0, 1, 2, 3}
-    assert pipeline._in_text_lines(boxes, [], plain=[True] * 4) == set()
-    assert pipeline._in_text_lines(boxes, [], plain=[True, True, False, True]) == {0, 1, 2, 3}
-    assert pipeline._in_text_lines(pieces[:1], pieces[1:] + [six], plain=[True]) == {0}
+    assert text_rules.in_text_lines(boxes, []) == {0, 1, 2, 3}
+    assert text_rules.in_text_lines(boxes, [], plain=[True] * 4) == set()
+    assert text_rules.in_text_lines(boxes, [], plain=[True, True, False, True]) == {0, 1, 2, 3}
+    assert text_rules.in_text_lines(pieces[:1], pieces[1:] + [six], plain=[True]) == {0}
     # Plain digits among as many marks read as nothing ("Hello" with its "ll" read as 11) are a word still.
     word = [(30 * i, 0, 22, 40) for i in range(5)]
-    assert pipeline._in_text_lines(word[1:3], word[:1] + word[3:], plain=[True, True]) == {0, 1}
+    assert text_rules.in_text_lines(word[1:3], word[:1] + word[3:], plain=[True, True]) == {0, 1}
 
 
 @pytest.mark.parametrize("seed, index", [(0, 36), (0, 51)])
@@ -443,7 +444,7 @@ def test_auto_mode_reads_a_shadowed_photo_it_first_takes_for_light_ink_as_camera
 
 @pytest.mark.parametrize(("seed", "index"), [(8, 82), (5, 15)])
 def test_auto_mode_reads_a_drawing_with_broad_strokes_as_a_canvas_though_its_paper_looks_uneven(mnist_test, recognizer,
-                                                                                                 seed, index):
+                                                                                                seed, index):
     """Light-on-dark drawings (generated) whose thick strokes leave the paper estimate uneven
     enough for a photo's: nearly every pixel is the canvas's paper or its pen, so they are canvases
     (before, they were read as chalk on a photo)."""
@@ -516,10 +517,10 @@ def test_a_page_in_a_shadow_is_read_in_full_as_dark_ink_only(mnist_test, recogni
     assert (quick_finished, len(finished)) == (1, 2)
 
 
-def reading_at(*confidences: float) -> pipeline._Pass:
+def reading_at(*confidences: float) -> choice.Pass:
     """A reading whose accepted digits (all 3s) were read at these confidences."""
     probs = np.array([[(1 - c) / 9] * 3 + [c] + [(1 - c) / 9] * 6 for c in confidences], np.float32).reshape(-1, 10)
-    return pipeline._Pass([], np.zeros((len(confidences), 1, 28, 28), np.float32), probs, list(range(len(confidences))), [])
+    return choice.Pass([], np.zeros((len(confidences), 1, 28, 28), np.float32), probs, list(range(len(confidences))), [])
 
 
 def test_chalk_wins_on_very_sure_digits_and_ties_unless_neither_reading_has_any():
@@ -628,13 +629,13 @@ def test_only_on_a_canvas_is_a_split_leaving_a_short_piece_never_offered(mnist_d
     frame = pipeline._segment(binarize.to_gray(flicked(mnist_dir, recognizer, 8, 0.3, 0.8)), mode, pipeline._Clock())
     [region] = frame.regions
     assert region.splits, "the flicked stroke gives the region a split to weigh"
-    _, options = pipeline._normalize(frame)
+    _, options = model_inputs.normalize(frame)
     assert (len(options[0]) > 1) == offered
 
 
 @pytest.mark.parametrize("index", [1232, 1717])
 def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_strokes_too(mnist_test, recognizer,
-                                                                                          monkeypatch, index):
+                                                                                           monkeypatch, index):
     """MNIST test digits redrawn as on a canvas (90 px tall, 14 px pen) that the model reads under its
     confidence bar at one stroke width: read again thinner and thicker, they are read right. (Both
     shipped files read these two so, the int8 one on a CPU with VNNI; 2198 only the int8 one.)"""
@@ -644,7 +645,7 @@ def test_a_drawn_digit_the_model_is_unsure_of_is_read_from_thinner_and_thicker_s
     img = page(200, 300, level=255)
     lay_ink(img, glyphs.redrawn(images[index], 90, 14), 60, 50)
     assert read_frame(img, recognizer, mode="canvas").lines == [str(labels[index])]
-    monkeypatch.setattr(pipeline, "STEADY_STROKES", ())
+    monkeypatch.setattr(retries, "STEADY_STROKES", ())
     assert read_frame(img, recognizer, mode="canvas").lines == []  # one stroke width alone reads nothing
 
 
@@ -661,7 +662,7 @@ def test_a_blurred_digit_in_a_photo_the_model_is_unsure_of_is_read_from_thinner_
     lay_ink(img, glyphs.redrawn(images[index], 48, 7), 60, 40)
     img = shadow(cv2.GaussianBlur(img, (0, 0), 1.2), darkest=0.7)
     assert read_frame(img, recognizer, mode="camera").lines == [str(labels[index])]
-    monkeypatch.setattr(pipeline, "STEADY_STROKES", ())
+    monkeypatch.setattr(retries, "STEADY_STROKES", ())
     assert read_frame(img, recognizer, mode="camera").lines == []  # one stroke width alone reads nothing
 
 
@@ -698,7 +699,7 @@ def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test
     for alpha, x in ((six, 40), (seven, 160), (two, 290)):
         lay_ink(img, alpha, x, 170 - alpha.shape[0])  # on one baseline
     regions = pipeline._segment(binarize.to_gray(img), "canvas", pipeline._Clock()).regions
-    assert max(r.aspect for r in regions) > pipeline.MUST_SPLIT_ASPECT
+    assert max(r.aspect for r in regions) > choice.MUST_SPLIT_ASPECT
     assert read_frame(img, recognizer, mode="canvas").lines == ["672"]
 
 
@@ -762,7 +763,7 @@ def test_a_region_read_as_a_letter_is_rejected_unless_a_split_of_it_reads_as_dig
     (a digit) are not."""
     options = {0: [[0], [1, 2]], 1: [[3], [4, 5], [6, 7]], 2: [[8]]}
     letter = np.array([0.95, 0.2, 0.97, 0.99, 0.1, 0.3, 0.92, 0.2, 0.5])
-    assert pipeline._letter_regions(options, letter, 0.9) == {0}
+    assert text_rules.lettered_regions(options, letter, 0.9) == {0}
 
 
 def crops_in_a_row(*regions: int) -> list[Crop]:
@@ -776,17 +777,17 @@ def test_a_letter_takes_its_word_with_it_but_not_a_number_it_stands_alone_in():
     another letter, the row is a word and goes."""
     crops, sure = crops_in_a_row(0, 1, 2, 3), 0.7
     conf, letter = np.array([0.9, 0.99, 0.98, 0.95]), np.array([0.95, 0.01, 0.02, 0.1])
-    assert pipeline._without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, letter) == ([0, 1, 2, 3], [])
+    assert text_rules.without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, letter) == ([0, 1, 2, 3], [])
     doubted = letter.copy()
     doubted[3] = 0.6
-    chosen, rejected = pipeline._without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, doubted)
+    chosen, rejected = text_rules.without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, doubted)
     assert chosen == [] and len(rejected) == 4
-    assert pipeline._without_letters([0, 1, 2, 3], [], crops, {0, 3}, conf, sure, letter)[0] == []
-    assert pipeline._without_letters([0], [(5, 5, 5, 5)], crops, {0}, conf, sure, letter) == ([], [(0, 0, 20, 30), (5, 5, 5, 5)])
-    assert pipeline._without_letters([1, 2], [], crops, {0}, conf, sure, letter) == ([1, 2], [])
+    assert text_rules.without_letters([0, 1, 2, 3], [], crops, {0, 3}, conf, sure, letter)[0] == []
+    assert text_rules.without_letters([0], [(5, 5, 5, 5)], crops, {0}, conf, sure, letter) == ([], [(0, 0, 20, 30), (5, 5, 5, 5)])
+    assert text_rules.without_letters([1, 2], [], crops, {0}, conf, sure, letter) == ([1, 2], [])
     far = crops + [Crop(4, (400, 0, 20, 30), np.zeros((28, 28), np.float32))]  # another number, same line
     conf, letter = np.append(conf, 0.99), np.append(doubted, 0.0)
-    assert pipeline._without_letters([0, 1, 2, 3, 4], [], far, {0}, conf, sure, letter)[0] == [4]
+    assert text_rules.without_letters([0, 1, 2, 3, 4], [], far, {0}, conf, sure, letter)[0] == [4]
 
 
 @pytest.mark.parametrize("shape, dtype", [((0, 0, 3), np.uint8), ((0, 10), np.uint8), ((4, 4, 5), np.uint8),
@@ -811,24 +812,24 @@ def test_on_a_canvas_a_pair_drawn_into_each_other_and_read_poorly_does_not_sink_
     doubtful marks beside two digits are what a cursive word looks like, and the line is dropped."""
     regions = [segment.Region((0, 0, 60, 40), [1]), segment.Region((80, 0, 60, 40), [2])]
     boxes = [(0, 0, 60, 40), (0, 0, 30, 40), (30, 0, 30, 40), (80, 0, 60, 40), (80, 0, 32, 40), (112, 0, 28, 40)]
-    crops = [pipeline.Crop(0 if k < 3 else 1, box, np.zeros((28, 28), np.float32)) for k, box in enumerate(boxes)]
+    crops = [model_inputs.Crop(0 if k < 3 else 1, box, np.zeros((28, 28), np.float32)) for k, box in enumerate(boxes)]
     options = {0: [[0], [1, 2]], 1: [[3], [4, 5]]}
     conf = np.array([0.3, 0.99, 0.99, 0.3, 0.45, 0.4])
-    chosen, rejected = pipeline._decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=True)
+    chosen, rejected = choice.decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=True)
     assert chosen == [1, 2] and rejected == boxes[4:]  # each doubted piece is still outlined on its own
-    chosen, rejected = pipeline._decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=False)
+    chosen, rejected = choice.decide(regions, crops, options, conf, 0.7, digit_h=40, canvas=False)
     assert chosen == [] and sorted(rejected) == sorted(boxes[1:3] + boxes[4:])
 
 
 def test_only_the_surest_unsure_regions_of_a_frame_are_read_again_when_it_has_many():
-    options = {i: [[i]] for i in range(pipeline.RETRY_MOST + 4)}
+    options = {i: [[i]] for i in range(retries.RETRY_MOST + 4)}
     conf = np.linspace(0.69, 0.1, len(options))  # all unsure, the first surest
     conf[2] = 0.95
-    retried = pipeline._retried(options, conf, 0.7)
-    assert sorted(retried) == list(range(pipeline.RETRY_MOST + 1))  # the sure one and the surest unsure ones
+    retried = retries.retried_regions(options, conf, 0.7)
+    assert sorted(retried) == list(range(retries.RETRY_MOST + 1))  # the sure one and the surest unsure ones
     assert all(retried[i] is options[i] for i in retried)  # retries add their options to the frame's own
-    few = {i: options[i] for i in range(pipeline.RETRY_MOST)}
-    assert pipeline._retried(few, conf, 0.7) is few
+    few = {i: options[i] for i in range(retries.RETRY_MOST)}
+    assert retries.retried_regions(few, conf, 0.7) is few
 
 
 def test_a_page_of_words_reads_few_of_its_letters_again(recognizer, monkeypatch):
@@ -844,11 +845,11 @@ def test_a_page_of_words_reads_few_of_its_letters_again(recognizer, monkeypatch)
         return real_classify(batch, first, alone)
 
     monkeypatch.setattr(recognizer, "classify", counting)
-    monkeypatch.setattr(pipeline, "PRINT_CHECK", 10**6)  # this page's first reading may show a page of text:
+    monkeypatch.setattr(choice, "PRINT_CHECK", 10**6)  # this page's first reading may show a page of text:
     read_frame(page_of_words, recognizer, mode="camera", annotate=False)  # then none is read again (_not_print)
     limited = sizes[1]
-    assert limited <= pipeline.RETRY_MOST * 13  # on a photo a region has at most 13 retry crops
-    monkeypatch.setattr(pipeline, "RETRY_MOST", 10**6)
+    assert limited <= retries.RETRY_MOST * 13  # on a photo a region has at most 13 retry crops
+    monkeypatch.setattr(retries, "RETRY_MOST", 10**6)
     sizes.clear()
     read_frame(page_of_words, recognizer, mode="camera", annotate=False)
     assert 2 * limited < sizes[1]
@@ -869,11 +870,11 @@ def test_a_digit_carved_out_of_a_bigger_mark_must_be_read_very_surely():
     """A region cut out of a mark's strong ink (segment._carve) is a digit only at CARVED_SURE: on
     photos, such pieces of a sheet's edge or a desk read as digits at up to 0.99."""
     regions = [segment.Region((0, 0, 30, 40), [1]), segment.Region((40, 0, 30, 40), [2], carved=True)]
-    crops = [pipeline.Crop(k, r.box, np.zeros((28, 28), np.float32)) for k, r in enumerate(regions)]
+    crops = [model_inputs.Crop(k, r.box, np.zeros((28, 28), np.float32)) for k, r in enumerate(regions)]
     options = {0: [[0]], 1: [[1]]}
-    read = lambda conf: pipeline._decide(regions, crops, options, np.array(conf), 0.7, digit_h=40)[0]
+    read = lambda conf: choice.decide(regions, crops, options, np.array(conf), 0.7, digit_h=40)[0]
     assert read([0.98, 0.98]) == [0]
-    assert read([0.98, pipeline.CARVED_SURE]) == [0, 1]
+    assert read([0.98, choice.CARVED_SURE]) == [0, 1]
 
 
 def test_digits_that_a_shadows_edge_joins_are_carved_out_of_it_and_read(mnist_test, recognizer, monkeypatch):

@@ -24,7 +24,7 @@ import numpy as np
 
 from train.pipeline_crops import NOT_A_DIGIT, crop_pixels
 from webapp import photo_effects as fx
-from webapp import pipeline
+from webapp import model_inputs, pipeline
 from webapp.arguments import POSITIVE
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def sample_crops(image: np.ndarray, mode: str) -> list[np.ndarray]:
     """The reader's whole crop (uint8 28x28) of every region it would read in `image`."""
     gray, _ = pipeline.work_gray(image)
     frame = pipeline._segment(gray, mode, pipeline._Clock())
-    crops, options = pipeline._normalize(frame)
+    crops, options = model_inputs.normalize(frame)
     out = []
     for i, opts in options.items():
         x, y, w, h = frame.regions[i].box

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from webapp import pipeline, segment
+from webapp import model_inputs, pipeline, retries, segment
 from webapp.arguments import POSITIVE
 from webapp.scenes import KINDS, TOUCHING, DigitSource, Scene, make_scene
 
@@ -78,7 +78,7 @@ def _owner_at_work_scale(scene: Scene, shape: tuple[int, int]) -> np.ndarray:
     return np.where(owner > 0, owner, grown)
 
 
-def _ink_counts(crop: pipeline.Crop, frame: "pipeline._Frame", owner: np.ndarray, n: int) -> np.ndarray:
+def _ink_counts(crop: model_inputs.Crop, frame: "model_inputs.Frame", owner: np.ndarray, n: int) -> np.ndarray:
     """How much of the crop's own ink (its region's components inside its box) each digit owns."""
     region = frame.regions[crop.region]
     rx, ry, _, _ = region.box
@@ -87,20 +87,20 @@ def _ink_counts(crop: pipeline.Crop, frame: "pipeline._Frame", owner: np.ndarray
     return np.bincount(owner[y : y + h, x : x + w][mask], minlength=n + 1)
 
 
-def _retry_options(frame: "pipeline._Frame", options: dict[int, list[list[int]]]) -> list[pipeline.Crop]:
-    """The two-way splits the canvas retry may try (pipeline._retry_splits), without its model test.
+def _retry_options(frame: "model_inputs.Frame", options: dict[int, list[list[int]]]) -> list[model_inputs.Crop]:
+    """The two-way splits the canvas retry may try (retries.retry_splits), without its model test.
 
     On the canvas the reader cuts unsure or pinched regions after its first model call; here
     every region it could cut is cut, so the pieces of digits drawn into each other are learnt.
     """
-    extra: list[pipeline.Crop] = []
-    for i, region, rmask, splits in pipeline.retry_candidates(frame, options):
-        for option in pipeline._split_crops(i, region, frame, splits, rmask):
+    extra: list[model_inputs.Crop] = []
+    for i, region, rmask, splits in retries.retry_candidates(frame, options):
+        for option in model_inputs.split_crops(i, region, frame, splits, rmask):
             extra.extend(option)
     return extra
 
 
-def crop_pixels(crop: pipeline.Crop) -> np.ndarray:
+def crop_pixels(crop: model_inputs.Crop) -> np.ndarray:
     """A crop's model input, [0, 1] float, as the uint8 28x28 image the .npz files store."""
     return np.clip(np.rint(crop.image * 255), 0, 255).astype(np.uint8)
 
@@ -113,7 +113,7 @@ def scene_crops(scene: Scene) -> tuple[list[LabelledCrop], int]:
     owner = _owner_at_work_scale(scene, gray.shape)
     n = len(scene.labels)
     totals = np.bincount(owner[frame.comps.labels > 0], minlength=n + 1)[1:]
-    crops, options = pipeline._normalize(frame)
+    crops, options = model_inputs.normalize(frame)
     whole = {opts[0][0] for opts in options.values()}
     candidates = [(c, k not in whole) for k, c in enumerate(crops)]
     candidates += [(c, True) for c in _retry_options(frame, options)]
@@ -165,12 +165,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--count", type=POSITIVE, default=1000, help="scenes of each kind (default: 1000)")
     p.add_argument("--touching", type=float, default=TOUCHING,
                    help="share of scenes whose digits may touch: the pieces the reader cuts touching digits "
-                        "into are rare at the scenes' default (default: %(default)s)")
+                   "into are rare at the scenes' default (default: %(default)s)")
     p.add_argument("--kind", nargs="+", choices=KINDS, default=["pages", "drawings"],
                    help="which scenes (default: pages drawings, the kinds the shipped model's crops came from)")
     p.add_argument("--digits", default="0:60000",
                    help="slice START:END of the MNIST training digits to draw from, so a validation set can "
-                        "use digits the training crops never show (default: 0:60000)")
+                   "use digits the training crops never show (default: 0:60000)")
     p.add_argument("--out", type=Path, required=True, help=".npz file to write (keep it under runs/)")
     args = p.parse_args(argv)
     from train import data as mnist

@@ -81,7 +81,7 @@ def blame(scene: Scene, reading, recognizer: Recognizer) -> Counter:
     rules); "touching" counts the reader's misses in scenes with touching digits. A miss that is
     the model's would take a better model, not a better reader. The reader's own ink map differs on
     chalk and on some photos, so there the split is approximate."""
-    from webapp import binarize, pipeline
+    from webapp import binarize, model_inputs
 
     truth = list(zip(scene.boxes, scene.labels))
     hit = {t for t, _ in scoring.match(truth, scoring.digits_of(reading))}
@@ -95,7 +95,7 @@ def blame(scene: Scene, reading, recognizer: Recognizer) -> Counter:
     for t in missed:
         x, y, w, h = scene.boxes[t]
         own = (scene.owner[y : y + h, x : x + w] == t + 1).astype(np.uint8) * 255
-        crops.append(pipeline.digit_input(ink[y : y + h, x : x + w], own, None, target))
+        crops.append(model_inputs.digit_input(ink[y : y + h, x : x + w], own, None, target))
     probs, _ = recognizer.classify(np.stack(crops)[:, None])
     for alone in read_right(recognizer, probs, np.array([scene.labels[t] for t in missed])):
         out["reader" if alone else "model"] += 1

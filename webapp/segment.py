@@ -25,7 +25,7 @@ MERGE_MAX_HEIGHT = 1.6  # ... and the merged box must not be taller than 1.6 dig
 NEAR_BAR = 2.0  # a piece at least 2x as wide as tall (a 5's bar, not an i's dot) off to the side of a body ...
 NEAR_GAP = 0.15  # ... joins it when their boxes lie within 15% of a digit height of each other ...
 NEAR_ASPECT = 2.0  # ... and together they are no wider than twice their height, as wide as one digit is ever
-#                   read whole (pipeline.MUST_SPLIT_ASPECT): a flat 5 drawn with a long bar is wider than a broad
+#                   read whole (choice.MUST_SPLIT_ASPECT): a flat 5 drawn with a long bar is wider than a broad
 #                   digit (1.25 -> 2.0: drawings F1 seed 1 0.9868 -> 0.9877, seeds 0, 2 same; 1.4-2.5 alike)
 NEAR_EDGE = 0.3  # ... and the bar's middle lies in the top or bottom 30% of the two together
 OVERHANG = 0.15  # a flat piece running this far (x digit height) past both sides of a mark is no piece of it
@@ -58,7 +58,7 @@ CARVE_REASONS = {"too big", "too wide", "frame"}  # ... one of these: in photos,
 CARVE_LEVEL = 0.4  # ... at least this share of its strongest ink (CARVE_QUANTILE of it) ...
 CARVE_QUANTILE = 0.99
 CARVE_HEIGHT = 0.75  # ... in pieces at least this many typical digit heights tall, and no NARROW bars, are
-#   candidates again, held to pipeline.CARVED_SURE. A sheet's edge broken into strong stretches gave bars
+#   candidates again, held to choice.CARVED_SURE. A sheet's edge broken into strong stretches gave bars
 #   read as 1s at 0.99 (pages seed 14), and shorter pieces read as 6s and 1s. A frame is a faint box drawn
 #   round a number, or a shadow's rim round a few digits. Marks rejected as edges too: pages seeds 0-2,
 #   5-7 recall .9738 -> .9759, but 40 more digits where there are none (pieces of desks)
