@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from webapp.annotate import PANEL_MAX_HEIGHT, PANEL_WIDTH, TITLE_HEIGHT, draw_reading, tag_layout, teaching_composite

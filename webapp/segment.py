@@ -322,7 +322,6 @@ def find_regions(mask: np.ndarray, comps: Components | None = None, ink: np.ndar
     (A drawing canvas is different: its digits may touch the edge and still be whole.)
     """
     comps = comps or components(mask)
-    stats = comps.stats
     H, W = mask.shape
     ids, x, y, w, h, area = _box_arrays(comps)
     long_side = np.maximum(w, h)
