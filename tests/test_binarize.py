@@ -14,6 +14,7 @@ from webapp.binarize import (
     light_on_dark,
     MNIST_STROKE,
     normalize_stroke,
+    quiet,
     remove_lines,
     stroke_width,
     threshold_ink,
@@ -183,3 +184,17 @@ def test_the_labelled_mask_comes_with_its_own_components():
         x, y, w, h, area = stats[i]
         assert np.count_nonzero(mask[labels == i]) == area
         assert np.count_nonzero(labels[y : y + h, x : x + w] == i) == area
+
+
+def test_a_clean_frame_is_left_as_it_is_and_a_grainy_one_is_rid_of_its_noise():
+    """Sensor noise (a webcam's gain in dim light) is median-filtered away; a clean frame, the usual
+    case, is not touched at all, so the filter cannot soften its thin strokes."""
+    img, truth = written_page()
+    gray = to_gray(img)
+    assert quiet(gray) is gray
+    rng = np.random.default_rng(0)
+    grainy = np.clip(gray + rng.normal(0, 12, gray.shape), 0, 255).astype(np.uint8)
+    paper = ~cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    before, after = grainy[paper].std(), quiet(grainy)[paper].std()
+    assert after < 0.5 * before  # the paper is nearly flat again
+    assert iou(threshold_ink(ink_map(quiet(grainy))) > 0, truth) > 0.8

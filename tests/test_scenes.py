@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from webapp import glyphs
-from webapp.scenes import KINDS, DigitSource, make_scene, make_scenes
+from webapp.scenes import KINDS, DigitSource, grainy, make_scene, make_scenes
 
 COUNT = 8  # scenes of each kind checked by the property tests
 
@@ -114,6 +114,17 @@ def test_size_and_digit_count_can_be_fixed_for_benchmarks(source):
 def test_both_canvas_polarities_are_drawn(source):
     traits = {t for s in make_scenes(source, "drawings", 12) for t in s.traits}
     assert {"light-on-dark", "dark-on-light"} <= traits
+
+
+def test_a_grainy_scene_repeats_and_keeps_its_truth(source):
+    """eval-scenes --noise: the same noise for the same scene in every run, the truth untouched."""
+    scene = make_scene(source, "pages", 4, seed=2)
+    a, b = grainy(scene, 12.0, seed=2), grainy(scene, 12.0, seed=2)
+    assert np.array_equal(a.image, b.image) and a.image.shape == scene.image.shape
+    assert not np.array_equal(a.image, grainy(scene, 12.0, seed=3).image)
+    spread = (a.image.astype(np.float32) - scene.image).std()
+    assert 9 < spread < 13  # clipped at black and white, a little under sigma
+    assert (a.boxes, a.labels, a.lines) == (scene.boxes, scene.labels, scene.lines) and "grainy" in a.traits
 
 
 def test_unknown_kind_is_refused(source):

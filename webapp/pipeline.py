@@ -112,7 +112,8 @@ def _reading_order(digits: list[Digit]) -> tuple[list[Digit], list[str]]:
 
 
 def work_gray(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """The frame in gray, shrunk to WORK_MAX_SIDE at most, and the scale it was shrunk by.
+    """The frame in gray, shrunk to WORK_MAX_SIDE at most and rid of sensor noise (binarize.quiet),
+    and the scale it was shrunk by.
 
     A 12-megapixel phone photo holds nothing at full size that its digits need, and would cost
     tens of milliseconds in every stage.
@@ -122,7 +123,7 @@ def work_gray(image: np.ndarray) -> tuple[np.ndarray, float]:
     if scale < 1.0:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    return gray, scale
+    return binarize.quiet(gray), scale
 
 
 def _to_input(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:

@@ -13,7 +13,7 @@ Scene `i` of a kind depends only on (seed, kind, i), so a failure can be regener
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -496,6 +496,15 @@ def make_scene(source: DigitSource, kind: str, index: int, seed: int = 0,
         raise ValueError(f"unknown scene kind {kind!r}: use one of {', '.join(KINDS)}")
     render = {"pages": _page, "drawings": _drawing, "boards": _board, "worksheets": _worksheet}[kind]
     return render(source, index, scene_rng(seed, kind, index), size, n_digits, touching)
+
+
+def grainy(scene: Scene, sigma: float, seed: int = 0) -> Scene:
+    """The scene (made with `seed`) with sensor noise of standard deviation `sigma` (gray levels, every
+    channel) added, as a webcam's gain adds in dim light; the noise depends only on (seed, kind,
+    index), so a run repeats."""
+    rng = np.random.default_rng([seed, KINDS.index(scene.kind), scene.index, 1])
+    noisy = scene.image + rng.normal(0.0, sigma, scene.image.shape)
+    return replace(scene, image=np.clip(noisy, 0, 255).astype(np.uint8), traits=(*scene.traits, "grainy"))
 
 
 def make_scenes(source: DigitSource, kind: str, count: int, seed: int = 0) -> list[Scene]:
