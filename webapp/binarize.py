@@ -82,7 +82,7 @@ def quiet(gray: np.ndarray) -> np.ndarray:
 
     Noise makes specks that hysteresis grows into strokes and frays thin strokes apart; a 3x3
     median removes it and keeps strokes two pixels wide. Clean frames, the usual case, pay only
-    for the check (under 0.1 ms at 640x480)."""
+    for the check (about 0.1 ms at 640x480)."""
     rows = gray[::4]  # pixels two apart along every fourth row
     if rows.shape[1] < 3:
         return gray
