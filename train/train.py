@@ -246,25 +246,7 @@ def run(args: argparse.Namespace) -> dict:
     steps = args.epochs * (1 if args.dry_run else len(loader))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=max(steps, 1),
                                                     pct_start=0.2, div_factor=10)
-    state = {"epoch": 0, "history": [], "train_seconds": 0.0}
-    if args.init:
-        init = read_checkpoint(args.init, device)
-        if init["model_config"] != model.config:
-            raise SystemExit(f"--init: {args.init} holds a {init['model_config']} model, not {model.config}")
-        model.load_state_dict(init["model"])
-    ckpt_path = args.out / "last.pt"
-    if args.resume:
-        if not ckpt_path.is_file():
-            raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = read_checkpoint(ckpt_path, device)
-        model.load_state_dict(ckpt["model"])
-        optimiser.load_state_dict(ckpt["optimiser"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        state = ckpt["state"]
-        if ckpt["args"]["epochs"] != args.epochs:
-            raise SystemExit(f"--resume: the run was planned for {ckpt['args']['epochs']} epochs "
-                             f"(its schedule depends on it); resume with --epochs {ckpt['args']['epochs']}")
-        gen.set_state(ckpt["loader_generator"])
+    state = _start(args, model, optimiser, scheduler, gen, device)
     log.info("model %s, %d parameters, device %s", model.config, count_parameters(model), device)
     data_sha = mnist.checksum(data_dir)
     last_epoch = args.epochs if not args.pause_after else min(args.epochs, state["epoch"] + args.pause_after)
@@ -287,7 +269,7 @@ def run(args: argparse.Namespace) -> dict:
         weights = {"model": model.state_dict(), "model_config": model.config, "state": state, "args": vars(args),
                    "data_sha256": data_sha, "test_acc": test_acc, "normalisation": {"mean": MEAN, "std": STD}}
         torch.save({**weights, "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-                    "loader_generator": gen.get_state()}, ckpt_path)
+                    "loader_generator": gen.get_state()}, args.out / "last.pt")
         if val is not None and state["best_epoch"] == epoch + 1:
             torch.save(weights, args.out / "best.pt")  # what export needs; resuming goes from last.pt
     metrics = _write_metrics(args, model, state, data_sha)
@@ -297,6 +279,32 @@ def run(args: argparse.Namespace) -> dict:
         probs = predict(model, x_test, device)
         write_plots(args.out, state["history"], x_test, y_test, probs)
     return metrics
+
+
+def _start(args: argparse.Namespace, model: nn.Module, optimiser: torch.optim.Optimizer,
+           scheduler: torch.optim.lr_scheduler.LRScheduler, gen: torch.Generator, device: torch.device) -> dict:
+    """The run's state at its first epoch: fresh, from --init's weights, or as --resume finds it in
+    OUT/last.pt (weights, optimiser, schedule and the loader's shuffling restored in place)."""
+    state = {"epoch": 0, "history": [], "train_seconds": 0.0}
+    if args.init:
+        init = read_checkpoint(args.init, device)
+        if init["model_config"] != model.config:
+            raise SystemExit(f"--init: {args.init} holds a {init['model_config']} model, not {model.config}")
+        model.load_state_dict(init["model"])
+    if not args.resume:
+        return state
+    ckpt_path = args.out / "last.pt"
+    if not ckpt_path.is_file():
+        raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}")
+    ckpt = read_checkpoint(ckpt_path, device)
+    model.load_state_dict(ckpt["model"])
+    optimiser.load_state_dict(ckpt["optimiser"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    if ckpt["args"]["epochs"] != args.epochs:
+        raise SystemExit(f"--resume: the run was planned for {ckpt['args']['epochs']} epochs "
+                         f"(its schedule depends on it); resume with --epochs {ckpt['args']['epochs']}")
+    gen.set_state(ckpt["loader_generator"])
+    return ckpt["state"]
 
 
 def _score_val(model: nn.Module, val: tuple[np.ndarray, np.ndarray], device: torch.device, state: dict) -> None:
