@@ -693,14 +693,37 @@ def test_two_digits_drawn_well_into_each_other_on_a_canvas_are_cut_where_both_re
     tried too (_more_cuts), and kept only where both pieces read surely."""
     images, labels = mnist_test
     assert f"{labels[first]}{labels[second]}" == number
+    assert read_frame(drawn_pair(images, first, second, height, pen, overlap), recognizer, mode="canvas").lines == [number]
+
+
+def drawn_pair(images: np.ndarray, first: int, second: int, height: int, pen: float, overlap: float) -> np.ndarray:
+    """Two MNIST test digits redrawn side by side on a white 640x480 canvas, the second's box starting
+    `overlap` digit heights inside the first's."""
     a, b = glyphs.redrawn(images[first], height, pen), glyphs.redrawn(images[second], height, pen)
     ink = np.zeros((480, 640), np.float32)
     right = 100 + a.shape[1] - int(overlap * height)
     for glyph, x in ((a, 100), (b, right)):
         ink[60 : 60 + glyph.shape[0], x : x + glyph.shape[1]] = np.maximum(
             ink[60 : 60 + glyph.shape[0], x : x + glyph.shape[1]], glyph)
-    img = cv2.cvtColor((255 - ink * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor((255 - ink * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+@pytest.mark.parametrize("first, second, overlap, number, without", [
+    (420, 777, 0.05, "41", ["97"]),  # the 1 stands at the right fifth of the pair, read whole as a 9
+    (3136, 1736, 0.1, "71", ["7"]),
+    (5490, 427, 0.0, "11", []),  # two 1s touching: a pair narrower than RETRY_ASPECT, read whole unsure
+])
+def test_a_one_drawn_into_another_digit_is_cut_off_at_the_valley_of_ink_between_them(
+        mnist_test, recognizer, monkeypatch, first, second, overlap, number, without):
+    """MNIST test digits redrawn 100 px tall with a 12 px pen, a 1 touching or drawn into its neighbour.
+    A 1 is so narrow that the cuts near the middle miss it; the column where the ink thins between the
+    two (retries._valleys) is tried too, and kept when both pieces read surely."""
+    images, labels = mnist_test
+    assert f"{labels[first]}{labels[second]}" == number
+    img = drawn_pair(images, first, second, 100, 12, overlap)
     assert read_frame(img, recognizer, mode="canvas").lines == [number]
+    monkeypatch.setattr(retries, "VALLEY_DEPTH", 0.0)  # no column is a valley
+    assert read_frame(img, recognizer, mode="canvas").lines == without
 
 
 def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test, recognizer):
