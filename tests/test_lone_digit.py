@@ -91,3 +91,18 @@ def test_a_five_whose_short_bar_stands_apart_is_read_in_its_number(recognizer):
     for stroke in (seven, body, bar, [(x + 330, y) for x, y in seven]):
         cv2.polylines(img, [np.array(stroke, np.int32)], False, (0, 0, 0), 12, cv2.LINE_AA)
     assert read_frame(img, recognizer, mode="canvas").lines == ["757"]
+
+
+def test_a_five_drawn_as_a_hook_over_a_belly_is_read_in_its_number(mnist_dir, recognizer, monkeypatch):
+    """A generated drawing (seed 65, scene 66, MNIST test digits redrawn) whose "2765" has a 5 drawn in
+    two pieces: a hook (bar and stem) over a belly, their rows shared. Each is too tall to be a piece
+    for segment's merge rules and reads unsure alone, so both went unread; read together, they are
+    the 5 (joins.PAIR_STACKED)."""
+    from webapp import joins
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", 66, 65)
+    assert scene.lines == ["8 58 9", "2765 01"]
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
+    monkeypatch.setattr(joins, "PAIR_STACKED", float("inf"))  # no two marks are stacked pieces
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == ["8 58 9", "276 01"]

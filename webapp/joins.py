@@ -17,7 +17,9 @@ LONE_OVERLAP = 0.25  # each sharing this much of the narrower one's columns with
 # touching or overlapping its rows, may be one digit drawn in pieces (a 9 whose head the pen left apart from
 # its stem); digits on two lines leave a gap between their rows, however small
 PAIR_REACH = 0.3  # on a canvas, a short mark left unread this near (x typical digit height) another mark ...
-PAIR_DOUBT = 0.9  # ... read under this or not at all may be a piece of one digit with it (_piece_pairs)
+PAIR_DOUBT = 0.9  # ... read under this or not at all may be a piece of one digit with it (_piece_pairs) ...
+PAIR_STACKED = 0.25  # ... and so may two unread marks of any height, one on the other (rows touching or shared),
+#   sharing this much of the narrower one's columns: a 5 drawn as a hook over a belly (drawings seed 65, scene 66)
 
 
 def as_one_digit(frame: Frame, read: Pass, recognizer: Recognizer,
@@ -89,9 +91,10 @@ def _lone_pieces(frame: Frame) -> list[int]:
 def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[int]]:
     """Pairs of canvas regions that may be one digit drawn in two pieces: a short mark left unread
     (PIECE_HEIGHT; a dash rejected as too wide counts) within PAIR_REACH digit heights of a mark read
-    under PAIR_DOUBT or not at all, the two no taller than segment's merged pieces and no wider than
-    one digit. A 5's bar lifted well off its body, or short and slanted, escapes segment's merge
-    rules, and both pieces went unread."""
+    under PAIR_DOUBT or not at all, or two unread marks stacked (PAIR_STACKED); the two no taller
+    than segment's merged pieces and no wider than one digit. A 5's bar lifted well off its body, or
+    short and slanted, escapes segment's merge rules, and so do two pieces each too tall to be a
+    piece; both went unread."""
     if frame.photo or not frame.digit_h:
         return []
     split = {i for i, n in Counter(read.crops[k].region for k in read.chosen).items() if n > 1}
@@ -100,15 +103,18 @@ def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[
     boxes = {i: np.array(frame.regions[i].box, np.int64) for i in free}
     pairs = []
     for i in free:
-        if i in best or boxes[i][3] >= segment.PIECE_HEIGHT * frame.digit_h:
+        if i in best:
             continue
+        short = boxes[i][3] < segment.PIECE_HEIGHT * frame.digit_h
         for j in free:
             if j == i:
                 continue
             overlap, gap = segment.spans(boxes[i], boxes[j])
             apart = np.hypot(max(-overlap, 0), max(gap, 0))
+            stacked = j not in best and gap <= 0 and overlap >= PAIR_STACKED * min(boxes[i][2], boxes[j][2])
             _, _, uw, uh = segment.union_boxes(np.stack([boxes[i], boxes[j]]))
-            if (apart <= PAIR_REACH * frame.digit_h and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
+            if ((short and apart <= PAIR_REACH * frame.digit_h or stacked)
+                    and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
                     and uw <= segment.SPLIT_ASPECT * uh and [j, i] not in pairs):
                 pairs.append([i, j])
     return pairs
