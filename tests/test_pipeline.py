@@ -458,6 +458,40 @@ def test_a_grainy_webcam_frame_is_read_as_the_clean_one(mnist_test, recognizer, 
     assert read_frame(noisy, recognizer, mode="camera").lines != scene.lines
 
 
+@pytest.mark.parametrize("index, dim, noise, without", [
+    (0, 0.25, 0.0, ["377 2"]),  # a pencil 1 in the shade of grid paper is lost
+    (24, 0.25, 0.0, ["1329", "67706 6", "383 75 9 3267"]),
+    (37, 0.35, 6.0, ["0 49169", "63", "00", "21511 555"]),  # dim and grainy, as a webcam in a dim room
+])
+def test_a_page_in_a_dim_room_is_read_as_the_lit_one(mnist_test, recognizer, monkeypatch, index, dim, noise, without):
+    """Generated pages (seed 0) darkened to a quarter or a third of their light, the camera's exposure
+    left as it was (`eval-scenes --dim`), some with sensor noise on top. Measured against paper that dim,
+    PAPER_FLOOR_MIN (kept for a blackboard read as dark ink) made pencil digits faint, and they were
+    lost; a page voted dark ink is measured against its own dim paper (binarize.DIM_PAPER), its noise
+    filtered in proportion (binarize.quiet_dim)."""
+    from webapp.scenes import DigitSource, dimmed, grainy, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "pages", index, 0)
+    dark = dimmed(scene, dim)
+    frame = (grainy(dark, noise, 0) if noise else dark).image
+    assert read_frame(frame, recognizer, mode="camera").lines == scene.lines
+    monkeypatch.setattr(binarize, "DIM_PAPER", 0)  # no paper is dim
+    assert read_frame(frame, recognizer, mode="camera").lines == without
+
+
+@pytest.mark.parametrize("level", [10, 20, 35])
+@pytest.mark.parametrize("mode", ["camera", "auto"])
+def test_a_dark_frame_of_blotchy_noise_reads_nothing(recognizer, level, mode):
+    """A lens in a dark room or a covered one: blurred noise (sigma 8) around a low level, through a
+    JPEG at quality 50, which leaves blotches a few pixels wide. Its "paper" is dimmer than any page's,
+    and measured against it as it is, blotches read as digits (binarize.DIM_FLOOR: at 32 the frame at
+    level 35 read a digit in auto mode; at 24 and 32, 14 and 6 of 270 such frames read some)."""
+    noise = np.random.default_rng(level).normal(level, 8, (480, 640, 3))
+    blurred = cv2.GaussianBlur(np.clip(noise, 0, 255).astype(np.uint8), (0, 0), 0.7)
+    frame = cv2.imdecode(cv2.imencode(".jpg", blurred, [cv2.IMWRITE_JPEG_QUALITY, 50])[1], cv2.IMREAD_COLOR)
+    assert read_frame(frame, recognizer, mode=mode).digits == []
+
+
 @pytest.mark.parametrize(("seed", "index"), [(8, 82), (5, 15)])
 def test_auto_mode_reads_a_drawing_with_broad_strokes_as_a_canvas_though_its_paper_looks_uneven(mnist_test, recognizer,
                                                                                                 seed, index):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from webapp import glyphs
-from webapp.scenes import KINDS, DigitSource, grainy, make_scene, make_scenes
+from webapp.scenes import KINDS, DigitSource, dimmed, grainy, make_scene, make_scenes
 
 COUNT = 8  # scenes of each kind checked by the property tests
 
@@ -125,6 +125,15 @@ def test_a_grainy_scene_repeats_and_keeps_its_truth(source):
     spread = (a.image.astype(np.float32) - scene.image).std()
     assert 9 < spread < 13  # clipped at black and white, a little under sigma
     assert (a.boxes, a.labels, a.lines) == (scene.boxes, scene.labels, scene.lines) and "grainy" in a.traits
+
+
+def test_a_dimmed_scene_is_darker_everywhere_and_keeps_its_truth(source):
+    """eval-scenes --dim: every pixel that share of its level, the truth untouched."""
+    scene = make_scene(source, "pages", 4, seed=2)
+    dark = dimmed(scene, 0.3)
+    ratio = dark.image.astype(np.float32).mean() / scene.image.astype(np.float32).mean()
+    assert 0.29 < ratio < 0.31 and dark.image.max() <= round(0.3 * 255)
+    assert (dark.boxes, dark.labels, dark.lines) == (scene.boxes, scene.labels, scene.lines) and "dim" in dark.traits
 
 
 def test_unknown_kind_is_refused(source):

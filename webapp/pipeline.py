@@ -86,7 +86,10 @@ def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
         else:
             voted = binarize.light_on_dark(gray)
         canvas = {"canvas": True, "auto": None, "camera": False}[mode]
-        ink, bg, on_canvas = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera", canvas=canvas)
+        if not voted:
+            gray = binarize.quiet_dim(gray)
+        ink, bg, on_canvas = binarize.ink_and_paper(gray, light_ink=voted and mode != "camera", canvas=canvas,
+                                                    paper_voted=not voted)
         photo = not on_canvas
         spread = binarize.paper_spread(bg) if mode == "auto" and photo else 0
         doubted = mode == "camera" and voted

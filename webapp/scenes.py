@@ -507,6 +507,13 @@ def grainy(scene: Scene, sigma: float, seed: int = 0) -> Scene:
     return replace(scene, image=np.clip(noisy, 0, 255).astype(np.uint8), traits=(*scene.traits, "grainy"))
 
 
+def dimmed(scene: Scene, factor: float) -> Scene:
+    """The scene as a camera sees it in a room `factor` times as bright (0 < factor <= 1), its exposure
+    left as it was: every pixel that much darker. Dim light comes before the sensor's noise (grainy)."""
+    dim = np.clip(scene.image.astype(np.float32) * factor + 0.5, 0, 255).astype(np.uint8)
+    return replace(scene, image=dim, traits=(*scene.traits, "dim"))
+
+
 def make_scenes(source: DigitSource, kind: str, count: int, seed: int = 0) -> list[Scene]:
     """The first `count` scenes of a kind for a seed."""
     return [make_scene(source, kind, i, seed) for i in range(count)]
