@@ -760,6 +760,23 @@ def test_a_one_drawn_into_another_digit_is_cut_off_at_the_valley_of_ink_between_
     assert read_frame(img, recognizer, mode="canvas").lines == without
 
 
+@pytest.mark.parametrize("seed, index, without", [
+    (77, 29, ["44 530 2334"]),  # "153" in one region: cut in even thirds, the 1's third held half the 5
+    (71, 23, ["990 7 0"]),  # "116": two 1s and a 6 in one region, read as nothing
+])
+def test_three_digits_in_one_region_with_a_one_among_them_are_cut_at_both_valleys(mnist_test, recognizer, monkeypatch,
+                                                                                   seed, index, without):
+    """Generated drawings (MNIST test digits redrawn) where a 1 is drawn into the digits beside it and
+    the three make one region: with two valleys in its ink, the three-way cut at both is tried too
+    (retries._valleys), and kept when all three pieces read surely."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "drawings", index, seed)
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
+    monkeypatch.setattr(retries, "VALLEY_DEPTH", 0.0)  # no column is a valley
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == without
+
+
 def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test, recognizer):
     """A 2 over twice as wide as tall (MNIST test 6785), written smaller than the 6 and 7 before it: the
     halves it would be cut into are shorter than digits, so it is read whole (the line read 67 when it was cut)."""

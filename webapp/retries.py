@@ -46,7 +46,8 @@ VALLEY_DEPTH = 0.7  # 12% to 88% of its width, where a column's ink falls to 70%
 VALLEY_ASPECT = 0.4  # is at least 0.4 as wide as tall: a 1 drawn into a broad digit stands in a fifth of the pair,
 #   where neither the middle cuts nor MORE_CUTS reach, and two 1s drawn into each other are narrower than
 #   RETRY_ASPECT. Held to MORE_CUTS_SURE as those cuts are (_valleys). Drawings seeds 0-2, 5-31 0.9899 -> 0.9901,
-#   fresh 32-59 0.9876 -> 0.9879; eval-pairs touching 96.9% / 93.5% -> 97.9% / 94.5%; eval-glyphs the same. For
+#   fresh 32-59 0.9876 -> 0.9879 (with three-way cuts at two valleys: 0.9902, 0.9881); eval-pairs touching
+#   96.9% / 93.5% -> 97.9% / 94.5%; eval-glyphs the same. For
 #   regions read surely below RETRY_SURE too, digits read right whose stem stands apart were cut ("61" for a 9)
 RETRY_MOST = 16  # at most this many unsure regions of a frame are read again (split, cut or steadied), the
 #   surest first: a page of words has a hundred unsure letters, and reading them all again tripled the model's
@@ -122,7 +123,8 @@ def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int
                retries: list) -> Iterator[tuple[int, segment.Region, np.ndarray, list[list[tuple[int, int]]]]]:
     """Two-way cuts at MORE_CUTS shares of the width of regions at least MORE_CUTS_ASPECT wide that are
     cut again now (`retries`, canvas only) or whose every reading, whole or split, was below the bar;
-    and, on a canvas, at the valleys of the ink (_valleys) of regions read whole below the bar.
+    and, on a canvas, at the valleys of the ink (_valleys) of regions read whole below the bar, at
+    each one and at each two of them (three digits, a 1 among them, drawn into each other).
 
     A cut at the emptiest column suits digits that touch; two drawn into each other share columns,
     and the emptiest one can lie inside either digit's loop. Photos too: there only regions wide
@@ -145,16 +147,17 @@ def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int
         rmask = segment.region_mask(frame.comps, region)
         have = {c[0][1] for c in retried.get(i, []) if len(c) == 2}
         have |= {crops[o[1]].box[0] - region.box[0] for o in offered}
+        lows = _valleys(rmask, region.stroke) if valleys else []
         tried = {round(f * w) for f in MORE_CUTS} if wide else set()
-        if valleys:
-            tried |= set(_valleys(rmask, region.stroke))
         cuts = []
-        for c in sorted(tried):
+        for c in sorted(tried | set(lows)):
             if all(abs(c - h) > MORE_CUTS_APART * w for h in have):
                 cuts.append(c)
                 have.add(c)
-        if cuts:
-            yield i, region, rmask, [[(0, c), (c, w)] for c in cuts]
+        splits = [[(0, c), (c, w)] for c in cuts]
+        splits += [[(0, a), (a, b), (b, w)] for k, a in enumerate(lows) for b in lows[k + 1 :]]
+        if splits:
+            yield i, region, rmask, splits
 
 
 def _valleys(mask: np.ndarray, stroke: float) -> list[int]:
