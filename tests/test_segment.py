@@ -254,3 +254,29 @@ def test_a_frame_with_too_many_candidates_keeps_the_inkiest(monkeypatch):
     live = [r for r in regions if r.reason is None]
     assert len(live) == 3 and sum(r.reason == "crowded" for r in regions) == 3
     assert all(((r.box[0] - 20) // 100) % 2 == 1 for r in live)  # the big ones
+
+
+def _zeros(count: int, width: int = 140) -> np.ndarray:
+    """`count` 0s (ellipses `width` x 60 px, a 14 px pen) side by side, touching, on a white canvas."""
+    img = np.full((480, 640, 3), 255, np.uint8)
+    for k in range(count):
+        cv2.ellipse(img, (160 + (width - 4) * k, 240), (width // 2, 30), 0, 0, 360, (0, 0, 0), 14, cv2.LINE_AA)
+    return img
+
+
+def test_a_flat_zero_is_not_offered_a_cut_through_its_loop():
+    """A 0 wider than tall is one loop across the region: cut in the middle, its halves read as a 6 and
+    a 7, or a whole 6. Two touching 0s each keep their own loop, and are still offered the cut."""
+    [zero], _ = regions_of(_zeros(1))
+    assert zero.aspect > SPLIT_ASPECT and zero.splits == []
+    [pair], _ = regions_of(_zeros(2, width=70))
+    assert pair.reason is None and pair.splits != []
+
+
+def test_a_flat_zero_on_a_canvas_is_read_as_a_zero(recognizer, monkeypatch):
+    from webapp.pipeline import read_frame
+
+    assert read_frame(_zeros(1), recognizer, mode="canvas").lines == ["0"]
+    assert read_frame(_zeros(2, width=70), recognizer, mode="canvas").lines == ["00"]
+    monkeypatch.setattr(segment, "LOOP_WIDE", float("inf"))  # every loop may be cut
+    assert read_frame(_zeros(1), recognizer, mode="canvas").lines == ["6"]
