@@ -221,31 +221,16 @@ def served():
 
 
 def socketio_client(url: str, transport: str = "websocket"):
-    """python-socketio's simple client, connected, handling each message before the next.
-
-    Its Engine.IO client hands every message to a thread of its own, so a reply's binary attachment
-    (the annotated JPEG) can be decoded before the header that announces it, as a packet of its own:
-    the client's thread dies on it and the reply never comes (seen once in CI, 2026-12-02). A browser's
-    client reads messages in order, as this one does over a websocket. Over long polling, handling
-    messages in the polling loop made disconnecting wait for a poll to end (25 s, in 1 of 4 runs), so
-    there the stock client is kept."""
+    """python-socketio's simple client, connected; over a websocket it handles each message before the
+    next (bench.in_order_client: the stock client's threads could decode a reply's JPEG attachment before
+    its header, and CI failed so once). Over long polling the stock client is kept (see there)."""
     socketio = pytest.importorskip("socketio")
-    engineio = pytest.importorskip("engineio")
     pytest.importorskip("websocket", reason="python-socketio's websocket transport needs websocket-client")
-
-    class InOrder(engineio.Client):
-        def _trigger_event(self, event, *args, **kwargs):
-            if event == "message":
-                kwargs["run_async"] = False
-            return super()._trigger_event(event, *args, **kwargs)
-
-    class Client(socketio.Client):
-        def _engineio_client_class(self):
-            return InOrder
+    from webapp.bench import in_order_client
 
     client = socketio.SimpleClient()
     if transport == "websocket":
-        client.client_class = Client
+        client.client_class = in_order_client()
     client.connect(url, transports=[transport], wait_timeout=30)
     return client
 

@@ -91,14 +91,36 @@ class ClientStats:
     last_reply: float | None = None
 
 
+def in_order_client() -> type:
+    """python-socketio's Client, its messages handled one after the other, as a browser handles them.
+
+    Its Engine.IO client hands every message to a thread of its own, so a reply's binary attachment
+    (an annotated JPEG) can be decoded before the header announcing it, as a packet of its own; that
+    thread dies and the reply never comes (seen once in a test, 2026-12-02). For the websocket
+    transport: over long polling, handling messages in the polling loop makes disconnecting wait for
+    a poll to end."""
+    import engineio
+    import socketio
+
+    class InOrder(engineio.Client):
+        def _trigger_event(self, event, *args, **kwargs):
+            if event == "message":
+                kwargs["run_async"] = False
+            return super()._trigger_event(event, *args, **kwargs)
+
+    class Client(socketio.Client):
+        def _engineio_client_class(self):
+            return InOrder
+
+    return Client
+
+
 class LibraryClient:
     """python-socketio's own Client behind LeanClient's three calls (--socketio-client)."""
 
     def __init__(self, url: str):
-        import socketio
-
         self._events: queue.Queue = queue.Queue()
-        self._sio = socketio.Client(reconnection=False)
+        self._sio = in_order_client()(reconnection=False)
         self._sio.on("result", lambda message: self._events.put(("result", message)))
         self._sio.on("error", lambda message: self._events.put(("error", message)))
         try:
