@@ -175,14 +175,18 @@ def _merge_pieces(ids: np.ndarray, stats: np.ndarray, digit_h: float) -> list[li
     return list(groups.values())
 
 
-def _count_holes(region_mask: np.ndarray) -> int:
-    """Loops of the ink: inner contours (holes) above a size floor."""
+def _holes(region_mask: np.ndarray) -> list[np.ndarray]:
+    """Loops of the ink: inner contours (holes) above a size floor (HOLE_MIN_AREA of the box)."""
     contours, hierarchy = cv2.findContours(region_mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
-        return 0
+        return []
     min_area = HOLE_MIN_AREA * region_mask.size
-    holes = [c for c, link in zip(contours, hierarchy[0]) if link[3] >= 0]  # has a parent: a hole
-    return sum(1 for c in holes if cv2.contourArea(c) >= min_area)
+    return [c for c, link in zip(contours, hierarchy[0])
+            if link[3] >= 0 and cv2.contourArea(c) >= min_area]  # has a parent: a hole
+
+
+def _count_holes(region_mask: np.ndarray) -> int:
+    return len(_holes(region_mask))
 
 
 def region_mask(comps: Components, region: Region) -> np.ndarray:
@@ -382,24 +386,22 @@ def gate(region: Region, comps: Components, digit_h: float, photo: bool, ruled: 
     region.splits = []
     if region.reason is None and region.aspect > SPLIT_ASPECT:
         parts = (2, 3) if region.aspect > SPLIT3_ASPECT else (2,)
-        region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c and not _through_loop(rmask, c)]
+        loops = _wide_loops(rmask)
+        region.splits = [c for c in (split_candidates(rmask, k) for k in parts) if c and not _through_loop(c, loops)]
     return region
 
 
-def _through_loop(mask: np.ndarray, cuts: list[tuple[int, int]]) -> bool:
-    """Whether a split cuts through the middle of one loop at least LOOP_WIDE of the region wide: a
-    flat 0 or a wide 8 is one digit round that loop, where digits side by side each keep their own."""
-    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return False
-    min_area, w = HOLE_MIN_AREA * mask.size, mask.shape[1]
-    for contour, link in zip(contours, hierarchy[0]):
-        if link[3] < 0 or cv2.contourArea(contour) < min_area:
-            continue
-        hx, _, hw, _ = cv2.boundingRect(contour)
-        if hw >= LOOP_WIDE * w and any(hx + LOOP_MIDDLE * hw < b < hx + (1 - LOOP_MIDDLE) * hw for _, b in cuts[:-1]):
-            return True
-    return False
+def _wide_loops(mask: np.ndarray) -> list[tuple[float, float]]:
+    """The middle spans of columns (LOOP_MIDDLE in from either end) of the mask's loops at least
+    LOOP_WIDE of it wide: a flat 0 or a wide 8 is one digit round such a loop, where digits side by
+    side each keep their own."""
+    spans = [cv2.boundingRect(hole) for hole in _holes(mask)]
+    return [(x + LOOP_MIDDLE * w, x + (1 - LOOP_MIDDLE) * w) for x, _, w, _ in spans if w >= LOOP_WIDE * mask.shape[1]]
+
+
+def _through_loop(cuts: list[tuple[int, int]], loops: list[tuple[float, float]]) -> bool:
+    """Whether a split's cuts pass through the middle of one of the `loops` (_wide_loops)."""
+    return any(a < b < z for _, b in cuts[:-1] for a, z in loops)
 
 
 def _carve(regions: list[Region], comps: Components, ink: np.ndarray, digit_h: float) -> np.ndarray:
