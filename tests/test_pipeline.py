@@ -777,6 +777,24 @@ def test_three_digits_in_one_region_with_a_one_among_them_are_cut_at_both_valley
     assert read_frame(scene.image, recognizer, mode="canvas").lines == without
 
 
+@pytest.mark.parametrize("first, second, overlap, number, without", [
+    (9152, 4169, 0.05, "41", ["4"]),
+    (5018, 5553, 0.05, "21", ["4"]),
+    (5466, 9388, 0.05, "71", ["7"]),
+])
+def test_a_pair_read_whole_just_above_the_bar_is_cut_at_its_valley_when_both_pieces_read_very_surely(
+        mnist_test, recognizer, monkeypatch, first, second, overlap, number, without):
+    """MNIST test digits redrawn 100 px tall with a 12 px pen, a 1 drawn into the digit before it, and the
+    pair read whole as one digit above the bar but below retries.RETRY_SURE: it is cut at the valley of
+    its ink too, and the cut wins only when both pieces read at retries.VALLEY_PIECES."""
+    images, labels = mnist_test
+    assert f"{labels[first]}{labels[second]}" == number
+    img = drawn_pair(images, first, second, 100, 12, overlap)
+    assert read_frame(img, recognizer, mode="canvas").lines == [number]
+    monkeypatch.setattr(retries, "VALLEY_PIECES", 1.01)  # no piece can read so surely
+    assert read_frame(img, recognizer, mode="canvas").lines == without
+
+
 def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test, recognizer):
     """A 2 over twice as wide as tall (MNIST test 6785), written smaller than the 6 and 7 before it: the
     halves it would be cut into are shorter than digits, so it is read whole (the line read 67 when it was cut)."""

@@ -240,9 +240,9 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    if strict:  # retries._more_cuts' cuts count only when both pieces are very sure (most frames have none)
+    if strict:  # retries._more_cuts' cuts count only when every piece reaches its bar (most frames have none)
         for i, opts in options.items():
-            options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < retries.MORE_CUTS_SURE)]
+            options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < strict[o[0]])]
     page = choice.TextPage()
     chosen, rejected = choice.decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
                                      letter_scores=letter_scores, agreed=agreed, page=page)

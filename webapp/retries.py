@@ -49,6 +49,12 @@ VALLEY_ASPECT = 0.4  # is at least 0.4 as wide as tall: a 1 drawn into a broad d
 #   fresh 32-59 0.9876 -> 0.9879 (with three-way cuts at two valleys: 0.9902, 0.9881); eval-pairs touching
 #   96.9% / 93.5% -> 97.9% / 94.5%; eval-glyphs the same. For
 #   regions read surely below RETRY_SURE too, digits read right whose stem stands apart were cut ("61" for a 9)
+VALLEY_PIECES = 0.99  # a region read at or above the bar but below RETRY_SURE is cut at its valleys too, in two
+#   only, and such a cut wins only when both pieces read this surely: a 4 with a 1 drawn into it read as a 4 at
+#   0.80-0.89 (the 9 read "61" above was read at 0.72, its pieces at 0.97-0.98). Drawings seeds 0-2, 5-31 0.9905
+#   -> 0.9906 (2 seeds up, none down), 60-79 1 up, none down, 32-59 2 up, 1 down; eval-pairs drawn into each
+#   other seed 0 73.4% -> 74.9%, seed 1 touching 94.5% -> 95.0%, apart 97.6% -> 97.1%; eval-glyphs the same.
+#   At 0.98, seeds 60-79 lost two seeds; held to MORE_CUTS_SURE, a 6 read 0.77 was cut "111"
 RETRY_MOST = 16  # at most this many unsure regions of a frame are read again (split, cut or steadied), the
 #   surest first: a page of words has a hundred unsure letters, and reading them all again tripled the model's
 #   work (`bench-pipeline --kind words`: 0.82-0.85 -> 0.41-0.43 s a frame). No generated scene has as many
@@ -88,9 +94,10 @@ def retry_candidates(frame: Frame, options: dict[int, list[list[int]]]
 
 
 def retry_splits(frame: Frame, crops: list[Crop], options: dict[int, list[list[int]]],
-                 conf: np.ndarray, sure: float) -> tuple[list[Crop], set[int]]:
+                 conf: np.ndarray, sure: float) -> tuple[list[Crop], dict[int, float]]:
     """Crops of two-way splits for regions left without one (retry_candidates) that may be two digits,
-    and of _more_cuts; with the first crop index of each option of _more_cuts (held to MORE_CUTS_SURE).
+    and of _more_cuts; with the first crop index of each option of _more_cuts and the bar its pieces
+    must all reach (MORE_CUTS_SURE or VALLEY_PIECES).
 
     Digits drawn into each other on a canvas overlap, so the pair is no wider than one broad
     digit; read whole, it is mostly a poor guess, and sometimes a sure wrong one (a 1 in
@@ -108,23 +115,24 @@ def retry_splits(frame: Frame, crops: list[Crop], options: dict[int, list[list[i
             retries.append((i, region, rmask, splits))
     retries += list(_deeper_splits(frame, crops, options, conf, sure))
     more = list(_more_cuts(frame, crops, options, conf, sure, retries))
-    strict: set[int] = set()
-    for n, (i, region, rmask, splits) in enumerate(retries + more):
+    strict: dict[int, float] = {}
+    for n, (i, region, rmask, splits, *bar) in enumerate(retries + more):
         for option in model_inputs.split_crops(i, region, frame, splits, rmask):
             first = len(crops) + len(extra)
             options[i].append(list(range(first, first + len(option))))
-            if n >= len(retries):
-                strict.add(first)
+            if bar:
+                strict[first] = bar[0]
             extra.extend(option)
     return extra, strict
 
 
 def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int]]], conf: np.ndarray, sure: float,
-               retries: list) -> Iterator[tuple[int, segment.Region, np.ndarray, list[list[tuple[int, int]]]]]:
+               retries: list) -> Iterator[tuple[int, segment.Region, np.ndarray, list[list[tuple[int, int]]], float]]:
     """Two-way cuts at MORE_CUTS shares of the width of regions at least MORE_CUTS_ASPECT wide that are
     cut again now (`retries`, canvas only) or whose every reading, whole or split, was below the bar;
     and, on a canvas, at the valleys of the ink (_valleys) of regions read whole below the bar, at
-    each one and at each two of them (three digits, a 1 among them, drawn into each other).
+    each one and at each two of them (three digits, a 1 among them, drawn into each other), and of
+    those read below RETRY_SURE, at each one. Each with the bar both pieces must reach to win.
 
     A cut at the emptiest column suits digits that touch; two drawn into each other share columns,
     and the emptiest one can lie inside either digit's loop. Photos too: there only regions wide
@@ -135,7 +143,7 @@ def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int
     for i, opts in options.items():
         region = frame.regions[i]
         wide = region.aspect >= MORE_CUTS_ASPECT
-        valleys = not frame.photo and region.aspect >= VALLEY_ASPECT and conf[opts[0][0]] < sure
+        valleys = not frame.photo and region.aspect >= VALLEY_ASPECT and conf[opts[0][0]] < max(sure, RETRY_SURE)
         if not (wide or valleys):  # most regions, so before the options are looked at
             continue
         scored = [o for o in opts if max(o) < len(conf)]  # not the splits retried just now
@@ -154,10 +162,14 @@ def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int
             if all(abs(c - h) > MORE_CUTS_APART * w for h in have):
                 cuts.append(c)
                 have.add(c)
+        if conf[opts[0][0]] >= sure:  # read at the bar: its valleys cut in two only, held to VALLEY_PIECES
+            yield i, region, rmask, [[(0, c), (c, w)] for c in cuts if c in tried], MORE_CUTS_SURE
+            yield i, region, rmask, [[(0, c), (c, w)] for c in cuts if c not in tried], VALLEY_PIECES
+            continue
         splits = [[(0, c), (c, w)] for c in cuts]
         splits += [[(0, a), (a, b), (b, w)] for k, a in enumerate(lows) for b in lows[k + 1 :]]
         if splits:
-            yield i, region, rmask, splits
+            yield i, region, rmask, splits, MORE_CUTS_SURE
 
 
 def _valleys(mask: np.ndarray, stroke: float) -> list[int]:
