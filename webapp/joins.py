@@ -18,6 +18,10 @@ LONE_OVERLAP = 0.25  # each sharing this much of the narrower one's columns with
 # its stem); digits on two lines leave a gap between their rows, however small
 PAIR_REACH = 0.3  # on a canvas, a short mark left unread this near (x typical digit height) another mark ...
 PAIR_DOUBT = 0.9  # ... read under this or not at all may be a piece of one digit with it (_piece_pairs) ...
+PAIR_SHORT_DOUBT = 0.9  # ... and so may a short mark read under this itself, not only one left unread: a 4 whose
+#   bar's left end the pen left apart, read "6" at 0.82 beside a "1" at 0.73 (drawings seed 69, scene 35).
+#   Drawings seeds 0-2, 5-31, 32-59 and 60-79: 4 seeds up, none down; eval-sums seeds 0-1 one invented digit
+#   fewer; eval-pairs and eval-glyphs the same ...
 PAIR_STACKED = 0.25  # ... and so may two unread marks of any height, one on the other (rows touching or shared),
 #   sharing this much of the narrower one's columns: a 5 drawn as a hook over a belly (drawings seed 65, scene 66)
 
@@ -89,12 +93,12 @@ def _lone_pieces(frame: Frame) -> list[int]:
 
 
 def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[int]]:
-    """Pairs of canvas regions that may be one digit drawn in two pieces: a short mark left unread
-    (PIECE_HEIGHT; a dash rejected as too wide counts) within PAIR_REACH digit heights of a mark read
-    under PAIR_DOUBT or not at all, or two unread marks stacked (PAIR_STACKED); the two no taller
-    than segment's merged pieces and no wider than one digit. A 5's bar lifted well off its body, or
-    short and slanted, escapes segment's merge rules, and so do two pieces each too tall to be a
-    piece; both went unread."""
+    """Pairs of canvas regions that may be one digit drawn in two pieces: a short mark (PIECE_HEIGHT; a
+    dash rejected as too wide counts) left unread or read under PAIR_SHORT_DOUBT, within PAIR_REACH digit
+    heights of a mark read under PAIR_DOUBT or not at all, or two unread marks stacked
+    (PAIR_STACKED); the two no taller than segment's merged pieces and no wider than one digit. A
+    5's bar lifted well off its body, or short and slanted, escapes segment's merge rules, and so
+    do two pieces each too tall to be a piece; both went unread, or were misread apart."""
     if frame.photo or not frame.digit_h:
         return []
     split = {i for i, n in Counter(read.crops[k].region for k in read.chosen).items() if n > 1}
@@ -103,9 +107,9 @@ def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[
     boxes = {i: np.array(frame.regions[i].box, np.int64) for i in free}
     pairs = []
     for i in free:
-        if i in best:
-            continue
         short = boxes[i][3] < segment.PIECE_HEIGHT * frame.digit_h
+        if i in best and not (short and best[i] < PAIR_SHORT_DOUBT):
+            continue
         for j in free:
             if j == i:
                 continue
