@@ -120,3 +120,18 @@ def test_a_four_whose_bar_end_is_drawn_apart_and_misread_is_read_whole(mnist_dir
     assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
     monkeypatch.setattr(joins, "PAIR_SHORT_DOUBT", 0.0)  # a mark read at all is no piece
     assert read_frame(scene.image, recognizer, mode="canvas").lines == ["561 6"]
+
+
+def test_a_five_whose_bar_is_drawn_apart_is_read_whole_though_its_body_reads_as_a_zero(mnist_dir, recognizer,
+                                                                                      monkeypatch):
+    """A generated drawing (seed 63, scene 94) whose "572" has a 5 with its bar drawn apart, above its
+    body. The body alone reads as a 0 at about 0.92, so the pair was not tried as one digit and "572"
+    read "072"; read together, they are a sure 5 (joins.PAIR_DOUBT)."""
+    from webapp import joins
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", 94, 63)
+    assert scene.lines == ["572", "87 4"]
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
+    monkeypatch.setattr(joins, "PAIR_DOUBT", 0.9)  # the body's reading is too sure to be a piece
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == ["072", "87 4"]
