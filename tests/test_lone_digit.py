@@ -135,3 +135,21 @@ def test_a_five_whose_bar_is_drawn_apart_is_read_whole_though_its_body_reads_as_
     assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
     monkeypatch.setattr(joins, "PAIR_DOUBT", 0.9)  # the body's reading is too sure to be a piece
     assert read_frame(scene.image, recognizer, mode="canvas").lines == ["072", "87 4"]
+
+
+@pytest.mark.parametrize("seed, index, without", [
+    (54, 25, ["0 0 53"]),
+    (40, 92, ["07 9", "566 7"]),
+])
+def test_an_eight_whose_tail_crosses_its_loop_is_read_on_a_canvas(mnist_dir, recognizer, monkeypatch, seed, index,
+                                                                    without):
+    """Generated drawings with an 8 whose tail crosses its top loop, making three loops: one more than
+    a digit has, so it was rejected as a scribble. On a canvas such a mark is read by the model and
+    kept when it is a sure 8 (choice.LOOPY_SURE)."""
+    from webapp import choice
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", index, seed)
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
+    monkeypatch.setattr(choice, "LOOPY_SURE", 1.01)  # no reading is sure enough
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == without

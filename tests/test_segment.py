@@ -144,12 +144,21 @@ def test_a_single_broad_digit_is_not_offered_splits():
     assert regions[0].splits == []
 
 
-def test_a_scribble_is_rejected_as_one():
+def test_a_scribble_is_rejected_as_one(recognizer):
+    """A tangle with three loops is a scribble in a photo. On a canvas one loop more than an 8's is
+    left to the model, which must read a sure 8 to keep it: it does not, so the frame still reads
+    only the 3, with one mark rejected."""
+    from webapp.pipeline import read_frame
+
     img = page()
     write(img, "3", 40, 160)
     scribble(img, 250, 80, 100)
-    regions, _ = regions_of(img)
+    ink = ink_map(to_gray(img))
+    regions, _, _ = find_regions(threshold_ink(ink), ink=ink, photo=True)
     assert sorted(r.reason or "" for r in regions) == ["", "scribble"]
+    for mode in ("camera", "canvas"):
+        reading = read_frame(img, recognizer, mode=mode)
+        assert (reading.lines, reading.rejected) == (["3"], 1)
 
 
 def test_a_blot_is_rejected():
@@ -280,3 +289,21 @@ def test_a_flat_zero_on_a_canvas_is_read_as_a_zero(recognizer, monkeypatch):
     assert read_frame(_zeros(2, width=70), recognizer, mode="canvas").lines == ["00"]
     monkeypatch.setattr(segment, "LOOP_WIDE", float("inf"))  # every loop may be cut
     assert read_frame(_zeros(1), recognizer, mode="canvas").lines == ["6"]
+
+
+def test_a_mark_with_three_loops_is_a_scribble_in_a_photo_but_left_to_the_model_on_a_canvas():
+    """An 8 whose tail crosses its top loop has three loops. In a photo that is a scribble; on a
+    canvas, where the page's pen draws such 8s, the region stays a candidate marked loopy, for
+    the model to read (choice.without_loopy keeps only a sure 8)."""
+    from webapp import segment
+
+    mask = np.zeros((200, 200), np.uint8)
+    for centre, axes in (((100, 60), (30, 28)), ((100, 135), (38, 36)), ((118, 45), (14, 12))):
+        cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, 6)
+    comps = segment.components(mask)
+    region = segment.Region((62, 20, 78, 155), [int(i) for i in np.unique(comps.labels) if i])
+    assert segment._count_holes(segment.region_mask(comps, region)) == 3
+    assert segment.gate(region, comps, 150.0, photo=True).reason == "scribble"
+    region.mask = None
+    canvas = segment.gate(region, comps, 150.0, photo=False)
+    assert canvas.reason is None and canvas.loopy

@@ -104,7 +104,7 @@ def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[
     if frame.photo or not frame.digit_h:
         return []
     split = {i for i, n in Counter(read.crops[k].region for k in read.chosen).items() if n > 1}
-    free = [i for i, r in enumerate(frame.regions) if r.reason in (None, "too small", "too wide")
+    free = [i for i, r in enumerate(frame.regions) if r.reason in (None, "too small", "too wide") and not r.loopy
             and best.get(i, 0.0) < PAIR_DOUBT and i not in split]
     boxes = {i: np.array(frame.regions[i].box, np.int64) for i in free}
     pairs = []

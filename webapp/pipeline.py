@@ -249,8 +249,10 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
     if letter_regions:
         chosen, rejected = text_rules.without_letters(chosen, rejected, crops, letter_regions, conf, sure,
                                                       letter_scores)
-    read = joins.as_one_digit(frame, Pass(crops, batch, probs, chosen, rejected, tuple(page.printed), page.letter_h),
-                              recognizer, letter_scores)
+    read = Pass(crops, batch, probs, chosen, rejected, tuple(page.printed), page.letter_h)
+    if any(r.loopy for r in frame.regions):
+        read = choice.without_loopy(read, frame.regions, recognizer.labels)
+    read = joins.as_one_digit(frame, read, recognizer, letter_scores)
     clock.lap("classify")
     return read
 
