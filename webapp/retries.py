@@ -116,7 +116,7 @@ def retry_splits(frame: Frame, crops: list[Crop], options: dict[int, list[list[i
     retries += list(_deeper_splits(frame, crops, options, conf, sure))
     more = list(_more_cuts(frame, crops, options, conf, sure, retries))
     strict: dict[int, float] = {}
-    for n, (i, region, rmask, splits, *bar) in enumerate(retries + more):
+    for i, region, rmask, splits, *bar in retries + more:  # _more_cuts' carry the bar their pieces must reach
         for option in model_inputs.split_crops(i, region, frame, splits, rmask):
             first = len(crops) + len(extra)
             options[i].append(list(range(first, first + len(option))))
