@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.pipeline_helpers import INK, page, scribble, write
 from webapp import segment
@@ -145,17 +146,15 @@ def test_a_single_broad_digit_is_not_offered_splits():
 
 
 def test_a_scribble_is_rejected_as_one(recognizer):
-    """A tangle with three loops is a scribble in a photo. On a canvas one loop more than an 8's is
-    left to the model, which must read a sure 8 to keep it: it does not, so the frame still reads
-    only the 3, with one mark rejected."""
+    """A tangle with three loops, one more than an 8's, is left to the model (Region.loopy), which
+    must read a sure 8 to keep it: it does not, so the frame reads only the 3, one mark rejected."""
     from webapp.pipeline import read_frame
 
     img = page()
     write(img, "3", 40, 160)
     scribble(img, 250, 80, 100)
-    ink = ink_map(to_gray(img))
-    regions, _, _ = find_regions(threshold_ink(ink), ink=ink, photo=True)
-    assert sorted(r.reason or "" for r in regions) == ["", "scribble"]
+    regions, _ = regions_of(img)
+    assert sorted((r.reason or "", r.loopy) for r in regions) == [("", False), ("", True)]
     for mode in ("camera", "canvas"):
         reading = read_frame(img, recognizer, mode=mode)
         assert (reading.lines, reading.rejected) == (["3"], 1)
@@ -291,10 +290,11 @@ def test_a_flat_zero_on_a_canvas_is_read_as_a_zero(recognizer, monkeypatch):
     assert read_frame(_zeros(1), recognizer, mode="canvas").lines == ["6"]
 
 
-def test_a_mark_with_three_loops_is_a_scribble_in_a_photo_but_left_to_the_model_on_a_canvas():
-    """An 8 whose tail crosses its top loop has three loops. In a photo that is a scribble; on a
-    canvas, where the page's pen draws such 8s, the region stays a candidate marked loopy, for
-    the model to read (choice.without_loopy keeps only a sure 8)."""
+@pytest.mark.parametrize("photo", [True, False])
+def test_a_digit_sized_mark_with_three_loops_is_left_to_the_model_but_four_loops_are_a_scribble(photo):
+    """An 8 whose tail crosses its top loop has three loops, one more than a digit's: the region
+    stays a candidate marked loopy, for the model to read (choice.without_loopy keeps only a sure
+    8). A fourth loop makes it a scribble."""
     from webapp import segment
 
     mask = np.zeros((200, 200), np.uint8)
@@ -303,7 +303,10 @@ def test_a_mark_with_three_loops_is_a_scribble_in_a_photo_but_left_to_the_model_
     comps = segment.components(mask)
     region = segment.Region((62, 20, 78, 155), [int(i) for i in np.unique(comps.labels) if i])
     assert segment._count_holes(segment.region_mask(comps, region)) == 3
-    assert segment.gate(region, comps, 150.0, photo=True).reason == "scribble"
-    region.mask = None
-    canvas = segment.gate(region, comps, 150.0, photo=False)
-    assert canvas.reason is None and canvas.loopy
+    gated = segment.gate(region, comps, 150.0, photo=photo)
+    assert gated.reason is None and gated.loopy
+    cv2.ellipse(mask, (100, 155), (12, 10), 0, 0, 360, 255, 5)  # a fourth loop in the lower one
+    comps = segment.components(mask)
+    region = segment.Region((62, 20, 78, 155), [int(i) for i in np.unique(comps.labels) if i])
+    assert segment._count_holes(segment.region_mask(comps, region)) == 4
+    assert segment.gate(region, comps, 150.0, photo=photo).reason == "scribble"

@@ -51,10 +51,11 @@ PRINT_CHECK = 4  # a frame with this many unsure regions is judged a page of tex
 #   time (bench-pipeline --kind worksheets: 190-213 -> 91-95 ms). Generated pages have 0-5 unsure regions
 #   (median 0, 90th percentile 3)
 
-LOOPY_SURE = 0.99  # a canvas mark with one loop more than an 8 (segment.Region.loopy) is a digit only when read as
-LOOPY_LABEL = "8"  # this label this surely: an 8 whose tail crosses its top loop has three (without_loopy). Drawings
-#   seeds 0-2, 5-31, 32-59 and 60-79: 8 seeds up, none down; eval-sums seeds 0-1 three sums more read right, eval-pairs
-#   one pair; 400 random tangles on a canvas read the same as before
+LOOPY_SURE = 0.99  # a mark with one loop more than an 8 (segment.Region.loopy) is a digit only when read as this
+LOOPY_LABEL = "8"  # label this surely: an 8 whose tail crosses its top loop has three (without_loopy). Drawings seeds
+#   0-2, 5-31, 32-59 and 60-79: 8 seeds up, none down; eval-sums seeds 0-1 three sums more read right, eval-pairs one
+#   pair; pages 0-2, 5-7 and worksheets 0-4 one seed up each, fresh pages 100-107 two, none down; boards and
+#   real-dev the same; 400 random tangles on a canvas and 400 in camera mode read the same as before
 
 
 class Pass(NamedTuple):

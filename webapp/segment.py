@@ -45,8 +45,8 @@ MAY_BE_FULL = 0.5  # a box narrower than half its height may be full: a thick 1 
 #                    its box (pages F1 seed 2 0.9661 -> 0.9683, seeds 0, 1, drawings and real-dev same)
 MAX_STROKE = 0.8  # "strokes" wider than 80% of the box height are a blot (a disc: ~1; digits up to ~0.6,
 #                   small bold blurred ones up to 0.75; 0.7 -> 0.8: seed 2 pages F1 0.9625 -> 0.9643, seeds 0, 1 same)
-MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word, but on a canvas
-#   one more in a single digit's box is left to the model (Region.loopy, choice.LOOPY_SURE)
+MAX_HOLES = 2  # an 8 has two loops; more (per digit the box could hold) is a scribble or a word, but one more in
+#   a single digit's box is left to the model (Region.loopy, choice.LOOPY_SURE)
 LOOP_WIDE = 0.5  # a split is not offered when it cuts a loop this much of the region wide ...
 LOOP_MIDDLE = 0.2  # ... away from its ends (_through_loop): a flat 0 read "67". Against 67acd3a: drawings seeds 0-2,
 #   5-31 0.9902 -> 0.9905, fresh 32-59 0.9881 -> 0.9882; pages 0-2, 5-7 0.9825 -> 0.9829; boards 0.9857 -> 0.9862;
@@ -85,7 +85,7 @@ class Region:
     mask: np.ndarray | None = field(default=None, repr=False)  # uint8 0/255 crop of its own ink
     stroke: float = 0.0  # stroke width, pixels (0 until measured)
     carved: bool = False  # cut out of a bigger mark's strong ink (_carve)
-    loopy: bool = False  # on a canvas, one loop more than MAX_HOLES: an 8 whose tail crosses a loop, or a scribble
+    loopy: bool = False  # one loop more than MAX_HOLES: an 8 whose tail crosses a loop, or a scribble
 
     @property
     def aspect(self) -> float:
@@ -380,7 +380,7 @@ def gate(region: Region, comps: Components, digit_h: float, photo: bool, ruled: 
     H, W = comps.labels.shape
     rmask = region_mask(comps, region)
     region.reason = _gate(region, rmask, int(comps.stats[region.labels, 4].sum()), digit_h)
-    if (region.reason == "scribble" and not photo and region.aspect <= SPLIT_ASPECT
+    if (region.reason == "scribble" and region.aspect <= SPLIT_ASPECT
             and _count_holes(rmask) == MAX_HOLES + 1):
         region.reason, region.loopy = None, True  # the model decides (choice.LOOPY_SURE)
     bx, by, bw, bh = region.box
