@@ -204,7 +204,8 @@ def region_mask(comps: Components, region: Region) -> np.ndarray:
 
 
 def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | None:
-    """Name the first rejection rule the region breaks, or None."""
+    """Name the first rejection rule the region breaks, or None; a single digit's mark with one loop more
+    than MAX_HOLES is not rejected but marked `loopy`."""
     _, _, w, h = region.box
     if h > MAX_HEIGHT * digit_h:
         return "too big"
@@ -218,7 +219,11 @@ def _gate(region: Region, mask: np.ndarray, area: int, digit_h: float) -> str | 
     if region.stroke > MAX_STROKE * h:
         return "blot"
     digits = 1 if region.aspect <= SPLIT_ASPECT else (2 if region.aspect <= SPLIT3_ASPECT else 3)
-    if _count_holes(mask) > MAX_HOLES * digits:  # touching digits may bring their own loops
+    holes = _count_holes(mask)
+    if holes > MAX_HOLES * digits:  # touching digits may bring their own loops
+        if digits == 1 and holes == MAX_HOLES + 1:  # an 8 whose tail crosses a loop, or a scribble:
+            region.loopy = True  # the model decides (choice.LOOPY_SURE)
+            return None
         return "scribble"
     if signs.is_sign(mask, region.stroke, digit_h):
         return "sign"
@@ -380,9 +385,6 @@ def gate(region: Region, comps: Components, digit_h: float, photo: bool, ruled: 
     H, W = comps.labels.shape
     rmask = region_mask(comps, region)
     region.reason = _gate(region, rmask, int(comps.stats[region.labels, 4].sum()), digit_h)
-    if (region.reason == "scribble" and region.aspect <= SPLIT_ASPECT
-            and _count_holes(rmask) == MAX_HOLES + 1):
-        region.reason, region.loopy = None, True  # the model decides (choice.LOOPY_SURE)
     bx, by, bw, bh = region.box
     if photo and region.reason is None and (bx == 0 or by == 0 or bx + bw == W or by + bh == H):
         region.reason = "cut off"
