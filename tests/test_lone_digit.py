@@ -153,3 +153,17 @@ def test_an_eight_whose_tail_crosses_its_loop_is_read_on_a_canvas(mnist_dir, rec
     assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
     monkeypatch.setattr(choice, "LOOPY_SURE", 1.01)  # no reading is sure enough
     assert read_frame(scene.image, recognizer, mode="canvas").lines == without
+
+
+def test_a_five_in_two_pieces_does_not_make_its_number_a_word(mnist_dir, recognizer):
+    """A generated drawing (seed 38, scene 5) whose "8615" has a 5 drawn in two pieces and a 1 drawn
+    like a "y". Judged piece by piece, the 5's two short pieces and the doubted "y" made the line look
+    like a word, and its sure 8 and 6 were dropped with it ("9", "5"). The text rules now judge the
+    line again with the pieces read as one 5 (joins.as_one_digit): only the "y" is left out."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", 5, 38)
+    assert scene.lines == ["9", "8615"]
+    reading = read_frame(scene.image, recognizer, mode="canvas")
+    assert reading.lines == ["9", "86 5"]
+    assert reading.rejected == 1

@@ -4,12 +4,13 @@ beside an unsure mark (a 5's bar lifted off its body), when together they read m
 from __future__ import annotations
 
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 
 from webapp import choice, grouping, model_inputs, segment, text_rules
 from webapp.choice import Pass
-from webapp.model_inputs import Frame
+from webapp.model_inputs import Crop, Frame
 from webapp.recognizer import Recognizer
 
 LONE_MARKS = 4  # a frame holding 2-4 marks (not backdrop) in one box no wider than a digit (segment.SPLIT_ASPECT),
@@ -28,18 +29,37 @@ PAIR_STACKED = 0.25  # ... and so may two unread marks of any height, one on the
 #   sharing this much of the narrower one's columns: a 5 drawn as a hook over a belly (drawings seed 65, scene 66)
 
 
+class Together(NamedTuple):
+    """Regions read as one digit (as_one_digit): the crops of the new regions (appended to the
+    frame's), their readings and letter scores, and the regions they take the place of."""
+
+    crops: list[Crop]
+    probs: np.ndarray
+    letters: np.ndarray | None
+    pieces: set[int]
+
+    def without_pieces(self, read: Pass, frame: Frame) -> Pass:
+        """`read` without the rejected boxes of the pieces, read now as part of a digit; paper edges
+        and the like stay listed last (pipeline.read_frame counts them)."""
+        edges = sum(r.reason in choice.BACKDROP for r in frame.regions)
+        marks = read.rejected[: len(read.rejected) - edges]
+        kept = [b for b in marks if not any(_inside(b, c.box) for c in self.crops)]
+        return read._replace(rejected=kept + read.rejected[len(marks):])
+
+
 def as_one_digit(frame: Frame, read: Pass, recognizer: Recognizer,
-                 letter_scores: np.ndarray | None = None) -> Pass:
+                 letter_scores: np.ndarray | None = None) -> Together | None:
     """Groups of regions read as one digit instead (the pieces of a lone digit, _lone_pieces, and
     pairs of pieces, _piece_pairs), when that reading is above the bar, not a letter's, and at
     least as sure as any piece's own reading (a 0 and a 1 read surely apart must be a surer 9
-    together; a piece read as no digit counts as 0). Surest groups first, each region in one."""
+    together; a piece read as no digit counts as 0). Surest groups first, each region in one.
+    Each group becomes a region of the frame; None when no group is read so."""
     lone = _lone_pieces(frame)
     best = _best_reading(read)
     pairs = _piece_pairs(frame, read, best)
     groups = ([lone] if lone else []) + pairs
     if not groups:
-        return read
+        return None
     unions = [segment.Region(segment.union_boxes(np.array([frame.regions[i].box for i in g])),
                              [label for i in g for label in frame.regions[i].labels]) for g in groups]
     crops = [model_inputs.whole_crop(-1, u, frame, segment.region_mask(frame.comps, u), frame.stroke_target)
@@ -61,17 +81,8 @@ def as_one_digit(frame: Frame, read: Pass, recognizer: Recognizer,
         frame.regions.append(unions[g])
         kept.append(g)
     if not kept:
-        return read
-    # The pieces' rejected boxes go; paper edges and the like stay listed last (pipeline.read_frame counts them).
-    edges = sum(r.reason in choice.BACKDROP for r in frame.regions)
-    marks = read.rejected[: len(read.rejected) - edges]
-    rejected = [b for b in marks if not any(_inside(b, unions[g].box) for g in kept)] + read.rejected[len(marks):]
-    chosen = [k for k in read.chosen if read.crops[k].region not in used]
-    n = len(read.crops)
-    return Pass(read.crops + [crops[g] for g in kept],
-                np.concatenate([read.batch] + [crops[g].image[None, None] for g in kept]),
-                np.concatenate([read.probs, probs[kept]]), chosen + list(range(n, n + len(kept))), rejected,
-                tuple(k for k in read.printed if k in chosen), read.letter_h)
+        return None
+    return Together([crops[g] for g in kept], probs[kept], None if letters is None else letters[kept], used)
 
 
 def _lone_pieces(frame: Frame) -> list[int]:

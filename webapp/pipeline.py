@@ -243,6 +243,18 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
     if strict:  # retries._more_cuts' cuts count only when every piece reaches its bar (most frames have none)
         for i, opts in options.items():
             options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < strict[o[0]])]
+    read = _choose(frame, crops, batch, probs, options, agreed, letter_scores, letter_regions, recognizer)
+    together = joins.as_one_digit(frame, read, recognizer, letter_scores)
+    if together:
+        read = _choose_together(frame, read, together, options, agreed, letter_scores, letter_regions, recognizer)
+    clock.lap("classify")
+    return read
+
+
+def _choose(frame: Frame, crops: list[Crop], batch: np.ndarray, probs: np.ndarray, options: dict[int, list[list[int]]],
+            agreed: set[int], letter_scores: np.ndarray | None, letter_regions: set[int], recognizer: Recognizer) -> Pass:
+    """The digits chosen among the regions' options (choice.decide), less letters and loopy marks."""
+    conf, sure = probs.max(axis=1) if len(probs) else np.zeros(0), recognizer.min_confidence
     page = choice.TextPage()
     chosen, rejected = choice.decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
                                      letter_scores=letter_scores, agreed=agreed, page=page)
@@ -252,9 +264,25 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
     read = Pass(crops, batch, probs, chosen, rejected, tuple(page.printed), page.letter_h)
     if any(r.loopy for r in frame.regions):
         read = choice.without_loopy(read, frame.regions, recognizer.labels)
-    read = joins.as_one_digit(frame, read, recognizer, letter_scores)
-    clock.lap("classify")
     return read
+
+
+def _choose_together(frame: Frame, read: Pass, together: joins.Together, options: dict[int, list[list[int]]],
+                     agreed: set[int], letter_scores: np.ndarray | None, letter_regions: set[int],
+                     recognizer: Recognizer) -> Pass:
+    """_choose again with each group of pieces read as one digit (joins.as_one_digit) in the place of
+    its pieces: the text rules judged each piece as a short mark, and a 5 in two pieces beside a
+    doubted mark made its line look like a word and cost the line's sure digits."""
+    n = len(read.crops)
+    options = {i: o for i, o in options.items() if i not in together.pieces}
+    options.update({c.region: [[n + j]] for j, c in enumerate(together.crops)})
+    batch = np.concatenate([read.batch, np.stack([c.image for c in together.crops])[:, None]])
+    probs = np.concatenate([read.probs, together.probs])
+    if letter_scores is not None:
+        letter_scores = np.concatenate([letter_scores, together.letters])
+    again = _choose(frame, read.crops + together.crops, batch, probs, options, agreed, letter_scores, letter_regions,
+                    recognizer)
+    return together.without_pieces(again, frame)
 
 
 def _read_doubted(gray: np.ndarray, mode: str, dark: Frame, recognizer: Recognizer, clock: _Clock
