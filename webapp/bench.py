@@ -13,6 +13,7 @@ from the server on this machine is not.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import ipaddress
 import json
@@ -91,6 +92,7 @@ class ClientStats:
     last_reply: float | None = None
 
 
+@functools.cache  # one pair of classes for every client of a run
 def in_order_client() -> type:
     """python-socketio's Client, its messages handled one after the other, as a browser handles them.
 
