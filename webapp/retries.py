@@ -163,8 +163,10 @@ def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int
                 cuts.append(c)
                 have.add(c)
         if conf[opts[0][0]] >= sure:  # read at the bar: its valleys cut in two only, held to VALLEY_PIECES
-            yield i, region, rmask, [[(0, c), (c, w)] for c in cuts if c in tried], MORE_CUTS_SURE
-            yield i, region, rmask, [[(0, c), (c, w)] for c in cuts if c not in tried], VALLEY_PIECES
+            for bar, chosen in ((MORE_CUTS_SURE, [c for c in cuts if c in tried]),
+                                (VALLEY_PIECES, [c for c in cuts if c not in tried])):
+                if chosen:
+                    yield i, region, rmask, [[(0, c), (c, w)] for c in chosen], bar
             continue
         splits = [[(0, c), (c, w)] for c in cuts]
         splits += [[(0, a), (a, b), (b, w)] for k, a in enumerate(lows) for b in lows[k + 1 :]]
