@@ -139,3 +139,24 @@ def test_a_file_named_dash_is_a_file_when_given_with_its_folder(images, tmp_path
     (tmp_path / "-").write_bytes(images["a"].read_bytes())
     assert main(["read", "--provider", "cpu", "--annotate", "out", "./-"]) == 0
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["-.annotated.png"]
+
+
+def test_a_folder_reads_the_images_directly_in_it_in_name_order(images, tmp_path, capsys):
+    """`digitcam read scans/`: its PNG, JPEG and WebP files, not its notes nor its sub-folders."""
+    (tmp_path / "sub").mkdir()
+    cv2.imwrite(str(tmp_path / "sub" / "third.png"), cv2.imread(str(images["a"])))
+    (tmp_path / "README.txt").write_text("scans of the quiz")
+    code = main(["read", "--json", "--provider", "cpu", str(tmp_path)])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["image"] for r in rows] == [str(images[k]) for k in ("empty", "a", "bad", "b")]
+    assert rows[1]["lines"] == ["2"] and rows[3]["lines"] == ["7"]
+    assert code == 1  # the empty and the unreadable file are errors of their own
+
+
+def test_a_folder_without_images_is_an_error_and_the_other_inputs_are_still_read(images, tmp_path, capsys):
+    (tmp_path / "nothing").mkdir()
+    code = main(["read", "--json", "--provider", "cpu", str(tmp_path / "nothing"), str(images["b"])])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert rows[0] == {"image": str(tmp_path / "nothing"), "error": "a folder with no PNG, JPEG or WebP file in it"}
+    assert rows[1]["lines"] == ["7"]

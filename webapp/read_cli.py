@@ -2,6 +2,7 @@
 
 With --json, one JSON object per image per line; an image that cannot be read gives
 {"image": PATH, "error": MESSAGE} and the others are still read (the exit status is then 1).
+A folder reads the PNG, JPEG and WebP files directly in it, in name order.
 """
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from webapp.decode import ImageError, read_file, read_stream
 from webapp.pipeline import MODES, Reading, decode_timed, read_decoded
 from webapp.recognizer import Recognizer
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # what a folder given as IMAGE is read for
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE",
-                        help="image files to read; - reads one from standard input (e.g. a camera tool's pipe)")
+                        help="image files to read; a folder reads the PNG, JPEG and WebP files in it (not its sub-folders); "
+                             "- reads one from standard input (e.g. a camera tool's pipe)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image per line (default: a summary)")
     parser.add_argument("--annotate", metavar="OUT_DIR", type=out_folder,
                         help="write NAME.annotated.png for each image into OUT_DIR (default: none)")
@@ -84,6 +87,27 @@ def _out_dir_problem(out_dir: Path | None, teach: bool) -> str | None:
     return None
 
 
+def _inputs(names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The images to read, each folder among `names` replaced by the image files directly in it
+    (IMAGE_SUFFIXES, any case; sorted by name), and why each folder left as it is gives nothing."""
+    out: list[str] = []
+    empty: dict[str, str] = {}
+    for name in names:
+        path = Path(name)
+        if name == "-" or not path.is_dir():
+            out.append(name)
+            continue
+        try:
+            found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        except OSError as exc:
+            found, empty[name] = [], f"cannot list the folder ({exc.strerror or exc})"
+        if not found:
+            empty.setdefault(name, "a folder with no PNG, JPEG or WebP file in it")
+            out.append(name)
+        out += found
+    return out, empty
+
+
 def _standard_input() -> bytes:
     """The image piped in for `-`, with errors that say it is standard input."""
     if sys.stdin is None:
@@ -102,12 +126,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"digitcam read: {problem}", file=sys.stderr)
         return 2
     recognizer = Recognizer(args.model, provider=args.provider, threads=args.threads)  # a bad model: webapp.cli says so
-    stems = [_out_stem(p) for p in args.images]  # "a b.png" and "a_b.png" would share a name
+    images, empty = _inputs(args.images)
+    stems = [_out_stem(p) for p in images]  # "a b.png" and "a_b.png" would share a name
     failed = 0
-    for i, name in enumerate(args.images):
+    for i, name in enumerate(images):
         # Two inputs with the same file name get numbered outputs instead of overwriting each other.
         index = i + 1 if stems.count(stems[i]) > 1 else 0
         try:
+            if name in empty:
+                raise ImageError(empty[name])
             data = _standard_input() if name == "-" else read_file(Path(name))
             decoded = decode_timed(data, shrink=True)  # a 50 MP phone JPEG is read at 1/2-1/8 size
             reading = read_decoded(decoded, recognizer, mode=args.mode, annotate=bool(args.annotate),
