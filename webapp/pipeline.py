@@ -10,7 +10,8 @@ less doubt than the whole region. Regions the model is unsure of get a second, s
 (retries.py). Pieces of one digit may be read together (joins.py), and a page of text has its
 answers looked for again (answers.py). A photo whose polarity vote says light ink is read twice,
 as dark ink and as chalk (a shadow can fool the vote; a blackboard does not), and the reading
-with more very sure digits is kept. This module runs the stages and weighs those two readings.
+with more very sure digits is kept; a frame whose numbers run tilted is read again turned level
+(level.py). This module runs the stages and weighs those readings.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 
 from webapp import annotate as draw
-from webapp import answers, binarize, choice, grouping, joins, model_inputs, retries, segment, text_rules
+from webapp import answers, binarize, choice, grouping, joins, level, model_inputs, retries, segment, text_rules
 from webapp.choice import Pass
 from webapp.decode import MAX_BYTES, MAX_PIXELS, ImageError, decode_scaled, image_size
 from webapp.model_inputs import Crop, Frame
@@ -104,14 +105,21 @@ def _binarize(gray: np.ndarray, mode: str, chalk: bool = False
     return ink, mask, photo, segment.Components(labels, stats), doubted
 
 
-def _reading_order(digits: list[Digit]) -> tuple[list[Digit], list[str]]:
-    """Digits sorted line by line, left to right, and the lines as text."""
+def _reading_order(digits: list[Digit]) -> tuple[list[Digit], list[str], list[list[int]]]:
+    """Digits sorted line by line, left to right, the lines as text, and the numbers (indices into
+    the sorted digits)."""
     lines = grouping.group([d.box for d in digits])
     order = [i for line in lines for number in line for i in number]
     remap = {old: new for new, old in enumerate(order)}
     lines = [[[remap[i] for i in number] for number in line] for line in lines]
     digits = [digits[i] for i in order]
-    return digits, grouping.line_strings(lines, [str(d.label) for d in digits])
+    return digits, grouping.line_strings(lines, [str(d.label) for d in digits]), [n for line in lines for n in line]
+
+
+def _digits(read: Pass, place) -> tuple[list[Digit], list[str], list[list[int]]]:
+    """The pass's chosen digits in reading order (_reading_order), their boxes put in place by `place`."""
+    return _reading_order([Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), place(read.crops[k].box),
+                                 [float(p) for p in read.probs[k]]) for k in read.chosen])
 
 
 def work_gray(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -349,22 +357,22 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
     clock = _Clock()
     gray, scale = work_gray(image)
     clock.lap("gray")
-    frame = _segment(gray, mode, clock)
-    if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote
-        frame, read = _read_doubted(gray, mode, frame, recognizer, clock)
-    else:
-        read = _classify(frame, _look(frame, recognizer, clock), recognizer, clock)
-    read = read.without_printed()
-    faint_mask = None
-    if read.letter_h:
-        read = answers.tall_answers(frame, read, recognizer)
-        if frame.photo:
-            read, faint_mask = _faint_answers(gray, mode, frame, read, recognizer, clock)
+    frame, read, faint_mask = _read_gray(gray, mode, recognizer, clock)
+    digits, text, numbers = _digits(read, lambda box: _to_input(box, scale))
+    clock.lap("group")
+    turn = None  # how the frame read was turned, when it was
+    angle = level.line_angle([d.box for d in digits], numbers)
+    if abs(angle) >= level.TURN_MIN:  # a sheet held askew: read again turned level (webapp/level.py)
+        turned = level.Turn(gray.shape, angle)
+        level_gray = turned.image(gray)
+        clock.lap("turn")
+        again = _read_gray(level_gray, mode, recognizer, clock)
+        if _very_sure(again[1]) >= _very_sure(read):  # kept unless it has fewer very sure digits
+            (frame, read, faint_mask), gray, turn = again, level_gray, turned
+            digits, text, _ = _digits(read, lambda box: box)  # in reading order as read: its lines run level
+            digits = [replace(d, box=_to_input(turn.back(d.box, _ink(frame, d.box)), scale)) for d in digits]
     edges = sum(r.reason in choice.BACKDROP for r in frame.regions)
-    digits = [Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), _to_input(read.crops[k].box, scale),
-                    [float(p) for p in read.probs[k]]) for k in read.chosen]
-    digits, text = _reading_order(digits)
-    rejected = [_to_input(b, scale) for b in read.rejected]
+    rejected = [_to_input(turn.back(b) if turn else b, scale) for b in read.rejected]
     clock.lap("group")
     reading = Reading(digits, text, len(rejected), {}, drawn_rejects=rejected[: len(rejected) - edges])
     if annotate or debug:
@@ -376,6 +384,31 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
         clock.lap("annotate")
     reading.timings_ms = clock.total()
     return reading
+
+
+def _ink(frame: Frame, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The frame's ink mask within a box."""
+    x, y, w, h = box
+    return frame.mask[y : y + h, x : x + w]
+
+
+def _read_gray(gray: np.ndarray, mode: str, recognizer: Recognizer, clock: _Clock
+               ) -> tuple[Frame, Pass, np.ndarray | None]:
+    """Stages 2-6 and the choice of digits on a working gray frame: its regions, the pass of digits
+    chosen (a page of text's print left out, its answers looked for) and the mask of faint answers
+    read on their own (None when none were)."""
+    frame = _segment(gray, mode, clock)
+    if frame.doubted:  # chalk on a blackboard, or a shadow that fooled the vote
+        frame, read = _read_doubted(gray, mode, frame, recognizer, clock)
+    else:
+        read = _classify(frame, _look(frame, recognizer, clock), recognizer, clock)
+    read = read.without_printed()
+    faint_mask = None
+    if read.letter_h:
+        read = answers.tall_answers(frame, read, recognizer)
+        if frame.photo:
+            read, faint_mask = _faint_answers(gray, mode, frame, read, recognizer, clock)
+    return frame, read, faint_mask
 
 
 def teaching_crops(crops: list[Crop], batch: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, list[str]]:
