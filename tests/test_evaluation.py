@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -170,6 +171,20 @@ def test_real_dev_photos_read_inverted_as_chalk_are_still_read(real_dev_dir, rec
     scores = eval_real.evaluate(real_dev_dir, evaluation.readers(recognizer, baseline=False), invert=True)["pipeline"]
     summary = evaluation.real_summary(s for s in scores if s.item.lines)
     assert summary["exact"] >= REAL_EXACT_FLOOR, summary
+
+
+def test_real_dev_photos_turned_askew_are_read_as_a_sheet_held_so(tmp_path, recognizer):
+    """`eval-real --turn`: a picture turned on a canvas grown to hold all of it, so no digit is cut off."""
+    from tests.pipeline_helpers import page, write
+    from webapp import eval_real
+
+    img = page(200, 400, 255)
+    write(img, "47", 60, 150, scale=4, thickness=14)
+    cv2.imwrite(str(tmp_path / "001.png"), img)
+    (tmp_path / "manifest.jsonl").write_text('{"image": "001.png", "lines": ["47"], "kind": "canvas"}\n')
+    assert eval_real._load(tmp_path / "001.png", False, 90.0).shape[:2] == (400, 200)
+    scores = eval_real.evaluate(tmp_path, evaluation.readers(recognizer, baseline=False), turn=15.0)["pipeline"]
+    assert [s.lines for s in scores] == [["47"]]
 
 
 def test_eval_real_refuses_a_folder_without_a_manifest(tmp_path):

@@ -37,27 +37,34 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--invert", action="store_true",
                         help="read every image with light and dark swapped, as chalk on a blackboard (photos) "
                              "or a light-on-dark drawing: the truth is the same")
+    parser.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
+                        help="read every image turned by this many degrees (counter-clockwise; its canvas grown to "
+                             "hold it all), as a sheet held askew: the truth is the same (default: 0)")
     evaluation.add_reader_options(parser, auto_default="from the manifest's kind",
                                   annotate_help="write the pipeline's annotated image for every photo")
     return parser
 
 
-def _load(path: Path, invert: bool):
+def _load(path: Path, invert: bool, turn: float = 0.0):
     from webapp.decode import load_image
+    from webapp.level import Turn
 
     image = load_image(path)
+    if turn:
+        image = Turn(image.shape, turn).image(image)
     return cv2.bitwise_not(image) if invert else image
 
 
 def evaluate(folder: Path, reader_fns: dict[str, evaluation.Reader],
-             invert: bool = False) -> dict[str, list[evaluation.RealScore]]:
-    """Scores of each reader on every image of the manifest (`invert`: light and dark swapped)."""
+             invert: bool = False, turn: float = 0.0) -> dict[str, list[evaluation.RealScore]]:
+    """Scores of each reader on every image of the manifest (`invert`: light and dark swapped; `turn`:
+    turned by so many degrees)."""
     from webapp.decode import ImageError
 
     scores: dict[str, list[evaluation.RealScore]] = {r: [] for r in reader_fns}
     for item in evaluation.load_manifest(folder):
         try:
-            image = _load(folder / item.name, invert)
+            image = _load(folder / item.name, invert, turn)
         except (ImageError, OSError) as exc:  # an unreadable image reads as nothing: every digit missed
             log.warning("%s: %s", item.name, exc)
             for name in reader_fns:
@@ -93,7 +100,8 @@ def _report(scores: dict[str, list[evaluation.RealScore]], failures_only: bool) 
               f"read exactly {s['exact']:.3f} of {s['images']} images; CER by kind: {by_kind}")
 
 
-def _annotate(folder: Path, out_dir: Path, recognizer: Recognizer, auto_mode: bool, invert: bool) -> None:
+def _annotate(folder: Path, out_dir: Path, recognizer: Recognizer, auto_mode: bool, invert: bool,
+              turn: float = 0.0) -> None:
     from webapp import pipeline
     from webapp.decode import ImageError
 
@@ -101,7 +109,7 @@ def _annotate(folder: Path, out_dir: Path, recognizer: Recognizer, auto_mode: bo
     for item in evaluation.load_manifest(folder):
         mode = "auto" if auto_mode else evaluation.MODES.get(item.kind, "camera")
         try:
-            image = _load(folder / item.name, invert)
+            image = _load(folder / item.name, invert, turn)
         except (ImageError, OSError):
             continue  # already reported by evaluate()
         reading = pipeline.read_frame(image, recognizer, mode=mode, annotate=True)
@@ -114,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.dir / "manifest.jsonl").is_file():
         raise SystemExit(f"{args.dir}: no manifest.jsonl here (pass --dir to the real-dev folder)")
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
-    scores = evaluate(args.dir, evaluation.readers(recognizer, args.baseline, args.auto_mode), args.invert)
+    scores = evaluate(args.dir, evaluation.readers(recognizer, args.baseline, args.auto_mode), args.invert, args.turn)
     if args.json:
         print(json.dumps({
             "summary": {r: evaluation.real_summary(v) for r, v in scores.items()},
@@ -124,5 +132,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         _report(scores, args.show_failures)
     if args.annotate:
-        _annotate(args.dir, args.annotate, recognizer, args.auto_mode, args.invert)
+        _annotate(args.dir, args.annotate, recognizer, args.auto_mode, args.invert, args.turn)
     return 0

@@ -52,7 +52,8 @@ class Turn:
         h, w = shape[:2]
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         cos, sin = abs(m[0, 0]), abs(m[0, 1])
-        self.size = (int(np.ceil(h * sin + w * cos)), int(np.ceil(h * cos + w * sin)))  # width, height
+        grown = np.ceil(np.array([h * sin + w * cos, h * cos + w * sin]) - 1e-6)  # 90 degrees: sin 1, cos 6e-17
+        self.size = (int(grown[0]), int(grown[1]))  # width, height
         m[0, 2] += self.size[0] / 2 - w / 2
         m[1, 2] += self.size[1] / 2 - h / 2
         self.matrix, self.back_matrix, self.shape = m, cv2.invertAffineTransform(m), (h, w)
