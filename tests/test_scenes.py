@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from webapp import glyphs
-from webapp.scenes import KINDS, DigitSource, dimmed, grainy, make_scene, make_scenes
+from webapp.scenes import KINDS, DigitSource, dimmed, grainy, make_scene, make_scenes, turned
 
 COUNT = 8  # scenes of each kind checked by the property tests
 
@@ -53,6 +53,20 @@ def test_boxes_cover_the_digits_ink(scenes):
             covered[y : y + h, x : x + w] = True
             assert s.ink[y : y + h, x : x + w].sum() >= 0.05 * w * h, f"{s.kind} {s.index}: box without ink"
         assert (s.ink & ~covered).sum() <= 0.005 * s.ink.sum(), f"{s.kind} {s.index}: ink outside boxes"
+
+
+@pytest.mark.parametrize("degrees", [15.0, -90.0])
+def test_a_turned_scene_keeps_every_digit_whole_and_boxed_around_its_own_ink(scenes, degrees):
+    """eval-scenes --turn: a sheet held askew; its canvas grows, so no digit is cut off."""
+    for s in scenes["pages"][:3] + scenes["drawings"][:3]:
+        t = turned(s, degrees)
+        assert (t.labels, t.lines) == (s.labels, s.lines) and "turned" in t.traits
+        assert t.owner.shape == t.image.shape[:2] and t.owner.max() == len(t.boxes)
+        for k, (x, y, w, h) in enumerate(t.boxes):
+            own = t.owner == k + 1
+            assert own[y : y + h, x : x + w].sum() == own.sum()  # all of its ink inside its box
+            if degrees == -90.0:  # turned a quarter: the box stands on its side
+                assert abs(w - s.boxes[k][3]) <= 2 and abs(h - s.boxes[k][2]) <= 2
 
 
 def test_each_digit_owns_the_ink_inside_its_own_box(scenes):

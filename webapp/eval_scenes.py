@@ -16,7 +16,7 @@ import numpy as np
 from webapp import evaluation
 from webapp.arguments import NON_NEGATIVE, POSITIVE, real
 from webapp.recognizer import Recognizer
-from webapp.scenes import KINDS, DigitSource, Scene, add_data_option, dimmed, grainy, make_scene
+from webapp.scenes import KINDS, DigitSource, Scene, add_data_option, dimmed, grainy, make_scene, turned
 
 HEADLINE = ("precision", "recall", "f1", "lines_exact", "digits_exact")
 
@@ -35,6 +35,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--dim", type=real(0.0, 1.0, above=True), default=1.0, metavar="FACTOR",
                         help="darken each scene to this share of its brightness before any --noise, as a room "
                              "too dim for the camera's exposure leaves a frame (default: 1, as made)")
+    parser.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
+                        help="turn each scene by this many degrees (counter-clockwise; its canvas grown to hold it "
+                             "all) before any --dim and --noise, as a sheet held askew (default: 0, as made)")
     parser.add_argument("--traits", action="store_true", help="also print scores per scene trait (ruled, shadow, ...)")
     parser.add_argument("--blame", action="store_true",
                         help="also read each missed digit from its own ink alone, to count the misses a better "
@@ -62,14 +65,17 @@ def seed_list(text: str) -> list[int]:
 
 def evaluate(source: DigitSource, kinds: list[str], count: int, seed: int,
              reader_fns: dict[str, evaluation.Reader], blame: Recognizer | None = None, noise: float = 0.0,
-             dim: float = 1.0) -> dict[str, dict[str, list[evaluation.SceneScore]]]:
+             dim: float = 1.0, turn: float = 0.0) -> dict[str, dict[str, list[evaluation.SceneScore]]]:
     """scores[reader][kind] for the first `count` scenes of each kind (each scene built once); with
     a `blame` recognizer, the pipeline's misses are told apart too (evaluation.blame); with `dim` under
-    1 and `noise`, the scenes are darkened (scenes.dimmed), then made grainy (scenes.grainy) first."""
+    1 and `noise`, the scenes are darkened (scenes.dimmed), then made grainy (scenes.grainy) first, and
+    with `turn` turned before that (scenes.turned)."""
     scores: dict[str, dict[str, list[evaluation.SceneScore]]] = {r: {k: [] for k in kinds} for r in reader_fns}
     for kind in kinds:
         for i in range(count):
             scene = make_scene(source, kind, i, seed)
+            if turn:
+                scene = turned(scene, turn)
             if dim < 1.0:
                 scene = dimmed(scene, dim)
             if noise:
@@ -141,10 +147,11 @@ def run(args: argparse.Namespace) -> int:
     recognizer = Recognizer(args.model, provider="cpu", threads=1)
     reader_fns = evaluation.readers(recognizer, args.baseline, args.auto_mode)
     per_seed = {seed: evaluate(source, kinds, args.count, seed, reader_fns, recognizer if args.blame else None,
-                               args.noise, args.dim) for seed in args.seeds or [args.seed]}
+                               args.noise, args.dim, args.turn) for seed in args.seeds or [args.seed]}
     scores = {r: {k: [s for run in per_seed.values() for s in run[r][k]] for k in kinds} for r in reader_fns}
     result = {**({"seeds": args.seeds} if args.seeds else {"seed": args.seed}), "count": args.count,
               **({"noise": args.noise} if args.noise else {}), **({"dim": args.dim} if args.dim < 1.0 else {}),
+              **({"turn": args.turn} if args.turn else {}),
               "readers": {r: {k: evaluation.summary(v) for k, v in per.items()} for r, per in scores.items()},
               "errors": {r: {k: evaluation.errors(v) for k, v in per.items()} for r, per in scores.items()}}
     if args.seeds:

@@ -514,6 +514,22 @@ def dimmed(scene: Scene, factor: float) -> Scene:
     return replace(scene, image=dim, traits=(*scene.traits, "dim"))
 
 
+def turned(scene: Scene, degrees: float) -> Scene:
+    """The scene turned by `degrees` (counter-clockwise) as a sheet held askew, on a canvas grown to hold
+    all of it (level.Turn), each digit's box taken again around its own ink."""
+    from webapp.level import Turn
+
+    turn = Turn(scene.image.shape, degrees)
+    owner = cv2.warpAffine(scene.owner.astype(np.float32), turn.matrix, turn.size, flags=cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(np.int16)
+    boxes = []
+    for k in range(len(scene.labels)):
+        ys, xs = np.nonzero(owner == k + 1)
+        boxes.append((int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1) if len(xs)
+                     else scene.boxes[k])  # a digit too faint to own a pixel once turned keeps its old box
+    return replace(scene, image=turn.image(scene.image), owner=owner, boxes=boxes, traits=(*scene.traits, "turned"))
+
+
 def make_scenes(source: DigitSource, kind: str, count: int, seed: int = 0) -> list[Scene]:
     """The first `count` scenes of a kind for a seed."""
     return [make_scene(source, kind, i, seed) for i in range(count)]
