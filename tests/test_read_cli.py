@@ -153,6 +153,15 @@ def test_a_folder_reads_the_images_directly_in_it_in_name_order(images, tmp_path
     assert code == 1  # the empty and the unreadable file are errors of their own
 
 
+def test_a_folder_annotated_into_itself_is_read_again_without_its_annotated_pictures(images, tmp_path, capsys):
+    """`digitcam read scans/ --annotate scans/`, run twice, reads the scans only, not what it drew."""
+    for _ in range(2):
+        main(["read", "--json", "--provider", "cpu", "--annotate", str(tmp_path), "--teach", str(tmp_path)])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["image"] for r in rows] == 2 * [str(images[k]) for k in ("empty", "a", "bad", "b")]
+    assert (tmp_path / "first.annotated.png").is_file() and (tmp_path / "first.stages.png").is_file()
+
+
 def test_a_folder_without_images_is_an_error_and_the_other_inputs_are_still_read(images, tmp_path, capsys):
     (tmp_path / "nothing").mkdir()
     code = main(["read", "--json", "--provider", "cpu", str(tmp_path / "nothing"), str(images["b"])])

@@ -19,7 +19,8 @@ from webapp.decode import ImageError, read_file, read_stream
 from webapp.pipeline import MODES, Reading, decode_timed, read_decoded
 from webapp.recognizer import Recognizer
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # what a folder given as IMAGE is read for
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # what a folder given as IMAGE is read for ...
+OUR_PICTURES = (".annotated.png", ".stages.png")  # ... but for the pictures --annotate wrote into it on an earlier run
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
@@ -89,7 +90,8 @@ def _out_dir_problem(out_dir: Path | None, teach: bool) -> str | None:
 
 def _inputs(names: list[str]) -> tuple[list[str], dict[str, str]]:
     """The images to read, each folder among `names` replaced by the image files directly in it
-    (IMAGE_SUFFIXES, any case; sorted by name), and why each folder left as it is gives nothing."""
+    (IMAGE_SUFFIXES, any case, not OUR_PICTURES; sorted by name), and why each folder left as it is
+    gives nothing."""
     out: list[str] = []
     empty: dict[str, str] = {}
     for name in names:
@@ -98,7 +100,8 @@ def _inputs(names: list[str]) -> tuple[list[str], dict[str, str]]:
             out.append(name)
             continue
         try:
-            found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                           and not p.name.endswith(OUR_PICTURES))
         except OSError as exc:
             found, empty[name] = [], f"cannot list the folder ({exc.strerror or exc})"
         if not found:
