@@ -16,8 +16,9 @@ from webapp import grouping
 
 TURN_MIN = 8.0  # numbers running at least this many degrees off level are read again turned level. Generated
 #   pages tilt up to 6 degrees, and their perspective adds a little: 12 of 600 pages (seeds 0-2, 5-7) were read
-#   again and 11 kept so, F1 0.9830 -> 0.9829; 12 of 3,000 drawings (seeds 0-2, 5-31), none scored otherwise. At 10, real-dev photos turned by 10 degrees, whose numbers the first
-#   reading measured at 8-9 degrees, were left as they were (CER 0.2019 against 0.1731 at 8)
+#   again and 11 kept so, F1 0.9830 -> 0.9829; 12 of 3,000 drawings (seeds 0-2, 5-31), none scored otherwise.
+#   At 10, real-dev photos turned by 10 degrees, whose numbers the first reading measured at 8-9 degrees, were
+#   left as they were (CER 0.2019 against 0.1731 at 8)
 LINE_DIGITS = 3  # the course is taken from numbers of this many digits or more: two give a slope as well, but
 #   a 1 beside a 7 seldom sits level, and digits of different lines chained into one (a worksheet's answers) do
 #   not make a number

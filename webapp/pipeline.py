@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import cv2
 import numpy as np
@@ -116,7 +116,7 @@ def _reading_order(digits: list[Digit]) -> tuple[list[Digit], list[str], list[li
     return digits, grouping.line_strings(lines, [str(d.label) for d in digits]), [n for line in lines for n in line]
 
 
-def _digits(read: Pass, place) -> tuple[list[Digit], list[str], list[list[int]]]:
+def _digits(read: Pass, place: Callable[[grouping.Box], grouping.Box]) -> tuple[list[Digit], list[str], list[list[int]]]:
     """The pass's chosen digits in reading order (_reading_order), their boxes put in place by `place`."""
     return _reading_order([Digit(int(np.argmax(read.probs[k])), float(read.probs[k].max()), place(read.crops[k].box),
                                  [float(p) for p in read.probs[k]]) for k in read.chosen])

@@ -25,8 +25,8 @@ OUR_PICTURES = (".annotated.png", ".stages.png")  # ... but for the pictures --a
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE",
-                        help="image files to read; a folder reads the PNG, JPEG and WebP files in it (not its sub-folders); "
-                             "- reads one from standard input (e.g. a camera tool's pipe)")
+                        help="image files to read; a folder reads the PNG, JPEG and WebP files in it (not its "
+                             "sub-folders); - reads one from standard input (e.g. a camera tool's pipe)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image per line (default: a summary)")
     parser.add_argument("--annotate", metavar="OUT_DIR", type=out_folder,
                         help="write NAME.annotated.png for each image into OUT_DIR (default: none)")
