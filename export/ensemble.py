@@ -228,6 +228,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "--cascade-sure with the others too: about half the model's time (default: always all)")
     parser.add_argument("--cascade-sure", type=FRACTION, default=CASCADE_SURE, metavar="P",
                         help=f"with --cascade: how surely member K must read a crop alone (default: {CASCADE_SURE})")
+    parser.add_argument("--canvas-only", type=int, nargs="+", default=[], metavar="K",
+                        help="with --cascade: members (0 = the first named) averaged only for crops of canvas "
+                             "drawings, left out of photos' mean: a member tuned to drawn strokes (default: none)")
     parser.add_argument("--note", default="", help="free text for the model card")
     parser.add_argument("--check-digits", type=int, default=2000,
                         help="real test digits on which the file must equal the mean of its members (default: 2000)")
@@ -239,9 +242,9 @@ def run(args: argparse.Namespace) -> int:
     data_dir = mnist.data_dir_or_exit(args.data)
     x_test, y_test = mnist.load_split(data_dir, "test")
     # Everything is read before anything is written: --out may be one of the members.
-    members = [_load(p) for p in args.models]
+    members = [load_onnx(p) for p in args.models]
     cards = [_card_beside(p) for p in args.models]
-    letters = _load(args.letters) if args.letters else None
+    letters = load_onnx(args.letters) if args.letters else None
     try:
         meta = ensemble_metadata(members, [p.name for p in args.models])
         if args.min_confidence is not None:
@@ -249,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
         if letters is not None:
             meta.update(letter_metadata(letters, meta, args.letters.name, args.letter_bar))
         if args.cascade is not None:
-            meta[CASCADE_KEY] = json.dumps({"first": args.cascade, "sure": args.cascade_sure, "members": len(members)})
+            meta[CASCADE_KEY] = json.dumps(_cascade_spec(args, len(members)))
         merged = merge(members, letters)
     except ValueError as exc:
         raise SystemExit(f"cannot average these models: {exc}") from exc
@@ -338,6 +341,14 @@ def _check_letters(rec: Recognizer, path: Path, x: np.ndarray) -> None:
         raise SystemExit(f"check failed: the file's letter output differs from {path} by {diff:.2e}")
 
 
+def _cascade_spec(args: argparse.Namespace, count: int) -> dict:
+    """The CASCADE_KEY metadata: the first member, its bar and, with --canvas-only, each kind of frame's mean."""
+    spec = {"first": args.cascade, "sure": args.cascade_sure, "members": count}
+    if args.canvas_only:
+        spec["means"] = {"photo": [k for k in range(count) if k not in args.canvas_only], "canvas": list(range(count))}
+    return spec
+
+
 def _check_args(args: argparse.Namespace) -> None:
     if len(args.models) < 2:
         raise SystemExit("an ensemble needs at least two models")
@@ -348,6 +359,9 @@ def _check_args(args: argparse.Namespace) -> None:
             raise SystemExit(f"model not found: {path}")
     if args.cascade is not None and not 0 <= args.cascade < len(args.models):
         raise SystemExit(f"--cascade must name a member, 0 to {len(args.models) - 1}, not {args.cascade}")
+    if args.canvas_only and (args.cascade is None or args.cascade in args.canvas_only
+                             or not all(0 <= k < len(args.models) for k in args.canvas_only)):
+        raise SystemExit("--canvas-only needs --cascade and names members other than the cascade's first")
     if args.letter_bar is not None and not args.letters:
         raise SystemExit("--letter-bar needs --letters")
     if args.letter_bar is not None and not 0.0 < args.letter_bar <= 1.0:
@@ -366,7 +380,7 @@ def _card(args: argparse.Namespace, bar: float, acc: float, digits: int, ms: flo
             "exported_at": time.strftime("%Y-%m-%d"), "note": args.note}
 
 
-def _load(path: Path) -> onnx.ModelProto:
+def load_onnx(path: Path) -> onnx.ModelProto:
     try:
         return onnx.load(str(path))
     except Exception as exc:  # protobuf raises its own DecodeError, among others, for a bad file

@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train.train", "train the ResNet on MNIST (needs the 'train' extra)"),
     "export": ("export.onnx_export", "export a training checkpoint to ONNX, checked against PyTorch"),
     "ensemble": ("export.ensemble", "average several exported models in one ONNX file (no torch needed)"),
+    "unmerge": ("export.unmerge", "take an ensemble file apart into its members and letter detector"),
     "eval": ("train.evaluate", "MNIST test accuracy and speed of an ONNX model (no torch needed)"),
     "read": ("webapp.read_cli", "read the handwritten digits in image files (--json, --annotate)"),
     "serve": ("webapp.serve_cli", "serve the live page (webcam, canvas, classroom); --lan for phones"),

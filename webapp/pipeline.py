@@ -224,6 +224,7 @@ def _print_alone(frame: Frame, look: _Look, recognizer: Recognizer) -> np.ndarra
 
 def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) -> Pass:
     """Stage 6 and the choice of digits."""
+    recognizer = recognizer.on_canvas(not frame.photo)
     crops, options, batch = look.crops, look.options, look.batch
     sure = recognizer.min_confidence
     probs, letter_scores = recognizer.classify(batch, look.first, alone=_print_alone(frame, look, recognizer))

@@ -1,6 +1,7 @@
 """The digit classifier: one onnxruntime session, its constants read from the model file."""
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from pathlib import Path
@@ -25,7 +26,10 @@ LETTER_OUTPUT = "letter"  # optional second output: each input's chance of being
 LETTER_BAR = 0.9  # a region read as a letter at least this surely is rejected, unless the file says otherwise
 MEMBER_INPUT = "member"  # optional input of an ensemble file (export/ensemble.py): which member to run alone ...
 ALL_MEMBERS = -1  # ... or all of them, averaged: its default
-CASCADE_KEY = "cascade"  # metadata of an ensemble read as a cascade: {"first": k, "sure": p, "members": n}
+CASCADE_KEY = "cascade"  # metadata of an ensemble read as a cascade: {"first": k, "sure": p, "members": n}, and
+#   optionally "means": {"photo": [...], "canvas": [...]}, the members whose mean reads the crops the first
+#   one doubts, in photos and on canvases (default: all of them)
+MEAN_KINDS = ("photo", "canvas")
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -107,6 +111,8 @@ class Recognizer:
         self.has_letters = self._letter_index is not None
         self.letter_bar = self._letter_bar() if self.has_letters else 1.0
         self.cascade = None if whole else self._cascade()
+        self._means = self._cascade_means() if self.cascade else {}
+        self.mean = self._means.get("photo")  # the members of this reading's mean (see on_canvas)
 
     @property
     def providers(self) -> list[str]:
@@ -145,6 +151,31 @@ class Recognizer:
         if not (0 <= first < count and 0.0 < sure <= 1.0):
             raise ModelError(f"{self.path}: metadata {CASCADE_KEY!r} {text} is out of range")
         return first, sure, count
+
+    def _cascade_means(self) -> dict[str, tuple[int, ...]]:
+        """The members averaged for doubted crops, by kind of frame (CASCADE_KEY's "means")."""
+        first, _, count = self.cascade
+        means = json.loads(self.metadata[CASCADE_KEY]).get("means", {})
+        out = {}
+        for kind in MEAN_KINDS:
+            members = means.get(kind, list(range(count))) if isinstance(means, dict) else None
+            if (not isinstance(members, list) or first not in members or len(set(members)) != len(members)
+                    or not all(isinstance(k, int) and 0 <= k < count for k in members)):
+                raise ModelError(f"{self.path}: metadata {CASCADE_KEY!r} means {kind!r} is not a list of members "
+                                 f"that holds the first, {first}")
+            out[kind] = tuple(members)
+        return out
+
+    def on_canvas(self, canvas: bool = True) -> "Recognizer":
+        """This recognizer reading a canvas drawing (or a photo): the same session, with the mean the
+        file gives that kind of frame. A file may hold a member tuned to drawn strokes that only
+        canvases use (docs/model.md, "A member for canvases")."""
+        mean = self._means.get("canvas" if canvas else "photo")
+        if mean == self.mean:
+            return self
+        view = copy.copy(self)
+        view.mean = mean
+        return view
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Return probabilities [N, len(labels)] for a float32 batch [N, 1, S, S]."""
@@ -187,12 +218,12 @@ class Recognizer:
 
     def could_reach(self, first: list[np.ndarray], level: float) -> int:
         """How many inputs of a first_reading classify could read at `level` or more: in a cascade,
-        one its first member reads below `level` can reach it only in the mean of all members,
+        one its first member reads below `level` can reach it only in the mean of its members (`mean`),
         which even with the others reading it at 1.0 needs count * level - (count - 1) from the
         first (an upper bound: it counts inputs the first member reads that surely itself)."""
         conf = first[0].max(axis=1) if len(first[0]) else np.zeros(0)
         if self.cascade is not None:
-            count = self.cascade[2]
+            count = len(self.mean)
             level = count * level - (count - 1)
         return int((conf >= level).sum())
 
@@ -211,10 +242,10 @@ class Recognizer:
     def _cascade_run(self, batch: np.ndarray, outputs: list[np.ndarray], alone: np.ndarray | None = None
                      ) -> list[np.ndarray]:
         """Every input read by the first member (`outputs`, changed in place); those it reads under
-        `sure` by the others too (unless `alone`), and given the mean of all. Most crops are read that surely, so a
+        `sure` by the others of `mean` too (unless `alone`), and given their mean. Most crops are read that surely, so a
         frame costs about half the model time of the whole mean, and the choice of digits stays
         the mean's (docs/model.md)."""
-        first, sure, count = self.cascade
+        first, sure, _ = self.cascade
         probs = outputs[0]
         doubted = probs.max(axis=1) < sure
         if alone is not None:
@@ -222,6 +253,6 @@ class Recognizer:
         doubted = np.flatnonzero(doubted)
         if doubted.size:
             rest = batch[doubted]
-            total = probs[doubted] + sum(self._run(rest, k)[0] for k in range(count) if k != first)
-            probs[doubted] = total / count
+            total = probs[doubted] + sum(self._run(rest, k)[0] for k in self.mean if k != first)
+            probs[doubted] = total / len(self.mean)
         return outputs

@@ -1,0 +1,150 @@
+"""Take an ensemble file (`digitcam ensemble`) apart into its members and its letter detector.
+
+The training runs behind a shipped file do not travel with it, but its float file holds every
+member whole. Taken apart, the members can be merged again with a new one (`digitcam ensemble
+A.onnx B.onnx NEW.onnx --letters L.onnx`) without retraining the old ones; each comes out as the
+float file `digitcam export` wrote (input `pixels`, output `probs`, the input contract and its own
+card in the metadata). Torch-free.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import onnx
+from onnx import helper
+
+from export.ensemble import LETTER_KEYS, LETTER_PREFIX, MEMBER_KEYS, SHARED_KEYS, load_onnx
+from webapp.recognizer import LETTER_OUTPUT
+
+INPUT = "pixels"  # the input of every member and of the detector, as `digitcam export` names it
+OUTPUT = "probs"
+
+
+def _meta(model: onnx.ModelProto) -> dict[str, str]:
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def _unprefixed(prefix: str):
+    def rename(name: str) -> str:
+        return name[len(prefix):] if name.startswith(prefix) else name
+    return rename
+
+
+def _model(nodes: list[onnx.NodeProto], weights: list[onnx.TensorProto], output: str, out_type: onnx.ValueInfoProto,
+           like: onnx.ModelProto, meta: dict[str, str], name: str) -> onnx.ModelProto:
+    pixels = next(i for i in like.graph.input if i.name == INPUT)
+    graph = helper.make_graph(nodes, name, [pixels], [out_type], weights)
+    graph.output[0].name = output
+    model = helper.make_model(graph, opset_imports=list(like.opset_import))
+    model.ir_version = like.ir_version
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _then_branch(node: onnx.NodeProto) -> onnx.GraphProto:
+    return next(a.g for a in node.attribute if a.name == "then_branch")
+
+
+def members(model: onnx.ModelProto) -> list[onnx.ModelProto]:
+    """Each member of a float ensemble file as a model of its own, in the file's order."""
+    meta = _meta(model)
+    cards = json.loads(meta.get("ensemble", "[]"))
+    gates = {n.name: n for n in model.graph.node if n.op_type == "If"}
+    if not cards or any(f"m{i}_if" not in gates for i in range(len(cards))):
+        raise ValueError("not a digitcam ensemble file: no members to take apart")
+    shared = {k: meta[k] for k in SHARED_KEYS}
+    out = []
+    for i, card in enumerate(cards):
+        prefix = f"m{i}_"
+        branch = _then_branch(gates[prefix + "if"])
+        if any(init.data_type != onnx.TensorProto.FLOAT for init in branch.initializer if init.dims):
+            raise ValueError("an int8 file cannot be taken apart: use the float one")
+        rename = _unprefixed(prefix)
+        nodes = []
+        for node in (n for n in branch.node if n.name != prefix + "ran"):  # not the Identity to the If's output
+            copy = onnx.NodeProto()
+            copy.CopyFrom(node)
+            copy.name = rename(node.name)
+            copy.input[:] = [rename(n) for n in node.input]
+            copy.output[:] = [rename(n) for n in node.output]
+            nodes.append(copy)
+        weights = []
+        for init in branch.initializer:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(init)
+            copy.name = rename(init.name)
+            weights.append(copy)
+        if nodes[-1].output[0] != OUTPUT:
+            raise ValueError(f"member {i} does not end in {OUTPUT!r}")
+        own = {k: v if isinstance(v, str) else json.dumps(v) for k, v in card.items() if k in MEMBER_KEYS}
+        probs = next(o for o in model.graph.output if o.name == OUTPUT)
+        out.append(_model(nodes, weights, OUTPUT, probs, model, {**shared, **own}, f"member{i}"))
+    return out
+
+
+def letter_detector(model: onnx.ModelProto) -> onnx.ModelProto | None:
+    """The letter detector inside an ensemble file as a model of its own, or None when it has none."""
+    meta = _meta(model)
+    if "letters" not in meta:
+        return None
+    rename = _unprefixed(LETTER_PREFIX)
+    nodes = []
+    for node in model.graph.node:
+        if not node.name.startswith(LETTER_PREFIX) or node.name == "letter_out":
+            continue
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = rename(node.name)
+        copy.input[:] = [n if n == INPUT else rename(n) for n in node.input]
+        copy.output[:] = [rename(n) for n in node.output]
+        nodes.append(copy)
+    weights = []
+    for init in model.graph.initializer:
+        if init.name.startswith(LETTER_PREFIX):
+            copy = onnx.TensorProto()
+            copy.CopyFrom(init)
+            copy.name = rename(init.name)
+            weights.append(copy)
+    card = json.loads(meta["letters"])
+    own = {k: v if isinstance(v, str) else json.dumps(v) for k, v in card.items() if k in LETTER_KEYS}
+    own["letter_bar"] = str(card.get("letter_bar", meta.get("letter_bar")))
+    contract = {k: meta[k] for k in SHARED_KEYS if k != "labels"}
+    letter = next(o for o in model.graph.output if o.name == LETTER_OUTPUT)
+    return _model(nodes, weights, LETTER_OUTPUT, letter, model, {**contract, "output": LETTER_OUTPUT, **own},
+                  "letter_detector")
+
+
+def take_apart(path: Path, out_dir: Path) -> list[Path]:
+    """Write member0.onnx, member1.onnx, ... and, when there is one, letters.onnx into `out_dir`."""
+    model = load_onnx(path)  # a clear exit for a file that is not ONNX
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, member in enumerate(members(model)):
+        written.append(out_dir / f"member{i}.onnx")
+        onnx.save(member, str(written[-1]))
+    letters = letter_detector(model)
+    if letters is not None:
+        written.append(out_dir / "letters.onnx")
+        onnx.save(letters, str(written[-1]))
+    return written
+
+
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("model", type=Path, help="a float ensemble file (e.g. webapp/models/digits.onnx)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder to write member0.onnx, member1.onnx, ... and letters.onnx into")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        written = take_apart(args.model, args.out)
+    except (OSError, ValueError, onnx.checker.ValidationError) as exc:
+        raise SystemExit(f"cannot take {args.model} apart: {exc}") from exc
+    for path in written:
+        print(path)
+    return 0

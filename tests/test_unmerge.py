@@ -1,0 +1,89 @@
+"""Taking the shipped ensemble apart, and a member that only canvases use."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="taking a model apart needs the 'train' extra (onnx)")
+ort = pytest.importorskip("onnxruntime")
+
+from export import ensemble, unmerge  # noqa: E402
+from webapp.recognizer import CASCADE_KEY, FLOAT_MODEL, MEMBER_INPUT, ModelError, Recognizer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_dir):
+    from train.data import load_split
+
+    x = load_split(mnist_dir, "test")[0][:300].astype(np.float32)[:, None] / 255.0
+    x[::3] = np.clip(x[::3] + np.roll(x[::3], 9, axis=3), 0, 1)  # overlaid digits, so some are doubted
+    return x
+
+
+def _outputs(model: onnx.ModelProto, x: np.ndarray, **feed) -> list[np.ndarray]:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"pixels": x, **feed})
+
+
+def test_the_shipped_file_taken_apart_and_merged_again_reads_every_digit_as_it_did(digits):
+    shipped = onnx.load(str(FLOAT_MODEL))
+    members, letters = unmerge.members(shipped), unmerge.letter_detector(shipped)
+    assert len(members) == 2 and letters is not None
+    for k, member in enumerate(members):
+        meta = {p.key: p.value for p in member.metadata_props}
+        assert meta["input_size"] == "28" and json.loads(meta["model_config"])["widths"] == [32, 64, 128]
+        alone = _outputs(shipped, digits, **{MEMBER_INPUT: np.array(k, np.int64)})[0]
+        assert np.array_equal(_outputs(member, digits)[0], alone)
+    again = ensemble.merge(members, letters)
+    for got, want in zip(_outputs(again, digits), _outputs(shipped, digits)):
+        assert np.array_equal(got, want)
+
+
+def test_an_int8_file_or_a_single_network_cannot_be_taken_apart(tmp_path):
+    from webapp.recognizer import INT8_MODEL
+
+    with pytest.raises(ValueError, match="int8"):
+        unmerge.members(onnx.load(str(INT8_MODEL)))
+    member = unmerge.members(onnx.load(str(FLOAT_MODEL)))[0]
+    with pytest.raises(ValueError, match="not a digitcam ensemble"):
+        unmerge.members(member)
+    assert unmerge.letter_detector(member) is None
+
+
+def _three(tmp_path, means) -> str:
+    """The shipped pair with member 0 again as a third member, read as a cascade from member 1."""
+    shipped = onnx.load(str(FLOAT_MODEL))
+    members = unmerge.members(shipped)
+    merged = ensemble.merge([members[0], members[1], members[0]], unmerge.letter_detector(shipped))
+    for p in shipped.metadata_props:
+        if p.key != CASCADE_KEY:
+            merged.metadata_props.add(key=p.key, value=p.value)
+    merged.metadata_props.add(key=CASCADE_KEY, value=json.dumps({"first": 1, "sure": 0.99, "members": 3, "means": means}))
+    path = tmp_path / "three.onnx"
+    onnx.save(merged, str(path))
+    return path
+
+
+def test_a_member_for_canvases_joins_the_mean_of_doubted_canvas_crops_only(tmp_path, digits):
+    path = _three(tmp_path, {"photo": [0, 1], "canvas": [0, 1, 2]})
+    photo = Recognizer(path, provider="cpu")
+    canvas = photo.on_canvas()
+    alone = [photo._run(digits, k)[0] for k in range(2)]
+    doubted = alone[1].max(axis=1) < 0.99
+    assert 0 < doubted.sum() < len(digits)
+    got_photo, got_canvas = photo.predict(digits), canvas.predict(digits)
+    assert np.allclose(got_photo[~doubted], alone[1][~doubted]) and np.allclose(got_canvas[~doubted], alone[1][~doubted])
+    assert np.allclose(got_photo[doubted], (alone[0] + alone[1])[doubted] / 2, atol=1e-6)
+    assert np.allclose(got_canvas[doubted], (2 * alone[0] + alone[1])[doubted] / 3, atol=1e-6)
+    assert photo.on_canvas(False) is photo and canvas.on_canvas() is canvas
+    assert np.allclose(Recognizer(FLOAT_MODEL, provider="cpu").on_canvas().predict(digits),
+                       Recognizer(FLOAT_MODEL, provider="cpu").predict(digits))  # a file without means: one mean
+
+
+def test_a_mean_that_leaves_out_the_first_member_is_refused(tmp_path):
+    with pytest.raises(ModelError, match="means 'canvas'"):
+        Recognizer(_three(tmp_path, {"photo": [0, 1], "canvas": [0, 2]}), provider="cpu")
+    with pytest.raises(ModelError, match="means 'photo'"):
+        Recognizer(_three(tmp_path, {"photo": [1, 5]}), provider="cpu")
