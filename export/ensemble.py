@@ -26,7 +26,7 @@ from export.onnx_files import INPUT_CONTRACT, add_metadata, calibration_digits, 
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
 from webapp.arguments import FRACTION
-from webapp.recognizer import ALL_MEMBERS, CASCADE_KEY, LETTER_OUTPUT, MEMBER_INPUT, Recognizer
+from webapp.recognizer import ALL_MEMBERS, CASCADE_KEY, LETTER_OUTPUT, MEAN_KINDS, MEMBER_INPUT, Recognizer
 
 SHARED_KEYS = (*INPUT_CONTRACT, "labels")  # members must agree on these
 PARITY_TOLERANCE = 1e-5  # max |probability difference| between the file and the mean of its members
@@ -228,9 +228,11 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "--cascade-sure with the others too: about half the model's time (default: always all)")
     parser.add_argument("--cascade-sure", type=FRACTION, default=CASCADE_SURE, metavar="P",
                         help=f"with --cascade: how surely member K must read a crop alone (default: {CASCADE_SURE})")
-    parser.add_argument("--canvas-only", type=int, nargs="+", default=[], metavar="K",
-                        help="with --cascade: members (0 = the first named) averaged only for crops of canvas "
-                             "drawings, left out of photos' mean: a member tuned to drawn strokes (default: none)")
+    for kind, what in (("photo", "photos (camera frames)"), ("canvas", "canvas drawings")):
+        parser.add_argument(f"--{kind}-mean", type=int, nargs="+", default=None, metavar="K",
+                            help=f"with --cascade: the members (0 = the first named; K among them) whose mean reads "
+                                 f"the crops of {what} that K doubts, e.g. a member tuned to drawn strokes for "
+                                 f"canvases only (default: all)")
     parser.add_argument("--note", default="", help="free text for the model card")
     parser.add_argument("--check-digits", type=int, default=2000,
                         help="real test digits on which the file must equal the mean of its members (default: 2000)")
@@ -342,10 +344,12 @@ def _check_letters(rec: Recognizer, path: Path, x: np.ndarray) -> None:
 
 
 def _cascade_spec(args: argparse.Namespace, count: int) -> dict:
-    """The CASCADE_KEY metadata: the first member, its bar and, with --canvas-only, each kind of frame's mean."""
+    """The CASCADE_KEY metadata: the first member, its bar and, with --photo-mean or --canvas-mean, each
+    kind of frame's mean (webapp.recognizer.MEAN_KINDS)."""
     spec = {"first": args.cascade, "sure": args.cascade_sure, "members": count}
-    if args.canvas_only:
-        spec["means"] = {"photo": [k for k in range(count) if k not in args.canvas_only], "canvas": list(range(count))}
+    means = {kind: getattr(args, f"{kind}_mean") for kind in MEAN_KINDS}
+    if any(means.values()):
+        spec["means"] = {kind: sorted(set(m)) if m else list(range(count)) for kind, m in means.items()}
     return spec
 
 
@@ -359,9 +363,10 @@ def _check_args(args: argparse.Namespace) -> None:
             raise SystemExit(f"model not found: {path}")
     if args.cascade is not None and not 0 <= args.cascade < len(args.models):
         raise SystemExit(f"--cascade must name a member, 0 to {len(args.models) - 1}, not {args.cascade}")
-    if args.canvas_only and (args.cascade is None or args.cascade in args.canvas_only
-                             or not all(0 <= k < len(args.models) for k in args.canvas_only)):
-        raise SystemExit("--canvas-only needs --cascade and names members other than the cascade's first")
+    for kind in MEAN_KINDS:
+        mean = getattr(args, f"{kind}_mean")
+        if mean and (args.cascade is None or args.cascade not in mean or not all(0 <= k < len(args.models) for k in mean)):
+            raise SystemExit(f"--{kind}-mean needs --cascade K and names members, K among them")
     if args.letter_bar is not None and not args.letters:
         raise SystemExit("--letter-bar needs --letters")
     if args.letter_bar is not None and not 0.0 < args.letter_bar <= 1.0:

@@ -119,24 +119,48 @@ def letter_detector(model: onnx.ModelProto) -> onnx.ModelProto | None:
 
 
 def take_apart(path: Path, out_dir: Path) -> list[Path]:
-    """Write member0.onnx, member1.onnx, ... and, when there is one, letters.onnx into `out_dir`."""
+    """Write each member and, when there is one, the letter detector into `out_dir`, under the names
+    they had when merged (the file's cards; member0.onnx, member1.onnx, ... and letters.onnx when
+    unknown), in the file's order, with each member's own card (NAME.json) where the ensemble's
+    card beside `path` holds it; return the model files' paths."""
     model = load_onnx(path)  # a clear exit for a file that is not ONNX
     out_dir.mkdir(parents=True, exist_ok=True)
+    meta, nets, letters = _meta(model), members(model), letter_detector(model)
+    defaults = [f"member{i}.onnx" for i in range(len(nets))] + ["letters.onnx"] * (letters is not None)
+    cards = json.loads(meta["ensemble"]) + ([json.loads(meta["letters"])] if letters is not None else [])
+    names = [_file_name(card, default) for card, default in zip(cards, defaults)]
+    parts = list(zip(names if len(set(names)) == len(names) else defaults, nets + [letters] * (letters is not None)))
     written = []
-    for i, member in enumerate(members(model)):
-        written.append(out_dir / f"member{i}.onnx")
-        onnx.save(member, str(written[-1]))
-    letters = letter_detector(model)
-    if letters is not None:
-        written.append(out_dir / "letters.onnx")
-        onnx.save(letters, str(written[-1]))
+    for name, part in parts:
+        written.append(out_dir / name)
+        onnx.save(part, str(written[-1]))
+    for name, card in zip(names, _member_cards(path, len(nets))):
+        if card is not None:  # `digitcam ensemble` keeps a member's card when it lies beside it
+            (out_dir / name).with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return written
+
+
+def _member_cards(path: Path, count: int) -> list[dict | None]:
+    """Each member's own model card, from the ensemble's card beside it (PATH.json), where it has them."""
+    try:
+        members = json.loads(path.with_suffix(".json").read_text()).get("members", [])
+    except (OSError, ValueError, AttributeError):
+        return [None] * count
+    if not isinstance(members, list) or len(members) != count:
+        return [None] * count
+    return [m.get("card") if isinstance(m, dict) and isinstance(m.get("card"), dict) else None for m in members]
+
+
+def _file_name(card: dict, default: str) -> str:
+    """The name a part had when it was merged (its card's "file"), reduced to a plain file name."""
+    name = Path(str(card.get("file", ""))).name
+    return name if name.endswith(".onnx") and not name.startswith(".") else default
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("model", type=Path, help="a float ensemble file (e.g. webapp/models/digits.onnx)")
     parser.add_argument("--out", type=Path, required=True,
-                        help="folder to write member0.onnx, member1.onnx, ... and letters.onnx into")
+                        help="folder to write the members and the letter detector into, named as when merged")
     return parser
 
 

@@ -37,6 +37,17 @@ def recognizer():
 
 
 @pytest.fixture(scope="session")
+def pair_recognizer():
+    """The shipped model reading canvases with members 0 and 1, as photos are read: the pair that read
+    canvases before the canvas member (2026-12-02). Tests of the reader's rules whose examples were
+    found among that pair's doubts use it to show what each rule changes; the canvas member reads
+    several of those examples right with the rule or without it."""
+    from webapp.recognizer import Recognizer
+
+    return Recognizer(provider="cpu", threads=1, means={"canvas": [0, 1]})
+
+
+@pytest.fixture(scope="session")
 def dejavu_font() -> Path:
     """DejaVu Sans as matplotlib (of the 'train' extra) ships it: a TrueType font the letter
     detector never learnt from. Skips without matplotlib or Pillow."""

@@ -53,22 +53,30 @@ def _member_alone(recognizer: Recognizer, batch, member: int):
     return recognizer.session.run(None, feed)[0]
 
 
-def test_the_shipped_files_read_a_crop_with_one_member_and_a_doubtful_one_with_both(mnist_dir):
+def _mean_of(recognizer, batch, members):
+    import numpy as np
+
+    return np.mean([_member_alone(recognizer, batch, k) for k in members], axis=0)
+
+
+def test_the_shipped_files_read_a_crop_with_one_member_and_a_doubtful_one_with_the_others(mnist_dir):
     """The cascade: what the first member reads surely is its reading; the rest get the mean."""
     import numpy as np
 
     x, _ = _mnist_test_digits(mnist_dir, 500)
     x[::7] = np.clip(x[::7] + np.roll(x[::7], 9, axis=3), 0, 1)  # some digits overlaid by others: doubtful
     for path in (FLOAT_MODEL, INT8_MODEL):
-        served, whole = Recognizer(path, provider="cpu"), Recognizer(path, provider="cpu", whole=True)
-        assert served.cascade is not None and whole.cascade is None
-        first, sure, count = served.cascade
-        alone = _member_alone(served, x, first)
+        photo, whole = Recognizer(path, provider="cpu"), Recognizer(path, provider="cpu", whole=True)
+        assert photo.cascade is not None and whole.cascade is None
+        first, sure, count = photo.cascade
+        alone = _member_alone(photo, x, first)
         doubted = alone.max(axis=1) < sure
         assert 0.05 < doubted.mean() < 0.6, doubted.mean()  # both kinds are in the batch
-        probs = served.predict(x)
-        assert np.allclose(probs[~doubted], alone[~doubted], atol=1e-6)
-        assert np.allclose(probs[doubted], whole.predict(x)[doubted], atol=1e-6)
+        for served in (photo, photo.on_canvas()):  # each kind of frame with its own members' mean
+            assert first in served.mean and set(served.mean) <= set(range(count))
+            probs = served.predict(x)
+            assert np.allclose(probs[~doubted], alone[~doubted], atol=1e-6)
+            assert np.allclose(probs[doubted], _mean_of(served, x, served.mean)[doubted], atol=1e-6)
 
 
 def test_inputs_left_to_the_first_member_keep_its_reading_even_when_it_doubts_them(mnist_dir):
@@ -91,18 +99,20 @@ def test_inputs_left_to_the_first_member_keep_its_reading_even_when_it_doubts_th
 
 
 def test_the_cascade_chooses_the_digits_the_whole_mean_chooses(mnist_dir):
-    """Read right above the bar, or not: the same on 2,000 test digits and on them half hidden."""
+    """Read right above the bar, or not: the same on 2,000 test digits and on them half hidden as
+    with every crop read by all the members of the mean (photos' and canvases')."""
     import numpy as np
 
     x, _ = _mnist_test_digits(mnist_dir, 2000)
     hidden = x.copy()
     hidden[:, :, :, 14:] = 0  # the right half gone: many are read unsure or wrong
     for path in (FLOAT_MODEL, INT8_MODEL):
-        served, whole = Recognizer(path, provider="cpu"), Recognizer(path, provider="cpu", whole=True)
-        for batch in (x, hidden):
-            a, b = served.predict(batch), whole.predict(batch)
-            bar = served.min_confidence
-            assert (np.where(a.max(1) >= bar, a.argmax(1), -1) == np.where(b.max(1) >= bar, b.argmax(1), -1)).all()
+        photo = Recognizer(path, provider="cpu")
+        for served in (photo, photo.on_canvas()):
+            for batch in (x, hidden):
+                a, b = served.predict(batch), _mean_of(served, batch, served.mean)
+                bar = served.min_confidence
+                assert (np.where(a.max(1) >= bar, a.argmax(1), -1) == np.where(b.max(1) >= bar, b.argmax(1), -1)).all()
 
 
 def test_a_first_reading_bounds_how_many_inputs_the_full_reading_can_read_surely(mnist_dir):

@@ -226,6 +226,21 @@ def test_an_ensemble_can_run_one_member_alone_and_be_read_as_a_cascade(tiny_onnx
         _ensemble([tiny_onnx, FLOAT_MODEL], tmp_path / "no.onnx", mnist_dir, "--cascade", "2")
 
 
+def test_an_ensemble_can_give_canvases_and_photos_their_own_mean_of_members(tiny_onnx, mnist_dir, tmp_path):
+    """--photo-mean / --canvas-mean: which members average the crops the first one doubts, by kind of frame."""
+    from webapp.recognizer import FLOAT_MODEL, Recognizer
+
+    out = tmp_path / "means.onnx"
+    assert _ensemble([tiny_onnx, FLOAT_MODEL, tiny_onnx], out, mnist_dir, "--cascade", "1",
+                     "--photo-mean", "0", "1", "--canvas-mean", "1", "2") == 0
+    photo = Recognizer(out, provider="cpu")
+    assert photo.cascade[::2] == (1, 3) and photo.mean == (0, 1) and photo.on_canvas().mean == (1, 2)
+    assert json.loads(out.with_suffix(".json").read_text())["cascade"]["means"] == {"photo": [0, 1], "canvas": [1, 2]}
+    for bad in (["--canvas-mean", "0", "2"], ["--photo-mean", "1", "3"]):  # without the first member; no member 3
+        with pytest.raises(SystemExit, match="-mean needs --cascade K and names members, K among them"):
+            _ensemble([tiny_onnx, FLOAT_MODEL, tiny_onnx], tmp_path / "no.onnx", mnist_dir, "--cascade", "1", *bad)
+
+
 def test_an_ensemble_refuses_models_that_disagree_on_their_labels_or_cannot_be_read(tiny_onnx, mnist_dir, tmp_path):
     import onnx
 

@@ -30,7 +30,7 @@ def _outputs(model: onnx.ModelProto, x: np.ndarray, **feed) -> list[np.ndarray]:
 def test_the_shipped_file_taken_apart_and_merged_again_reads_every_digit_as_it_did(digits):
     shipped = onnx.load(str(FLOAT_MODEL))
     members, letters = unmerge.members(shipped), unmerge.letter_detector(shipped)
-    assert len(members) == 2 and letters is not None
+    assert len(members) == 3 and letters is not None
     for k, member in enumerate(members):
         meta = {p.key: p.value for p in member.metadata_props}
         assert meta["input_size"] == "28" and json.loads(meta["model_config"])["widths"] == [32, 64, 128]
@@ -53,9 +53,9 @@ def test_an_int8_file_or_a_single_network_cannot_be_taken_apart(tmp_path):
 
 
 def _three(tmp_path, means) -> str:
-    """The shipped pair with member 0 again as a third member, read as a cascade from member 1."""
+    """The shipped file's first two members with member 0 again as a third, read as a cascade from member 1."""
     shipped = onnx.load(str(FLOAT_MODEL))
-    members = unmerge.members(shipped)
+    members = unmerge.members(shipped)[:2]
     merged = ensemble.merge([members[0], members[1], members[0]], unmerge.letter_detector(shipped))
     for p in shipped.metadata_props:
         if p.key != CASCADE_KEY:
@@ -78,8 +78,20 @@ def test_a_member_for_canvases_joins_the_mean_of_doubted_canvas_crops_only(tmp_p
     assert np.allclose(got_photo[doubted], (alone[0] + alone[1])[doubted] / 2, atol=1e-6)
     assert np.allclose(got_canvas[doubted], (2 * alone[0] + alone[1])[doubted] / 3, atol=1e-6)
     assert photo.on_canvas(False) is photo and canvas.on_canvas() is canvas
-    assert np.allclose(Recognizer(FLOAT_MODEL, provider="cpu").on_canvas().predict(digits),
-                       Recognizer(FLOAT_MODEL, provider="cpu").predict(digits))  # a file without means: one mean
+
+
+def test_a_file_without_means_reads_canvases_and_photos_with_all_its_members(tmp_path, digits):
+    path = _three(tmp_path, {})
+    photo = Recognizer(path, provider="cpu")
+    assert photo.mean == (0, 1, 2) and photo.on_canvas() is photo
+
+
+def test_the_shipped_files_read_canvases_with_their_canvas_member_in_the_place_of_member_0():
+    from webapp.recognizer import INT8_MODEL
+
+    for path in (FLOAT_MODEL, INT8_MODEL):
+        photo = Recognizer(path, provider="cpu")
+        assert photo.cascade == (1, 0.99, 3) and photo.mean == (0, 1) and photo.on_canvas().mean == (1, 2)
 
 
 def test_a_mean_that_leaves_out_the_first_member_is_refused(tmp_path):

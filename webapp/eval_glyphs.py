@@ -66,7 +66,8 @@ def draw_digits(source: DigitSource, count: int, seed: int, heights: tuple[float
 
 
 def _hits(recognizer: Recognizer, images: list[np.ndarray], labels: np.ndarray) -> np.ndarray:
-    """Whether each image, normalised alone, is read right at or above the model's bar."""
+    """Whether each image, normalised alone, is read right at or above the model's bar (by the mean
+    `recognizer` reads that kind of frame with: Recognizer.on_canvas)."""
     probs = recognizer.predict(np.stack([mnistify(im) for im in images])[:, None])
     return read_right(recognizer, probs, labels)
 
@@ -75,7 +76,7 @@ def evaluate(recognizer: Recognizer, drawn: list[Drawn]) -> dict[str, float | in
     """Shares missed each way, and the reader's outcomes on the canvases (see the module's doc)."""
     labels = np.array([d.label for d in drawn])
     as_is = _hits(recognizer, [d.original for d in drawn], labels)
-    alone = _hits(recognizer, [d.ink for d in drawn], labels)
+    alone = _hits(recognizer.on_canvas(), [d.ink for d in drawn], labels)
     outcome = []
     for d in drawn:
         got = [g.label for g in pipeline.read_frame(d.canvas, recognizer, mode="canvas", annotate=False).digits]

@@ -96,7 +96,7 @@ def blame(scene: Scene, reading, recognizer: Recognizer) -> Counter:
         x, y, w, h = scene.boxes[t]
         own = (scene.owner[y : y + h, x : x + w] == t + 1).astype(np.uint8) * 255
         crops.append(model_inputs.digit_input(ink[y : y + h, x : x + w], own, None, target))
-    probs, _ = recognizer.classify(np.stack(crops)[:, None])
+    probs, _ = recognizer.on_canvas(scene.mode == "canvas").classify(np.stack(crops)[:, None])
     for alone in read_right(recognizer, probs, np.array([scene.labels[t] for t in missed])):
         out["reader" if alone else "model"] += 1
         out["touching"] += bool(alone) and "touching" in scene.traits

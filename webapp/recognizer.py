@@ -77,8 +77,14 @@ class Recognizer:
     other constants needs no code change here.
     """
 
-    def __init__(self, path: str | Path | None = None, provider: str = "auto", threads: int = 1, whole: bool = False):
-        """`whole`: read every input with every member of an ensemble, not as the file's cascade says."""
+    def __init__(self, path: str | Path | None = None, provider: str = "auto", threads: int = 1, whole: bool = False,
+                 means: dict[str, list[int]] | None = None):
+        """`whole`: read every input with every member of an ensemble, not as the file's cascade says.
+        `means`: members to average instead of the file's for a kind of frame (MEAN_KINDS), e.g.
+        {"canvas": [0, 1]} to read canvases as the shipped pair did before its canvas member."""
+        self._override = dict(means or {})
+        if set(self._override) - set(MEAN_KINDS):
+            raise ValueError(f"means may name {', '.join(MEAN_KINDS)}, not {sorted(set(self._override) - set(MEAN_KINDS))}")
         self.path = Path(path) if path else default_model()
         if not self.path.is_file():
             what = "is a folder, not a model file" if self.path.is_dir() else "model file not found"
@@ -156,6 +162,8 @@ class Recognizer:
         """The members averaged for doubted crops, by kind of frame (CASCADE_KEY's "means")."""
         first, _, count = self.cascade
         means = json.loads(self.metadata[CASCADE_KEY]).get("means", {})
+        if isinstance(means, dict):
+            means = {**means, **self._override}
         out = {}
         for kind in MEAN_KINDS:
             members = means.get(kind, list(range(count))) if isinstance(means, dict) else None
