@@ -365,7 +365,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise SystemExit(f"--cascade must name a member, 0 to {len(args.models) - 1}, not {args.cascade}")
     for kind in MEAN_KINDS:
         mean = getattr(args, f"{kind}_mean")
-        if mean and (args.cascade is None or args.cascade not in mean or not all(0 <= k < len(args.models) for k in mean)):
+        known = mean and all(0 <= k < len(args.models) for k in mean)
+        if mean and (args.cascade is None or args.cascade not in mean or not known):
             raise SystemExit(f"--{kind}-mean needs --cascade K and names members, K among them")
     if args.letter_bar is not None and not args.letters:
         raise SystemExit("--letter-bar needs --letters")

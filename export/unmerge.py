@@ -26,10 +26,27 @@ def _meta(model: onnx.ModelProto) -> dict[str, str]:
     return {p.key: p.value for p in model.metadata_props}
 
 
-def _unprefixed(prefix: str):
+def _unprefixed_copies(nodes, weights, prefix: str) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """Copies of a merged part's nodes and weights with the prefix `digitcam ensemble` gave their names
+    taken off again (names without it, like the shared input, are kept)."""
     def rename(name: str) -> str:
         return name[len(prefix):] if name.startswith(prefix) else name
-    return rename
+
+    copies = []
+    for node in nodes:
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = rename(node.name)
+        copy.input[:] = [rename(n) for n in node.input]
+        copy.output[:] = [rename(n) for n in node.output]
+        copies.append(copy)
+    renamed = []
+    for weight in weights:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(weight)
+        copy.name = rename(weight.name)
+        renamed.append(copy)
+    return copies, renamed
 
 
 def _model(nodes: list[onnx.NodeProto], weights: list[onnx.TensorProto], output: str, out_type: onnx.ValueInfoProto,
@@ -63,21 +80,8 @@ def members(model: onnx.ModelProto) -> list[onnx.ModelProto]:
         branch = _then_branch(gates[prefix + "if"])
         if any(init.data_type != onnx.TensorProto.FLOAT for init in branch.initializer if init.dims):
             raise ValueError("an int8 file cannot be taken apart: use the float one")
-        rename = _unprefixed(prefix)
-        nodes = []
-        for node in (n for n in branch.node if n.name != prefix + "ran"):  # not the Identity to the If's output
-            copy = onnx.NodeProto()
-            copy.CopyFrom(node)
-            copy.name = rename(node.name)
-            copy.input[:] = [rename(n) for n in node.input]
-            copy.output[:] = [rename(n) for n in node.output]
-            nodes.append(copy)
-        weights = []
-        for init in branch.initializer:
-            copy = onnx.TensorProto()
-            copy.CopyFrom(init)
-            copy.name = rename(init.name)
-            weights.append(copy)
+        nodes, weights = _unprefixed_copies([n for n in branch.node if n.name != prefix + "ran"],  # not the Identity
+                                            branch.initializer, prefix)                          # to the If's output
         if nodes[-1].output[0] != OUTPUT:
             raise ValueError(f"member {i} does not end in {OUTPUT!r}")
         own = {k: v if isinstance(v, str) else json.dumps(v) for k, v in card.items() if k in MEMBER_KEYS}
@@ -91,24 +95,9 @@ def letter_detector(model: onnx.ModelProto) -> onnx.ModelProto | None:
     meta = _meta(model)
     if "letters" not in meta:
         return None
-    rename = _unprefixed(LETTER_PREFIX)
-    nodes = []
-    for node in model.graph.node:
-        if not node.name.startswith(LETTER_PREFIX) or node.name == "letter_out":
-            continue
-        copy = onnx.NodeProto()
-        copy.CopyFrom(node)
-        copy.name = rename(node.name)
-        copy.input[:] = [n if n == INPUT else rename(n) for n in node.input]
-        copy.output[:] = [rename(n) for n in node.output]
-        nodes.append(copy)
-    weights = []
-    for init in model.graph.initializer:
-        if init.name.startswith(LETTER_PREFIX):
-            copy = onnx.TensorProto()
-            copy.CopyFrom(init)
-            copy.name = rename(init.name)
-            weights.append(copy)
+    nodes, weights = _unprefixed_copies(
+        [n for n in model.graph.node if n.name.startswith(LETTER_PREFIX) and n.name != "letter_out"],
+        [w for w in model.graph.initializer if w.name.startswith(LETTER_PREFIX)], LETTER_PREFIX)
     card = json.loads(meta["letters"])
     own = {k: v if isinstance(v, str) else json.dumps(v) for k, v in card.items() if k in LETTER_KEYS}
     own["letter_bar"] = str(card.get("letter_bar", meta.get("letter_bar")))

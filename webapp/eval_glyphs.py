@@ -66,8 +66,8 @@ def draw_digits(source: DigitSource, count: int, seed: int, heights: tuple[float
 
 
 def _hits(recognizer: Recognizer, images: list[np.ndarray], labels: np.ndarray) -> np.ndarray:
-    """Whether each image, normalised alone, is read right at or above the model's bar (by the mean
-    `recognizer` reads that kind of frame with: Recognizer.on_canvas)."""
+    """Whether each image, normalised alone, is read right at or above the model's bar (redrawn ink
+    is given a recognizer reading canvases, Recognizer.on_canvas, as the reader would read it)."""
     probs = recognizer.predict(np.stack([mnistify(im) for im in images])[:, None])
     return read_right(recognizer, probs, labels)
 

@@ -83,8 +83,9 @@ class Recognizer:
         `means`: members to average instead of the file's for a kind of frame (MEAN_KINDS), e.g.
         {"canvas": [0, 1]} to read canvases as the shipped pair did before its canvas member."""
         self._override = dict(means or {})
-        if set(self._override) - set(MEAN_KINDS):
-            raise ValueError(f"means may name {', '.join(MEAN_KINDS)}, not {sorted(set(self._override) - set(MEAN_KINDS))}")
+        unknown = sorted(set(self._override) - set(MEAN_KINDS))
+        if unknown:
+            raise ValueError(f"means may name {', '.join(MEAN_KINDS)}, not {unknown}")
         self.path = Path(path) if path else default_model()
         if not self.path.is_file():
             what = "is a folder, not a model file" if self.path.is_dir() else "model file not found"
@@ -250,9 +251,9 @@ class Recognizer:
     def _cascade_run(self, batch: np.ndarray, outputs: list[np.ndarray], alone: np.ndarray | None = None
                      ) -> list[np.ndarray]:
         """Every input read by the first member (`outputs`, changed in place); those it reads under
-        `sure` by the others of `mean` too (unless `alone`), and given their mean. Most crops are read that surely, so a
-        frame costs about half the model time of the whole mean, and the choice of digits stays
-        the mean's (docs/model.md)."""
+        `sure` by the others of `mean` too (unless `alone`), and given their mean. Most crops are read
+        that surely, so a frame costs about half the model time of the whole mean, and the choice of
+        digits stays the mean's (docs/model.md)."""
         first, sure, _ = self.cascade
         probs = outputs[0]
         doubted = probs.max(axis=1) < sure
