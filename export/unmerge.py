@@ -62,6 +62,11 @@ def _model(nodes: list[onnx.NodeProto], weights: list[onnx.TensorProto], output:
     return model
 
 
+def _card_metadata(card: dict, keys: tuple[str, ...]) -> dict[str, str]:
+    """The entries of a merged part's card (the ensemble's metadata) that its own file carries, as text."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in card.items() if k in keys}
+
+
 def _then_branch(node: onnx.NodeProto) -> onnx.GraphProto:
     return next(a.g for a in node.attribute if a.name == "then_branch")
 
@@ -84,7 +89,7 @@ def members(model: onnx.ModelProto) -> list[onnx.ModelProto]:
                                             branch.initializer, prefix)                          # to the If's output
         if nodes[-1].output[0] != OUTPUT:
             raise ValueError(f"member {i} does not end in {OUTPUT!r}")
-        own = {k: v if isinstance(v, str) else json.dumps(v) for k, v in card.items() if k in MEMBER_KEYS}
+        own = _card_metadata(card, MEMBER_KEYS)
         probs = next(o for o in model.graph.output if o.name == OUTPUT)
         out.append(_model(nodes, weights, OUTPUT, probs, model, {**shared, **own}, f"member{i}"))
     return out
@@ -99,7 +104,7 @@ def letter_detector(model: onnx.ModelProto) -> onnx.ModelProto | None:
         [n for n in model.graph.node if n.name.startswith(LETTER_PREFIX) and n.name != "letter_out"],
         [w for w in model.graph.initializer if w.name.startswith(LETTER_PREFIX)], LETTER_PREFIX)
     card = json.loads(meta["letters"])
-    own = {k: v if isinstance(v, str) else json.dumps(v) for k, v in card.items() if k in LETTER_KEYS}
+    own = _card_metadata(card, LETTER_KEYS)
     own["letter_bar"] = str(card.get("letter_bar", meta.get("letter_bar")))
     contract = {k: meta[k] for k in SHARED_KEYS if k != "labels"}
     letter = next(o for o in model.graph.output if o.name == LETTER_OUTPUT)

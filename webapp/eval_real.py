@@ -47,10 +47,11 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _load(path: Path, invert: bool, turn: float = 0.0):
     from webapp.decode import load_image
-    from webapp.level import Turn
 
     image = load_image(path)
     if turn:
+        from webapp.level import Turn
+
         image = Turn(image.shape, turn).image(image)
     return cv2.bitwise_not(image) if invert else image
 

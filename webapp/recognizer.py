@@ -163,11 +163,12 @@ class Recognizer:
         """The members averaged for doubted crops, by kind of frame (CASCADE_KEY's "means")."""
         first, _, count = self.cascade
         means = json.loads(self.metadata[CASCADE_KEY]).get("means", {})
-        if isinstance(means, dict):
-            means = {**means, **self._override}
+        if not isinstance(means, dict):
+            raise ModelError(f"{self.path}: metadata {CASCADE_KEY!r} means is not {{kind: [members]}}")
+        means = {**means, **self._override}
         out = {}
         for kind in MEAN_KINDS:
-            members = means.get(kind, list(range(count))) if isinstance(means, dict) else None
+            members = means.get(kind, list(range(count)))
             if (not isinstance(members, list) or first not in members or len(set(members)) != len(members)
                     or not all(isinstance(k, int) and 0 <= k < count for k in members)):
                 raise ModelError(f"{self.path}: metadata {CASCADE_KEY!r} means {kind!r} is not a list of members "

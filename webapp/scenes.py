@@ -522,11 +522,8 @@ def turned(scene: Scene, degrees: float) -> Scene:
     turn = Turn(scene.image.shape, degrees)
     owner = cv2.warpAffine(scene.owner.astype(np.float32), turn.matrix, turn.size, flags=cv2.INTER_NEAREST,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(np.int16)
-    boxes = []
-    for k in range(len(scene.labels)):
-        ys, xs = np.nonzero(owner == k + 1)
-        boxes.append((int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1) if len(xs)
-                     else scene.boxes[k])  # a digit too faint to own a pixel once turned keeps its old box
+    # a digit too faint to own a pixel once turned keeps its old box
+    boxes = [box or old for box, old in zip(_boxes(owner, len(scene.labels)), scene.boxes)]
     return replace(scene, image=turn.image(scene.image), owner=owner, boxes=boxes, traits=(*scene.traits, "turned"))
 
 
