@@ -151,6 +151,12 @@ def decide(regions: list[segment.Region], crops: list[Crop], options: dict[int, 
     return [k for j, k in enumerate(chosen) if j not in in_text], rejected
 
 
+def backdrop_count(regions: list[segment.Region]) -> int:
+    """How many of a frame's regions are the scene's backdrop (BACKDROP): decide lists their boxes last among
+    the rejected, so callers can leave them undrawn or keep them last."""
+    return sum(r.reason in BACKDROP for r in regions)
+
+
 def _doubted_marks(chosen: list[int], kept: set[int], crops: list[Crop]) -> list[tuple[int, int, int, int]]:
     """Boxes of the chosen crops read below the bar, as marks for the text rules (text_rules.in_text_lines), with
     neighbouring doubted pieces of one split region joined into one mark: on a canvas that is a pair

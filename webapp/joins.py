@@ -41,7 +41,7 @@ class Together(NamedTuple):
     def without_pieces(self, read: Pass, frame: Frame) -> Pass:
         """`read` without the rejected boxes of the pieces, read now as part of a digit; paper edges
         and the like stay listed last (pipeline.read_frame counts them)."""
-        edges = sum(r.reason in choice.BACKDROP for r in frame.regions)
+        edges = choice.backdrop_count(frame.regions)
         marks = read.rejected[: len(read.rejected) - edges]
         kept = [b for b in marks if not any(_inside(b, c.box) for c in self.crops)]
         return read._replace(rejected=kept + read.rejected[len(marks):])

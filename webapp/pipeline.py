@@ -372,7 +372,7 @@ def read_frame(image: np.ndarray, recognizer: Recognizer, *, mode: str = "auto",
             (frame, read, faint_mask), gray, turn = again, level_gray, turned
             digits, text, _ = _digits(read, lambda box: box)  # in reading order as read: its lines run level
             digits = [replace(d, box=_to_input(turn.back(d.box, _ink(frame, d.box)), scale)) for d in digits]
-    edges = sum(r.reason in choice.BACKDROP for r in frame.regions)
+    edges = choice.backdrop_count(frame.regions)
     rejected = [_to_input(turn.back(b) if turn else b, scale) for b in read.rejected]
     clock.lap("group")
     reading = Reading(digits, text, len(rejected), {}, drawn_rejects=rejected[: len(rejected) - edges])
@@ -406,7 +406,7 @@ def _read_gray(gray: np.ndarray, mode: str, recognizer: Recognizer, clock: _Cloc
     read = read.without_printed()
     faint_mask = None
     if read.letter_h:
-        read = answers.tall_answers(frame, read, recognizer)
+        read = answers.tall_answers(frame, read, recognizer.on_canvas(not frame.photo))
         if frame.photo:
             read, faint_mask = _faint_answers(gray, mode, frame, read, recognizer, clock)
     return frame, read, faint_mask
