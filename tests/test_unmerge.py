@@ -10,7 +10,7 @@ onnx = pytest.importorskip("onnx", reason="taking a model apart needs the 'train
 ort = pytest.importorskip("onnxruntime")
 
 from export import ensemble, unmerge  # noqa: E402
-from webapp.recognizer import CASCADE_KEY, FLOAT_MODEL, MEMBER_INPUT, ModelError, Recognizer  # noqa: E402
+from webapp.recognizer import CASCADE_KEY, FLOAT_MODEL, LETTER_LIKE, MEMBER_INPUT, ModelError, Recognizer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +73,26 @@ def test_a_member_for_canvases_joins_the_mean_of_doubted_canvas_crops_only(tmp_p
     alone = [photo._run(digits, k)[0] for k in range(2)]
     doubted = alone[1].max(axis=1) < 0.99
     assert 0 < doubted.sum() < len(digits)
+    wordy = photo.letters_of(photo.first_reading(digits)) >= LETTER_LIKE  # see the next test
     got_photo, got_canvas = photo.predict(digits), canvas.predict(digits)
     assert np.allclose(got_photo[~doubted], alone[1][~doubted]) and np.allclose(got_canvas[~doubted], alone[1][~doubted])
     assert np.allclose(got_photo[doubted], (alone[0] + alone[1])[doubted] / 2, atol=1e-6)
-    assert np.allclose(got_canvas[doubted], (2 * alone[0] + alone[1])[doubted] / 3, atol=1e-6)
+    assert np.allclose(got_canvas[doubted & ~wordy], (2 * alone[0] + alone[1])[doubted & ~wordy] / 3, atol=1e-6)
     assert photo.on_canvas(False) is photo and canvas.on_canvas() is canvas
+
+
+def test_on_a_canvas_a_doubted_crop_the_letter_detector_finds_letter_like_is_read_with_the_photo_mean(tmp_path,
+                                                                                                       digits):
+    """Networks trained on drawn strokes read the strokes of letters as digits, so the canvas mean is
+    kept for crops that do not look like letters."""
+    canvas = Recognizer(_three(tmp_path, {"photo": [0, 1], "canvas": [0, 1, 2]}), provider="cpu").on_canvas()
+    alone = [canvas._run(digits, k)[0] for k in range(2)]
+    doubted = alone[1].max(axis=1) < 0.99
+    wordy = doubted & (canvas.letters_of(canvas.first_reading(digits)) >= LETTER_LIKE)
+    assert 0 < wordy.sum() < doubted.sum()
+    got = canvas.predict(digits)
+    assert np.allclose(got[wordy], (alone[0] + alone[1])[wordy] / 2, atol=1e-6)
+    assert not np.allclose(got[wordy], (2 * alone[0] + alone[1])[wordy] / 3, atol=1e-6)
 
 
 def test_a_file_without_means_reads_canvases_and_photos_with_all_its_members(tmp_path, digits):

@@ -30,6 +30,9 @@ CASCADE_KEY = "cascade"  # metadata of an ensemble read as a cascade: {"first": 
 #   optionally "means": {"photo": [...], "canvas": [...]}, the members whose mean reads the crops the first
 #   one doubts, in photos and on canvases (default: all of them)
 MEAN_KINDS = ("photo", "canvas")
+LETTER_LIKE = 0.5  # a crop the first member doubts on a canvas, scored at least this by the letter detector, is
+#   averaged with the photo mean: the canvas members, trained on drawn strokes, read letters as digits (Hershey
+#   words drawn on a canvas with a digit read in them: 70 -> 51 of 144; 51 at 0.3 and 0.7 too; drawings the same)
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -252,17 +255,28 @@ class Recognizer:
     def _cascade_run(self, batch: np.ndarray, outputs: list[np.ndarray], alone: np.ndarray | None = None
                      ) -> list[np.ndarray]:
         """Every input read by the first member (`outputs`, changed in place); those it reads under
-        `sure` by the others of `mean` too (unless `alone`), and given their mean. Most crops are read
-        that surely, so a frame costs about half the model time of the whole mean, and the choice of
-        digits stays the mean's (docs/model.md)."""
+        `sure` by the others of `mean` too (unless `alone`; letter-like ones on a canvas by the photo
+        mean's, _by_mean), and given their mean. Most crops are read that surely, so a frame costs
+        about half the model time of the whole mean, and the choice of digits stays the mean's
+        (docs/model.md)."""
         first, sure, _ = self.cascade
         probs = outputs[0]
         doubted = probs.max(axis=1) < sure
         if alone is not None:
             doubted &= ~alone
-        doubted = np.flatnonzero(doubted)
-        if doubted.size:
-            rest = batch[doubted]
-            total = probs[doubted] + sum(self._run(rest, k)[0] for k in self.mean if k != first)
-            probs[doubted] = total / len(self.mean)
+        for rows, mean in self._by_mean(doubted, self.letters_of(outputs)):
+            rows = np.flatnonzero(rows)
+            if rows.size:
+                rest = batch[rows]
+                total = probs[rows] + sum(self._run(rest, k)[0] for k in mean if k != first)
+                probs[rows] = total / len(mean)
         return outputs
+
+    def _by_mean(self, doubted: np.ndarray, letters: np.ndarray | None) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+        """The doubted inputs (bool [N]) by the mean that reads them: this view's, but the photo mean for
+        those the letter detector scores LETTER_LIKE or more, where the two differ."""
+        photo = self._means["photo"]
+        if letters is None or self.mean == photo:
+            return [(doubted, self.mean)]
+        wordy = letters >= LETTER_LIKE
+        return [(doubted & ~wordy, self.mean), (doubted & wordy, photo)]
