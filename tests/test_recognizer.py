@@ -111,7 +111,8 @@ def test_inputs_left_to_the_first_member_keep_its_reading_even_when_it_doubts_th
 
 def test_the_cascade_chooses_the_digits_the_whole_mean_chooses(mnist_dir):
     """Read right above the bar, or not: the same on 2,000 test digits and on them half hidden as
-    with every crop read by all the members of its mean (photos' and canvases')."""
+    with every crop read by all the members of its mean (photos' and canvases'; letter-like crops on a
+    canvas by the photos', recognizer.LETTER_LIKE)."""
     import numpy as np
 
     x, _ = _mnist_test_digits(mnist_dir, 2000)

@@ -287,7 +287,7 @@ def test_a_flat_zero_on_a_canvas_is_read_as_a_zero(recognizer, monkeypatch):
     assert read_frame(_zeros(1), recognizer, mode="canvas").lines == ["0"]
     assert read_frame(_zeros(2, width=70), recognizer, mode="canvas").lines == ["00"]
     monkeypatch.setattr(segment, "LOOP_WIDE", float("inf"))  # every loop may be cut
-    assert read_frame(_zeros(1), recognizer, mode="canvas").lines != ["0"]  # its halves read as digits
+    assert read_frame(_zeros(1), recognizer, mode="canvas").lines not in ([], ["0"])  # its halves read as digits
 
 
 @pytest.mark.parametrize("photo", [True, False])

@@ -52,11 +52,12 @@ def test_an_int8_file_or_a_single_network_cannot_be_taken_apart(tmp_path):
     assert unmerge.letter_detector(member) is None
 
 
-def _three(tmp_path, means) -> str:
-    """The shipped file's first two members with member 0 again as a third, read as a cascade from member 1."""
+def _three(tmp_path, means, letters: bool = True) -> str:
+    """The shipped file's first two members with member 0 again as a third, read as a cascade from member 1
+    (with the shipped letter detector, or without one)."""
     shipped = onnx.load(str(FLOAT_MODEL))
     members = unmerge.members(shipped)[:2]
-    merged = ensemble.merge([members[0], members[1], members[0]], unmerge.letter_detector(shipped))
+    merged = ensemble.merge([members[0], members[1], members[0]], unmerge.letter_detector(shipped) if letters else None)
     for p in shipped.metadata_props:
         if p.key != CASCADE_KEY:
             merged.metadata_props.add(key=p.key, value=p.value)
@@ -93,6 +94,17 @@ def test_on_a_canvas_a_doubted_crop_the_letter_detector_finds_letter_like_is_rea
     got = canvas.predict(digits)
     assert np.allclose(got[wordy], (alone[0] + alone[1])[wordy] / 2, atol=1e-6)
     assert not np.allclose(got[wordy], (2 * alone[0] + alone[1])[wordy] / 3, atol=1e-6)
+
+
+def test_without_a_letter_detector_every_doubted_canvas_crop_gets_the_canvas_mean(tmp_path, digits):
+    path = _three(tmp_path, {"photo": [0, 1], "canvas": [0, 1, 2]}, letters=False)
+    canvas = Recognizer(path, provider="cpu").on_canvas()
+    assert not canvas.has_letters
+    alone = [canvas._run(digits, k)[0] for k in range(2)]
+    doubted = alone[1].max(axis=1) < 0.99
+    assert 0 < doubted.sum() < len(digits)
+    got = canvas.predict(digits)
+    assert np.allclose(got[doubted], (2 * alone[0] + alone[1])[doubted] / 3, atol=1e-6)
 
 
 def test_a_file_without_means_reads_canvases_and_photos_with_all_its_members(tmp_path, digits):

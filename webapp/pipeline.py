@@ -309,8 +309,9 @@ def _read_doubted(gray: np.ndarray, mode: str, dark: Frame, recognizer: Recogniz
     """
     chalk = _segment(gray, mode, clock, chalk=True)
     chalk_look, dark_look = _look(chalk, recognizer, clock), _look(dark, recognizer, clock)
-    chalk_bound, dark_bound = (0 if look.first is None else recognizer.could_reach(look.first, CHALK_SURE)
-                               for look in (chalk_look, dark_look))
+    chalk_bound, dark_bound = (0 if look.first is None
+                               else recognizer.on_canvas(not frame.photo).could_reach(look.first, CHALK_SURE)
+                               for frame, look in ((chalk, chalk_look), (dark, dark_look)))
     if dark_bound > chalk_bound:
         dark_read = _classify(dark, dark_look, recognizer, clock)
         if _very_sure(dark_read) > chalk_bound:  # chalk could not even tie

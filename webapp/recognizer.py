@@ -207,13 +207,11 @@ class Recognizer:
         if first is not None and len(first[0]) != len(batch):
             raise ValueError(f"a first reading of {len(first[0])} inputs given for a batch of {len(batch)}")
         outputs = self._first(batch) if first is None else [o.copy() for o in first]
+        letters = self.letters_of(outputs)
+        if letters is not None and letters.shape != (len(batch),):  # checked before the cascade uses them
+            raise ModelError(f"{self.path}: {LETTER_OUTPUT!r} gave shape {letters.shape} for {len(batch)} inputs")
         if self.cascade is not None:
             outputs = self._cascade_run(batch, outputs, alone)
-        letters = self.letters_of(outputs)
-        if letters is None:
-            return outputs[0], None
-        if letters.shape != (len(batch),):
-            raise ModelError(f"{self.path}: {LETTER_OUTPUT!r} gave shape {letters.shape} for {len(batch)} inputs")
         return outputs[0], letters
 
     def first_reading(self, batch: np.ndarray) -> list[np.ndarray]:
@@ -236,7 +234,7 @@ class Recognizer:
         first (an upper bound: it counts inputs the first member reads that surely itself)."""
         conf = first[0].max(axis=1) if len(first[0]) else np.zeros(0)
         if self.cascade is not None:
-            count = len(self.mean)
+            count = max(len(self.mean), len(self._means["photo"]))  # a canvas reads letter-like crops so (_by_mean)
             level = count * level - (count - 1)
         return int((conf >= level).sum())
 
@@ -255,8 +253,8 @@ class Recognizer:
     def _cascade_run(self, batch: np.ndarray, outputs: list[np.ndarray], alone: np.ndarray | None = None
                      ) -> list[np.ndarray]:
         """Every input read by the first member (`outputs`, changed in place); those it reads under
-        `sure` by the others of `mean` too (unless `alone`; letter-like ones on a canvas by the photo
-        mean's, _by_mean), and given their mean. Most crops are read that surely, so a frame costs
+        `sure` by the others of `mean` too (unless `alone`; letter-like ones on a canvas by the others
+        of the photo mean, _by_mean), and given their mean. Most crops are read that surely, so a frame costs
         about half the model time of the whole mean, and the choice of digits stays the mean's
         (docs/model.md)."""
         first, sure, _ = self.cascade
@@ -276,7 +274,7 @@ class Recognizer:
         """The doubted inputs (bool [N]) by the mean that reads them: this view's, but the photo mean for
         those the letter detector scores LETTER_LIKE or more, where the two differ."""
         photo = self._means["photo"]
-        if letters is None or self.mean == photo:
+        if letters is None or set(self.mean) == set(photo):
             return [(doubted, self.mean)]
         wordy = letters >= LETTER_LIKE
         return [(doubted & ~wordy, self.mean), (doubted & wordy, photo)]
