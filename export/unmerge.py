@@ -123,9 +123,10 @@ def take_apart(path: Path, out_dir: Path) -> list[Path]:
     defaults = [f"member{i}.onnx" for i in range(len(nets))] + ["letters.onnx"] * (letters is not None)
     cards = json.loads(meta["ensemble"]) + ([json.loads(meta["letters"])] if letters is not None else [])
     names = [_file_name(card, default) for card, default in zip(cards, defaults)]
-    parts = list(zip(names if len(set(names)) == len(names) else defaults, nets + [letters] * (letters is not None)))
+    if len(set(names)) != len(names):  # two parts merged under one name: numbered instead, cards too
+        names = defaults
     written = []
-    for name, part in parts:
+    for name, part in zip(names, nets + [letters] * (letters is not None)):
         written.append(out_dir / name)
         onnx.save(part, str(written[-1]))
     for name, card in zip(names, _member_cards(path, len(nets))):

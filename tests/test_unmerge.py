@@ -52,6 +52,34 @@ def test_an_int8_file_or_a_single_network_cannot_be_taken_apart(tmp_path):
     assert unmerge.letter_detector(member) is None
 
 
+def test_the_parts_are_written_under_the_names_they_were_merged_under_with_their_cards(tmp_path):
+    written = unmerge.take_apart(FLOAT_MODEL, tmp_path / "parts")
+    names = ["member0.onnx", "s1-d.onnx", "canvas-c1.onnx", "canvas-c2.onnx", "canvas-c3.onnx", "letter-s.onnx"]
+    assert [p.name for p in written] == names
+    for name in names[:-1]:
+        card = json.loads((tmp_path / "parts" / name).with_suffix(".json").read_text())
+        assert "mnist_test_accuracy" in card
+
+
+def test_parts_merged_under_one_name_are_numbered_and_each_keeps_its_own_card(tmp_path):
+    shipped = onnx.load(str(FLOAT_MODEL))
+    meta = {p.key: p.value for p in shipped.metadata_props}
+    cards = json.loads(meta["ensemble"])
+    for card in cards:
+        card["file"] = "same.onnx"
+    for p in shipped.metadata_props:
+        if p.key == "ensemble":
+            p.value = json.dumps(cards)
+    path = tmp_path / "digits.onnx"
+    onnx.save(shipped, str(path))
+    ensemble_card = json.loads(FLOAT_MODEL.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps(ensemble_card))
+    written = unmerge.take_apart(path, tmp_path / "parts")
+    assert [p.name for p in written] == [f"member{i}.onnx" for i in range(5)] + ["letters.onnx"]
+    for i, member in enumerate(ensemble_card["members"]):
+        assert json.loads((tmp_path / "parts" / f"member{i}.json").read_text()) == member["card"]
+
+
 def _three(tmp_path, means, letters: bool = True) -> str:
     """The shipped file's first two members with member 0 again as a third, read as a cascade from member 1
     (with the shipped letter detector, or without one)."""
