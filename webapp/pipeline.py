@@ -222,9 +222,16 @@ def _print_alone(frame: Frame, look: _Look, recognizer: Recognizer) -> np.ndarra
     return np.array([frame.regions[c.region].box[3] < text_rules.TEXT_PAGE_TALLER * letter_h for c in look.crops])
 
 
+def _reader(frame: Frame, recognizer: Recognizer) -> Recognizer:
+    """The recognizer as this kind of frame is read: a canvas with its canvas members' mean
+    (Recognizer.on_canvas), a photo with the photo mean. Every reading of the frame's crops that goes
+    past the first member's (_look) is taken through it, so all of them use the same mean."""
+    return recognizer.on_canvas(not frame.photo)
+
+
 def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) -> Pass:
     """Stage 6 and the choice of digits."""
-    recognizer = recognizer.on_canvas(not frame.photo)
+    recognizer = _reader(frame, recognizer)
     crops, options, batch = look.crops, look.options, look.batch
     sure = recognizer.min_confidence
     probs, letter_scores = recognizer.classify(batch, look.first, alone=_print_alone(frame, look, recognizer))
@@ -310,7 +317,7 @@ def _read_doubted(gray: np.ndarray, mode: str, dark: Frame, recognizer: Recogniz
     chalk = _segment(gray, mode, clock, chalk=True)
     chalk_look, dark_look = _look(chalk, recognizer, clock), _look(dark, recognizer, clock)
     chalk_bound, dark_bound = (0 if look.first is None
-                               else recognizer.on_canvas(not frame.photo).could_reach(look.first, CHALK_SURE)
+                               else _reader(frame, recognizer).could_reach(look.first, CHALK_SURE)
                                for frame, look in ((chalk, chalk_look), (dark, dark_look)))
     if dark_bound > chalk_bound:
         dark_read = _classify(dark, dark_look, recognizer, clock)
@@ -407,7 +414,7 @@ def _read_gray(gray: np.ndarray, mode: str, recognizer: Recognizer, clock: _Cloc
     read = read.without_printed()
     faint_mask = None
     if read.letter_h:
-        read = answers.tall_answers(frame, read, recognizer.on_canvas(not frame.photo))
+        read = answers.tall_answers(frame, read, _reader(frame, recognizer))
         if frame.photo:
             read, faint_mask = _faint_answers(gray, mode, frame, read, recognizer, clock)
     return frame, read, faint_mask
