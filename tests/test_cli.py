@@ -98,6 +98,21 @@ def test_serve_says_the_port_is_taken_instead_of_claiming_to_serve():
     assert "serving on" not in result.stdout
 
 
+@pytest.mark.parametrize("blocked, command, advice", [
+    ("torch", "train", "pip install 'digitcam[train]'"),
+    ("cv2", "read", "reinstall digitcam (pip install .)"),
+    ("onnxruntime", "eval", "reinstall digitcam (pip install .)"),
+])
+def test_a_missing_module_is_named_with_what_installs_it(blocked, command, advice):
+    """Training's tools come with the `train` extra; OpenCV and onnxruntime with digitcam itself,
+    so the advice differs: the extra would not bring back a broken base install."""
+    code = (f"import sys; sys.modules[{blocked!r}] = None\n"  # `import` of it now fails as if absent
+            f"from webapp import cli; sys.exit(cli.main([{command!r}, '--help']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"digitcam {command}: needs {blocked!r}") and advice in result.stderr
+
+
 def test_importing_the_serving_side_leaves_torch_unloaded():
     code = ("import sys, webapp, webapp.cli, webapp.recognizer, webapp.mnistify\n"
             "import importlib, pkgutil\n"

@@ -11,6 +11,7 @@ import logging
 import sys
 
 # name -> (module, one-line help). Modules under train/ and export/ need the `train` extra.
+TRAIN_EXTRA = {"torch", "onnx", "matplotlib", "tqdm", "PIL"}  # top-level modules only the `train` extra installs
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train.train", "train the ResNet on MNIST (needs the 'train' extra)"),
     "export": ("export.onnx_export", "export a training checkpoint to ONNX, checked against PyTorch"),
@@ -42,6 +43,15 @@ def _top_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _missing(name: str | None) -> str:
+    """What to install for a module that failed to import: the `train` extra for training's tools,
+    digitcam's own requirements (which `pip install .` brings) for the rest."""
+    top = (name or "").split(".")[0]
+    if top in TRAIN_EXTRA:
+        return f"needs {top!r}, from the 'train' extra; install it with: pip install 'digitcam[train]'"
+    return f"needs {top or name!r}, one of digitcam's own requirements; reinstall digitcam (pip install .)"
+
+
 def _version() -> str:
     from webapp import __version__
 
@@ -64,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        top.exit(2, f"digitcam {command}: needs {exc.name!r}; install it with: pip install 'digitcam[train]'\n")
+        top.exit(2, f"digitcam {command}: {_missing(exc.name)}\n")
     parser = argparse.ArgumentParser(prog=f"digitcam {command}", description=module.__doc__ or text,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     module.build_parser(parser)
