@@ -25,8 +25,8 @@ from onnx import helper
 from export.onnx_files import INPUT_CONTRACT, add_metadata, calibration_digits, int8_path, label_int8, quantize_int8
 from train import data as mnist
 from train.evaluate import accuracy, ms_per_digit
-from webapp.arguments import FRACTION
-from webapp.recognizer import ALL_MEMBERS, CASCADE_KEY, LETTER_OUTPUT, MEAN_KINDS, MEMBER_INPUT, Recognizer
+from webapp.arguments import FRACTION, real
+from webapp.recognizer import ALL_MEMBERS, CASCADE_KEY, LETTER_LIKE, LETTER_OUTPUT, MEAN_KINDS, MEMBER_INPUT, Recognizer
 
 SHARED_KEYS = (*INPUT_CONTRACT, "labels")  # members must agree on these
 PARITY_TOLERANCE = 1e-5  # max |probability difference| between the file and the mean of its members
@@ -233,6 +233,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                             help=f"with --cascade: the members (0 = the first named; K among them) whose mean reads "
                                  f"the crops of {what} that K doubts, e.g. a member tuned to drawn strokes for "
                                  f"canvases only (default: all)")
+    parser.add_argument("--letter-like", type=real(0.0, 1.0, above=True), default=None, metavar="P",
+                        help="with --letters and a canvas mean other than the photo one: a crop K doubts on a canvas "
+                             f"that the letter detector scores P or more is read by the photo mean (default: {LETTER_LIKE})")
     parser.add_argument("--note", default="", help="free text for the model card")
     parser.add_argument("--check-digits", type=int, default=2000,
                         help="real test digits on which the file must equal the mean of its members (default: 2000)")
@@ -345,11 +348,14 @@ def _check_letters(rec: Recognizer, path: Path, x: np.ndarray) -> None:
 
 def _cascade_spec(args: argparse.Namespace, count: int) -> dict:
     """The CASCADE_KEY metadata: the first member, its bar and, with --photo-mean or --canvas-mean, each
-    kind of frame's mean (webapp.recognizer.MEAN_KINDS)."""
+    kind of frame's mean (webapp.recognizer.MEAN_KINDS) and the letter score from which a canvas crop is
+    read by the photo mean."""
     spec = {"first": args.cascade, "sure": args.cascade_sure, "members": count}
     means = {kind: getattr(args, f"{kind}_mean") for kind in MEAN_KINDS}
     if any(means.values()):
         spec["means"] = {kind: sorted(set(m)) if m else list(range(count)) for kind, m in means.items()}
+        if args.letters and spec["means"]["photo"] != spec["means"]["canvas"]:  # the bar of webapp.recognizer._by_mean
+            spec["letter_like"] = LETTER_LIKE if args.letter_like is None else args.letter_like
     return spec
 
 
@@ -370,6 +376,8 @@ def _check_args(args: argparse.Namespace) -> None:
             raise SystemExit(f"--{kind}-mean needs --cascade K and names members, K among them")
     if args.letter_bar is not None and not args.letters:
         raise SystemExit("--letter-bar needs --letters")
+    if args.letter_like is not None and not (args.letters and args.canvas_mean):
+        raise SystemExit("--letter-like needs --letters and --canvas-mean")
     if args.letter_bar is not None and not 0.0 < args.letter_bar <= 1.0:
         raise SystemExit(f"--letter-bar must be in (0, 1], not {args.letter_bar}")
 

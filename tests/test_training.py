@@ -294,6 +294,21 @@ def test_an_ensemble_can_carry_a_letter_detector_as_its_second_output(tiny_onnx,
     assert card["letters"]["file"] == "letter.onnx" and card["letters"]["letter_bar"] == 0.8
 
 
+def test_an_ensemble_with_letters_and_a_canvas_mean_carries_its_letter_like_bar(tiny_onnx, tiny_letters, mnist_dir,
+                                                                                 tmp_path):
+    from webapp.recognizer import FLOAT_MODEL, LETTER_LIKE, Recognizer
+
+    models, means = [tiny_onnx, FLOAT_MODEL, tiny_onnx], ["--cascade", "1", "--photo-mean", "0", "1", "--canvas-mean", "1", "2"]
+    default, set_ = tmp_path / "default.onnx", tmp_path / "set.onnx"
+    assert _ensemble(models, default, mnist_dir, *means, "--letters", str(tiny_letters)) == 0
+    assert _ensemble(models, set_, mnist_dir, *means, "--letters", str(tiny_letters), "--letter-like", "0.8") == 0
+    assert Recognizer(default, provider="cpu").letter_like == LETTER_LIKE
+    assert Recognizer(set_, provider="cpu").letter_like == 0.8
+    assert json.loads(set_.with_suffix(".json").read_text())["cascade"]["letter_like"] == 0.8
+    with pytest.raises(SystemExit, match="--letter-like needs --letters and --canvas-mean"):
+        _ensemble(models, tmp_path / "no.onnx", mnist_dir, *means, "--letter-like", "0.8")
+
+
 def test_an_ensemble_refuses_a_digit_model_as_its_letter_detector(tiny_onnx, mnist_dir, tmp_path):
     with pytest.raises(SystemExit, match="not a letter detector"):
         _ensemble([tiny_onnx, tiny_onnx], tmp_path / "out.onnx", mnist_dir, "--letters", str(tiny_onnx))

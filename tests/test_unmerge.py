@@ -80,16 +80,17 @@ def test_parts_merged_under_one_name_are_numbered_and_each_keeps_its_own_card(tm
         assert json.loads((tmp_path / "parts" / f"member{i}.json").read_text()) == member["card"]
 
 
-def _three(tmp_path, means, letters: bool = True) -> str:
+def _three(tmp_path, means, letters: bool = True, **spec) -> str:
     """The shipped file's first two members with member 0 again as a third, read as a cascade from member 1
-    (with the shipped letter detector, or without one)."""
+    (with the shipped letter detector, or without one); `spec`: more keys of its cascade metadata."""
     shipped = onnx.load(str(FLOAT_MODEL))
     members = unmerge.members(shipped)[:2]
     merged = ensemble.merge([members[0], members[1], members[0]], unmerge.letter_detector(shipped) if letters else None)
     for p in shipped.metadata_props:
         if p.key != CASCADE_KEY:
             merged.metadata_props.add(key=p.key, value=p.value)
-    merged.metadata_props.add(key=CASCADE_KEY, value=json.dumps({"first": 1, "sure": 0.99, "members": 3, "means": means}))
+    cascade = {"first": 1, "sure": 0.99, "members": 3, "means": means, **spec}
+    merged.metadata_props.add(key=CASCADE_KEY, value=json.dumps(cascade))
     path = tmp_path / "three.onnx"
     onnx.save(merged, str(path))
     return path
@@ -124,6 +125,24 @@ def test_on_a_canvas_a_doubted_crop_the_letter_detector_finds_letter_like_is_rea
     assert not np.allclose(got[wordy], (2 * alone[0] + alone[1])[wordy] / 3, atol=1e-6)
 
 
+def test_a_file_sets_how_letter_like_a_doubted_canvas_crop_must_be_to_get_the_photo_mean(tmp_path, digits):
+    """The bar belongs to the file's letter detector, so it travels in the file ("letter_like")."""
+    canvas = Recognizer(_three(tmp_path, {"photo": [0, 1], "canvas": [0, 1, 2]}, letter_like=0.999),
+                        provider="cpu").on_canvas()
+    assert canvas.letter_like == 0.999
+    alone = [canvas._run(digits, k)[0] for k in range(2)]
+    scores = canvas.letters_of(canvas.first_reading(digits))
+    between = (alone[1].max(axis=1) < 0.99) & (scores >= LETTER_LIKE) & (scores < 0.999)
+    assert between.any()  # photo mean at the reader's own bar, the canvas mean at this file's
+    assert np.allclose(canvas.predict(digits)[between], (2 * alone[0] + alone[1])[between] / 3, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, "high", True])
+def test_a_letter_like_bar_out_of_range_is_a_model_error(tmp_path, bad):
+    with pytest.raises(ModelError, match="letter_like"):
+        Recognizer(_three(tmp_path, {"photo": [0, 1], "canvas": [0, 1, 2]}, letter_like=bad), provider="cpu")
+
+
 def test_without_a_letter_detector_every_doubted_canvas_crop_gets_the_canvas_mean(tmp_path, digits):
     path = _three(tmp_path, {"photo": [0, 1], "canvas": [0, 1, 2]}, letters=False)
     canvas = Recognizer(path, provider="cpu").on_canvas()
@@ -147,6 +166,7 @@ def test_the_shipped_files_read_canvases_with_their_canvas_members_in_the_place_
     for path in (FLOAT_MODEL, INT8_MODEL):
         photo = Recognizer(path, provider="cpu")
         assert photo.cascade == (1, 0.99, 5) and photo.mean == (0, 1) and photo.on_canvas().mean == (1, 2, 3, 4)
+        assert photo.letter_like == LETTER_LIKE
 
 
 def test_a_mean_that_leaves_out_the_first_member_is_refused(tmp_path):

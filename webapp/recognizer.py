@@ -28,11 +28,12 @@ MEMBER_INPUT = "member"  # optional input of an ensemble file (export/ensemble.p
 ALL_MEMBERS = -1  # ... or all of them, averaged: its default
 CASCADE_KEY = "cascade"  # metadata of an ensemble read as a cascade: {"first": k, "sure": p, "members": n}, and
 #   optionally "means": {"photo": [...], "canvas": [...]}, the members whose mean reads the crops the first
-#   one doubts, in photos and on canvases (default: all of them)
+#   one doubts, in photos and on canvases (default: all of them), and "letter_like" (default LETTER_LIKE)
 MEAN_KINDS = ("photo", "canvas")
 LETTER_LIKE = 0.5  # a crop the first member doubts on a canvas, scored at least this by the letter detector, is
 #   averaged with the photo mean: the canvas members, trained on drawn strokes, read letters as digits (Hershey
-#   words drawn on a canvas with a digit read in them: 70 -> 51 of 144; 51 at 0.3 and 0.7 too; drawings the same)
+#   words drawn on a canvas with a digit read in them: 70 -> 51 of 144; 51 at 0.3 and 0.7 too; drawings the same).
+#   A file's cascade metadata may say otherwise ("letter_like"): the bar belongs to its letter detector
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -122,6 +123,7 @@ class Recognizer:
         self.letter_bar = self._letter_bar() if self.has_letters else 1.0
         self.cascade = None if whole else self._cascade()
         self._means = self._cascade_means() if self.cascade else {}
+        self.letter_like = self._letter_like() if self.cascade else LETTER_LIKE
         self.mean = self._means.get("photo")  # the members of this reading's mean (see on_canvas)
 
     @property
@@ -178,6 +180,13 @@ class Recognizer:
                                  f"that holds the first, {first}")
             out[kind] = tuple(members)
         return out
+
+    def _letter_like(self) -> float:
+        """The letter score from which a doubted canvas crop is read by the photo mean (_by_mean)."""
+        value = json.loads(self.metadata[CASCADE_KEY]).get("letter_like", LETTER_LIKE)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+            raise ModelError(f"{self.path}: metadata {CASCADE_KEY!r} letter_like {value!r} is not a number in (0, 1]")
+        return float(value)
 
     def on_canvas(self, canvas: bool = True) -> "Recognizer":
         """This recognizer reading a canvas drawing (or a photo): the same session, with the mean the
@@ -272,9 +281,9 @@ class Recognizer:
 
     def _by_mean(self, doubted: np.ndarray, letters: np.ndarray | None) -> list[tuple[np.ndarray, tuple[int, ...]]]:
         """The doubted inputs (bool [N]) by the mean that reads them: this view's, but the photo mean for
-        those the letter detector scores LETTER_LIKE or more, where the two differ."""
+        those the letter detector scores `letter_like` or more, where the two differ."""
         photo = self._means["photo"]
         if letters is None or set(self.mean) == set(photo):
             return [(doubted, self.mean)]
-        wordy = letters >= LETTER_LIKE
+        wordy = letters >= self.letter_like
         return [(doubted & ~wordy, self.mean), (doubted & wordy, photo)]
