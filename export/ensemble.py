@@ -234,8 +234,9 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                                  f"the crops of {what} that K doubts, e.g. a member tuned to drawn strokes for "
                                  f"canvases only (default: all)")
     parser.add_argument("--letter-like", type=real(0.0, 1.0, above=True), default=None, metavar="P",
-                        help="with --letters and a canvas mean other than the photo one: a crop K doubts on a canvas "
-                             f"that the letter detector scores P or more is read by the photo mean (default: {LETTER_LIKE})")
+                        help="with --letters and a canvas mean other than the photo one: a crop K doubts on a "
+                             "canvas that the letter detector scores P or more is read by the photo mean "
+                             f"(default: {LETTER_LIKE})")
     parser.add_argument("--note", default="", help="free text for the model card")
     parser.add_argument("--check-digits", type=int, default=2000,
                         help="real test digits on which the file must equal the mean of its members (default: 2000)")
@@ -351,12 +352,23 @@ def _cascade_spec(args: argparse.Namespace, count: int) -> dict:
     kind of frame's mean (webapp.recognizer.MEAN_KINDS) and the letter score from which a canvas crop is
     read by the photo mean."""
     spec = {"first": args.cascade, "sure": args.cascade_sure, "members": count}
-    means = {kind: getattr(args, f"{kind}_mean") for kind in MEAN_KINDS}
-    if any(means.values()):
-        spec["means"] = {kind: sorted(set(m)) if m else list(range(count)) for kind, m in means.items()}
-        if args.letters and spec["means"]["photo"] != spec["means"]["canvas"]:  # the bar of webapp.recognizer._by_mean
+    if any(getattr(args, f"{kind}_mean") for kind in MEAN_KINDS):
+        spec["means"] = _means(args, count)
+        if _letter_like_read(args, count):  # the bar of webapp.recognizer._by_mean
             spec["letter_like"] = LETTER_LIKE if args.letter_like is None else args.letter_like
     return spec
+
+
+def _means(args: argparse.Namespace, count: int) -> dict[str, list[int]]:
+    """Each kind of frame's mean as --photo-mean and --canvas-mean give it (all members by default)."""
+    means = {kind: getattr(args, f"{kind}_mean") for kind in MEAN_KINDS}
+    return {kind: sorted(set(m)) if m else list(range(count)) for kind, m in means.items()}
+
+
+def _letter_like_read(args: argparse.Namespace, count: int) -> bool:
+    """Whether the reader will use a letter_like bar: with a letter detector and a canvas mean of its own."""
+    means = _means(args, count)
+    return bool(args.letters) and args.cascade is not None and means["photo"] != means["canvas"]
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -376,8 +388,8 @@ def _check_args(args: argparse.Namespace) -> None:
             raise SystemExit(f"--{kind}-mean needs --cascade K and names members, K among them")
     if args.letter_bar is not None and not args.letters:
         raise SystemExit("--letter-bar needs --letters")
-    if args.letter_like is not None and not (args.letters and args.canvas_mean):
-        raise SystemExit("--letter-like needs --letters and --canvas-mean")
+    if args.letter_like is not None and not _letter_like_read(args, len(args.models)):
+        raise SystemExit("--letter-like needs --letters, --cascade and a canvas mean other than the photo mean")
     if args.letter_bar is not None and not 0.0 < args.letter_bar <= 1.0:
         raise SystemExit(f"--letter-bar must be in (0, 1], not {args.letter_bar}")
 

@@ -1,9 +1,11 @@
 """The `digitcam` command explains itself, and its serving side never needs torch."""
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -99,9 +101,9 @@ def test_serve_says_the_port_is_taken_instead_of_claiming_to_serve():
 
 
 @pytest.mark.parametrize("blocked, command, advice", [
-    ("torch", "train", "pip install 'digitcam[train]'"),
-    ("cv2", "read", "reinstall digitcam (pip install .)"),
-    ("onnxruntime", "eval", "reinstall digitcam (pip install .)"),
+    ("torch", "train", "from the 'train' extra; install the 'train' extra: pip install '.[train]'"),
+    ("cv2", "read", "one of digitcam's own requirements; reinstall digitcam: pip install ."),
+    ("onnxruntime", "eval", "one of digitcam's own requirements; reinstall digitcam: pip install ."),
 ])
 def test_a_missing_module_is_named_with_what_installs_it(blocked, command, advice):
     """Training's tools come with the `train` extra; OpenCV and onnxruntime with digitcam itself,
@@ -111,6 +113,29 @@ def test_a_missing_module_is_named_with_what_installs_it(blocked, command, advic
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"digitcam {command}: needs {blocked!r}") and advice in result.stderr
+
+
+def test_the_modules_named_in_install_hints_are_those_of_pyproject():
+    """cli.TRAIN_EXTRA and cli.REQUIRED must follow pyproject.toml, or a hint would send a user to the
+    wrong install (each package installed here is traced to the modules it provides)."""
+    from importlib.metadata import packages_distributions
+
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11's tomllib")
+
+    from webapp import cli
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    provides: dict[str, set[str]] = {}
+    for module, dists in packages_distributions().items():
+        for dist in dists:
+            provides.setdefault(dist.lower().replace("_", "-"), set()).add(module)
+
+    for listed, requirements in ((cli.TRAIN_EXTRA, project["optional-dependencies"]["train"]),
+                                 (cli.REQUIRED, project["dependencies"])):
+        names = {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+        for name in names:  # each package is known by a module it provides (matplotlib's pylab need not be)
+            assert provides[name] & listed, f"{name} provides none of {sorted(listed)}"
+        assert listed <= set().union(*(provides[n] for n in names))
 
 
 def test_importing_the_serving_side_leaves_torch_unloaded():

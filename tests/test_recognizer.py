@@ -61,11 +61,9 @@ def _mean_of(recognizer, batch, members):
 
 def _served_mean(recognizer, batch):
     """Each input's mean of members as `recognizer` serves it: its own mean, or the photo one for an
-    input the letter detector finds letter-like (recognizer.LETTER_LIKE) where the two differ."""
-    from webapp.recognizer import LETTER_LIKE
-
+    input the letter detector finds letter-like (the file's `letter_like`) where the two differ."""
     photo = recognizer.on_canvas(False)
-    wordy = recognizer.letters_of(recognizer.first_reading(batch)) >= LETTER_LIKE
+    wordy = recognizer.letters_of(recognizer.first_reading(batch)) >= recognizer.letter_like
     own, by_photo = _mean_of(recognizer, batch, recognizer.mean), _mean_of(recognizer, batch, photo.mean)
     return own * ~wordy[:, None] + by_photo * wordy[:, None]
 
@@ -112,7 +110,7 @@ def test_inputs_left_to_the_first_member_keep_its_reading_even_when_it_doubts_th
 def test_the_cascade_chooses_the_digits_the_whole_mean_chooses(mnist_dir):
     """Read right above the bar, or not: the same on 2,000 test digits and on them half hidden as
     with every crop read by all the members of its mean (photos' and canvases'; letter-like crops on a
-    canvas by the photos', recognizer.LETTER_LIKE)."""
+    canvas by the photos', from the file's `letter_like`)."""
     import numpy as np
 
     x, _ = _mnist_test_digits(mnist_dir, 2000)

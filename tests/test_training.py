@@ -296,17 +296,26 @@ def test_an_ensemble_can_carry_a_letter_detector_as_its_second_output(tiny_onnx,
 
 def test_an_ensemble_with_letters_and_a_canvas_mean_carries_its_letter_like_bar(tiny_onnx, tiny_letters, mnist_dir,
                                                                                  tmp_path):
-    from webapp.recognizer import FLOAT_MODEL, LETTER_LIKE, Recognizer
+    """The bar from which doubted canvas crops get the photo mean is written into the file whenever the
+    reader will use it (a letter detector, a canvas mean of its own), and only then."""
+    from webapp.recognizer import CASCADE_KEY, FLOAT_MODEL, LETTER_LIKE, Recognizer
 
-    models, means = [tiny_onnx, FLOAT_MODEL, tiny_onnx], ["--cascade", "1", "--photo-mean", "0", "1", "--canvas-mean", "1", "2"]
-    default, set_ = tmp_path / "default.onnx", tmp_path / "set.onnx"
-    assert _ensemble(models, default, mnist_dir, *means, "--letters", str(tiny_letters)) == 0
-    assert _ensemble(models, set_, mnist_dir, *means, "--letters", str(tiny_letters), "--letter-like", "0.8") == 0
-    assert Recognizer(default, provider="cpu").letter_like == LETTER_LIKE
+    models = [tiny_onnx, FLOAT_MODEL, tiny_onnx]
+    means = ["--cascade", "1", "--photo-mean", "0", "1", "--canvas-mean", "1", "2"]
+    letters = ["--letters", str(tiny_letters)]
+    default, set_, alike = tmp_path / "default.onnx", tmp_path / "set.onnx", tmp_path / "alike.onnx"
+    assert _ensemble(models, default, mnist_dir, *means, *letters) == 0
+    assert _ensemble(models, set_, mnist_dir, *means, *letters, "--letter-like", "0.8") == 0
+    assert _ensemble(models, alike, mnist_dir, "--cascade", "1", "--photo-mean", "0", "1", "--canvas-mean", "0", "1",
+                     *letters) == 0
+    written = {p.stem: json.loads(Recognizer(p, provider="cpu").metadata[CASCADE_KEY]) for p in (default, set_, alike)}
+    assert written["default"]["letter_like"] == LETTER_LIKE and written["set"]["letter_like"] == 0.8
+    assert "letter_like" not in written["alike"]  # one mean for both kinds: no bar to choose between them
     assert Recognizer(set_, provider="cpu").letter_like == 0.8
     assert json.loads(set_.with_suffix(".json").read_text())["cascade"]["letter_like"] == 0.8
-    with pytest.raises(SystemExit, match="--letter-like needs --letters and --canvas-mean"):
-        _ensemble(models, tmp_path / "no.onnx", mnist_dir, *means, "--letter-like", "0.8")
+    for refused in (means, ["--cascade", "1", "--photo-mean", "0", "1", "--canvas-mean", "0", "1", *letters]):
+        with pytest.raises(SystemExit, match="--letter-like needs --letters, --cascade and a canvas mean other"):
+            _ensemble(models, tmp_path / "no.onnx", mnist_dir, *refused, "--letter-like", "0.8")
 
 
 def test_an_ensemble_refuses_a_digit_model_as_its_letter_detector(tiny_onnx, mnist_dir, tmp_path):

@@ -11,7 +11,11 @@ import logging
 import sys
 
 # name -> (module, one-line help). Modules under train/ and export/ need the `train` extra.
-TRAIN_EXTRA = {"torch", "onnx", "matplotlib", "tqdm", "PIL"}  # top-level modules only the `train` extra installs
+# Top-level modules of the packages the `train` extra installs, and of digitcam's own requirements (pyproject.toml;
+# tests/test_cli.py checks both against it).
+TRAIN_EXTRA = {"torch", "onnx", "matplotlib", "tqdm", "PIL"}
+REQUIRED = {"flask", "flask_socketio", "simple_websocket", "onnxruntime", "cv2", "numpy", "segno", "cryptography",
+            "socketio"}
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train.train", "train the ResNet on MNIST (needs the 'train' extra)"),
     "export": ("export.onnx_export", "export a training checkpoint to ONNX, checked against PyTorch"),
@@ -43,13 +47,18 @@ def _top_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _missing(name: str | None) -> str:
-    """What to install for a module that failed to import: the `train` extra for training's tools,
-    digitcam's own requirements (which `pip install .` brings) for the rest."""
-    top = (name or "").split(".")[0]
+def _missing(exc: ModuleNotFoundError) -> str:
+    """What to install for a module that failed to import. The `train` extra brings training's tools,
+    and a reinstall digitcam's own requirements: the extra would not bring back a broken base install."""
+    name = exc.name or str(exc)
+    top = (exc.name or "").split(".")[0]
+    extra = "install the 'train' extra: pip install '.[train]' in digitcam's folder"
+    again = "reinstall digitcam: pip install . in its folder"
     if top in TRAIN_EXTRA:
-        return f"needs {top!r}, from the 'train' extra; install it with: pip install 'digitcam[train]'"
-    return f"needs {top or name!r}, one of digitcam's own requirements; reinstall digitcam (pip install .)"
+        return f"needs {name!r}, from the 'train' extra; {extra}"
+    if top in REQUIRED:
+        return f"needs {name!r}, one of digitcam's own requirements; {again}"
+    return f"needs {name!r}; {again}, and for training's commands {extra}"
 
 
 def _version() -> str:
@@ -74,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        top.exit(2, f"digitcam {command}: {_missing(exc.name)}\n")
+        top.exit(2, f"digitcam {command}: {_missing(exc)}\n")
     parser = argparse.ArgumentParser(prog=f"digitcam {command}", description=module.__doc__ or text,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     module.build_parser(parser)

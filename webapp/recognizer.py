@@ -123,7 +123,7 @@ class Recognizer:
         self.letter_bar = self._letter_bar() if self.has_letters else 1.0
         self.cascade = None if whole else self._cascade()
         self._means = self._cascade_means() if self.cascade else {}
-        self.letter_like = self._letter_like() if self.cascade else LETTER_LIKE
+        self.letter_like = self._letter_like() if self.cascade else LETTER_LIKE  # used only by a cascade
         self.mean = self._means.get("photo")  # the members of this reading's mean (see on_canvas)
 
     @property
