@@ -158,6 +158,20 @@ def test_an_eight_whose_tail_crosses_its_loop_is_read_on_a_canvas(mnist_dir, rec
     assert read_frame(scene.image, recognizer, mode="canvas").lines == without
 
 
+def test_a_zero_touching_an_eight_is_not_lost_with_their_three_loops(mnist_dir, recognizer, monkeypatch):
+    """Generated drawing seed 13, scene 46: the 0 and the 8 of "4083" touch, one mark with three loops
+    (Region.loopy), which only a sure 8 may keep whole. Cut in two, both pieces read surely, and the
+    0 was dropped for not being an 8. A mark cut into pieces that all read at LOOPY_SURE keeps them."""
+    from webapp import choice
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", 46, 13)
+    assert "6435 4083" in scene.lines
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
+    monkeypatch.setattr(choice, "_surely_cut", lambda read, regions: set())  # pieces judged as the whole mark
+    assert "6435 4 83" in read_frame(scene.image, recognizer, mode="canvas").lines
+
+
 def test_a_five_in_two_pieces_does_not_make_its_number_a_word(mnist_dir, recognizer, pair_recognizer):
     """A generated drawing (seed 38, scene 5) whose "8615" has a 5 drawn in two pieces and a 1 drawn
     like a "y". Judged piece by piece, the 5's two short pieces and the doubted "y" made the line look
