@@ -902,6 +902,31 @@ def test_a_letter_takes_its_word_with_it_but_not_a_number_it_stands_alone_in():
     assert text_rules.without_letters([0, 1, 2, 3, 4], [], far, {0}, conf, sure, letter)[0] == [4]
 
 
+def test_a_letter_region_chosen_cut_into_sure_digits_is_digits_unless_they_are_all_ones():
+    """Region 0, which the detector calls a letter, chosen as two pieces read at 0.99 or more that it
+    does not doubt: "14" is two touching digits, "11" a "u" or an "n" cut in two, still a letter."""
+    crops, sure = crops_in_a_row(0, 0), 0.7
+    conf, letter = np.array([0.995, 0.999]), np.array([0.1, 0.05])
+    assert text_rules.without_letters([0, 1], [], crops, {0}, conf, sure, letter, ["1", "4"]) == ([0, 1], [])
+    assert text_rules.without_letters([0, 1], [], crops, {0}, conf, sure, letter, ["1", "1"])[0] == []
+    assert text_rules.without_letters([0, 1], [], crops, {0}, np.array([0.98, 0.999]), sure, letter,
+                                      ["1", "4"])[0] == []  # a piece under CUT_DIGITS_SURE
+    assert text_rules.without_letters([0, 1], [], crops, {0}, conf, sure, np.array([0.6, 0.05]),
+                                      ["1", "4"])[0] == []  # a piece the detector doubts
+
+
+def test_touching_digits_whose_mark_looks_like_a_letter_are_read_when_cut(mnist_dir, recognizer, monkeypatch):
+    """Generated drawing seed 6, scene 60: the "14" of its first line touch, and the detector calls the
+    whole mark a letter (0.93); cut in two, the pieces read 1 and 4 at 0.99 and more, and are kept."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource.from_dir(mnist_dir), "drawings", 60, 6)
+    assert scene.lines == ["14 128", "23"]
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == scene.lines
+    monkeypatch.setattr(text_rules, "_cut_into_digits", lambda *args: set())
+    assert read_frame(scene.image, recognizer, mode="canvas").lines == ["128", "23"]
+
+
 @pytest.mark.parametrize("shape, dtype", [((0, 0, 3), np.uint8), ((0, 10), np.uint8), ((4, 4, 5), np.uint8),
                                           ((30, 30), np.float32), ((2, 30, 30, 3), np.uint8)])
 def test_an_array_that_is_no_8_bit_image_gets_a_clear_error(recognizer, shape, dtype):

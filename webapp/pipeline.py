@@ -275,8 +275,9 @@ def _choose(frame: Frame, crops: list[Crop], batch: np.ndarray, probs: np.ndarra
     chosen, rejected = choice.decide(frame.regions, crops, options, conf, sure, frame.digit_h, canvas=not frame.photo,
                                      letter_scores=letter_scores, agreed=agreed, page=page)
     if letter_regions:
+        read_as = [recognizer.labels[j] for j in probs.argmax(axis=1)]
         chosen, rejected = text_rules.without_letters(chosen, rejected, crops, letter_regions, conf, sure,
-                                                      letter_scores)
+                                                      letter_scores, read_as)
     read = Pass(crops, batch, probs, chosen, rejected, tuple(page.printed), page.letter_h)
     if any(r.loopy for r in frame.regions):
         read = choice.without_loopy(read, frame.regions, recognizer.labels)

@@ -38,6 +38,9 @@ TALL_ANSWER = 4.0  # ... and there marks rejected as too big (answers.TALL_REASO
 #   0.803 -> 0.904. At 6x the edge of a sticky note (real-dev 030 inverted) read as a 1
 LETTER_CONTEXT = 1  # a region the letter detector calls a letter is still a digit in a number of at least
 #   this many other digits, all read surely and no letter ...
+CUT_DIGITS_SURE = 0.99  # a letter region cut into pieces read this surely, none letter-like, not all 1s, is digits
+#   (_cut_into_digits). Drawings: 7 seeds up a digit, none down, over eight seed sets; Hershey letters and words
+#   drawn on a canvas read exactly as before (without "not all 1s", words read with a digit in them: 66 -> 74)
 LETTER_CONTEXT_DOUBT = 0.5  # ... to the detector, which scores each below this. With no such exception real-dev
 #   013 lost a 4 shaped like an "A"; asking for 2 such digits, a number lost every digit with its one doubted
 #   mark (drawings seed 8 0.9862 -> 0.9836, boards seeds 1, 7 0.9846/0.9748 -> 0.9829/0.9739); with 1, the
@@ -128,9 +131,23 @@ def lettered_regions(options: dict[int, list[list[int]]], letter_scores: np.ndar
     return {i for i, opts in options.items() if all(max(letter_scores[k] for k in o) >= bar for o in opts)}
 
 
+def _cut_into_digits(chosen: list[int], crops: list[Crop], letter_regions: set[int], conf: np.ndarray,
+                     letter_scores: np.ndarray, labels: list[str]) -> set[int]:
+    """Letter regions chosen as two or more pieces, each read at CUT_DIGITS_SURE or more and scored under
+    LETTER_CONTEXT_DOUBT by the letter detector, and not all read as 1: digits drawn touching, whose
+    whole mark looks like a letter (drawings 6/60, a "14" like an "H"). A "u", "n" or "v" cut in two
+    reads as two 1s, and stays a letter."""
+    pieces: dict[int, list[int]] = {}
+    for k in chosen:
+        if crops[k].region in letter_regions:
+            pieces.setdefault(crops[k].region, []).append(k)
+    return {r for r, ks in pieces.items() if len(ks) > 1 and not all(labels[k] == "1" for k in ks)
+            and all(conf[k] >= CUT_DIGITS_SURE and letter_scores[k] < LETTER_CONTEXT_DOUBT for k in ks)}
+
+
 def without_letters(chosen: list[int], rejected: list[tuple[int, int, int, int]], crops: list[Crop],
-                    letter_regions: set[int], conf: np.ndarray, sure: float,
-                    letter_scores: np.ndarray) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+                    letter_regions: set[int], conf: np.ndarray, sure: float, letter_scores: np.ndarray,
+                    labels: list[str] | None = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Move the accepted crops of letter regions (lettered_regions), and of every number they stand in
     (the rest of a word), to the front of the rejected boxes (paper edges stay last, undrawn);
     unless the letter stands alone among digits: in a number with LETTER_CONTEXT other digits, all
@@ -139,7 +156,10 @@ def without_letters(chosen: list[int], rejected: list[tuple[int, int, int, int]]
 
     Done after every other choice, so the detector only ever takes digits away: a word's letters
     still count as marks for the text rules (in_text_lines) as they did before it, and an "n"
-    still cannot come back cut in two as "11"."""
+    still cannot come back cut in two as "11". But a region chosen cut into digits that are not all
+    1s (`labels`: each crop's reading) is not a letter (_cut_into_digits)."""
+    if labels is not None:
+        letter_regions = letter_regions - _cut_into_digits(chosen, crops, letter_regions, conf, letter_scores, labels)
     lettered = [crops[k].region in letter_regions for k in chosen]
     if not any(lettered):
         return chosen, rejected
