@@ -249,12 +249,8 @@ def without_loopy(read: Pass, regions: list[segment.Region], labels: list[str]) 
 
 
 def _surely_cut(read: Pass, regions: list[segment.Region]) -> set[int]:
-    """Loopy regions read as two or more pieces (crops smaller than the region), each at LOOPY_SURE or
-    more. Drawings seed 13, scene 46: "4083" read "4 83", its 0 dropped as a piece of a three-loop mark
-    that was not an 8. Drawings, every seed set: 4 seeds up a digit, none down."""
-    pieces: dict[int, list[int]] = {}
-    for k in read.chosen:
-        r = read.crops[k].region
-        if regions[r].loopy and read.crops[k].box != regions[r].box:
-            pieces.setdefault(r, []).append(k)
-    return {r for r, ks in pieces.items() if len(ks) > 1 and all(read.probs[k].max() >= LOOPY_SURE for k in ks)}
+    """Loopy regions read as two or more pieces (text_rules.cut_regions), each at LOOPY_SURE or more.
+    Drawings seed 13, scene 46: "4083" read "4 83", its 0 dropped as a piece of a three-loop mark that
+    was not an 8. Drawings, every seed set: 4 seeds up a digit, none down."""
+    return {r for r, ks in text_rules.cut_regions(read.chosen, read.crops).items()
+            if regions[r].loopy and all(read.probs[k].max() >= LOOPY_SURE for k in ks)}

@@ -3,7 +3,6 @@ beside an unsure mark (a 5's bar lifted off its body), when together they read m
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
@@ -114,7 +113,7 @@ def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[
     do two pieces each too tall to be a piece; both went unread, or were misread apart."""
     if frame.photo or not frame.digit_h:
         return []
-    split = {i for i, n in Counter(read.crops[k].region for k in read.chosen).items() if n > 1}
+    split = set(text_rules.cut_regions(read.chosen, read.crops))
     free = [i for i, r in enumerate(frame.regions) if r.reason in (None, "too small", "too wide") and not r.loopy
             and best.get(i, 0.0) < PAIR_DOUBT and i not in split]
     boxes = {i: np.array(frame.regions[i].box, np.int64) for i in free}

@@ -131,17 +131,23 @@ def lettered_regions(options: dict[int, list[list[int]]], letter_scores: np.ndar
     return {i for i, opts in options.items() if all(max(letter_scores[k] for k in o) >= bar for o in opts)}
 
 
+def cut_regions(chosen: list[int], crops: list[Crop]) -> dict[int, list[int]]:
+    """The regions chosen cut into pieces (two or more of their crops chosen: a region is chosen whole
+    or as one of its splits), each with its pieces' crop indices."""
+    pieces: dict[int, list[int]] = {}
+    for k in chosen:
+        pieces.setdefault(crops[k].region, []).append(k)
+    return {r: ks for r, ks in pieces.items() if len(ks) > 1}
+
+
 def _cut_into_digits(chosen: list[int], crops: list[Crop], letter_regions: set[int], conf: np.ndarray,
                      letter_scores: np.ndarray, labels: list[str]) -> set[int]:
     """Letter regions chosen as two or more pieces, each read at CUT_DIGITS_SURE or more and scored under
     LETTER_CONTEXT_DOUBT by the letter detector, and not all read as 1: digits drawn touching, whose
     whole mark looks like a letter (drawings 6/60, a "14" like an "H"). A "u", "n" or "v" cut in two
     reads as two 1s, and stays a letter."""
-    pieces: dict[int, list[int]] = {}
-    for k in chosen:
-        if crops[k].region in letter_regions:
-            pieces.setdefault(crops[k].region, []).append(k)
-    return {r for r, ks in pieces.items() if len(ks) > 1 and not all(labels[k] == "1" for k in ks)
+    return {r for r, ks in cut_regions(chosen, crops).items() if r in letter_regions
+            and not all(labels[k] == "1" for k in ks)
             and all(conf[k] >= CUT_DIGITS_SURE and letter_scores[k] < LETTER_CONTEXT_DOUBT for k in ks)}
 
 
