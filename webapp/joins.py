@@ -1,5 +1,6 @@
 """Marks read together as one digit: a lone digit drawn in pieces, and on a canvas a short piece
-beside an unsure mark (a 5's bar lifted off its body), when together they read more surely.
+beside an unsure mark (a 5's bar lifted off its body) or a loop inside a stem's box (a 6 drawn in two
+strokes), when together they read more surely.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ PAIR_SHORT_DOUBT = 0.9  # ... and so may a short mark read under this itself, no
 #   fewer; eval-pairs and eval-glyphs the same ...
 PAIR_STACKED = 0.25  # ... and so may two unread marks of any height, one on the other (rows touching or shared),
 #   sharing this much of the narrower one's columns: a 5 drawn as a hook over a belly (drawings seed 65, scene 66)
+PAIR_HELD = 0.5  # ... and so may such a mark with this much of its box inside a surer mark's box, however sure
+#   that one: a 6 whose loop the pen left apart from its stem, the stem read as a 1 (drawings seed 120, scene 59)
 
 
 class Together(NamedTuple):
@@ -107,17 +110,18 @@ def _lone_pieces(frame: Frame) -> list[int]:
 def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[int]]:
     """Pairs of canvas regions that may be one digit drawn in two pieces: a short mark (PIECE_HEIGHT; a
     dash rejected as too wide counts) left unread or read under PAIR_SHORT_DOUBT, within PAIR_REACH digit
-    heights of a mark read under PAIR_DOUBT or not at all, or two unread marks stacked
-    (PAIR_STACKED); the two no taller than segment's merged pieces and no wider than one digit. A
-    5's bar lifted well off its body, or short and slanted, escapes segment's merge rules, and so
-    do two pieces each too tall to be a piece; both went unread, or were misread apart."""
+    heights of a mark read under PAIR_DOUBT or not at all, two unread marks stacked (PAIR_STACKED), or
+    a mark read under PAIR_DOUBT or not at all mostly inside a surer mark's box (_held_pairs); the two
+    no taller than segment's merged pieces and no wider than one digit. A 5's bar lifted well off its
+    body, or short and slanted, escapes segment's merge rules, and so do two pieces each too tall to
+    be a piece; both went unread, or were misread apart."""
     if frame.photo or not frame.digit_h:
         return []
     split = set(text_rules.cut_regions(read.chosen, read.crops))
     free = [i for i, r in enumerate(frame.regions) if r.reason in (None, "too small", "too wide") and not r.loopy
             and best.get(i, 0.0) < PAIR_DOUBT and i not in split]
     boxes = {i: np.array(frame.regions[i].box, np.int64) for i in free}
-    pairs = []
+    pairs = _held_pairs(frame, best, free, split)
     for i in free:
         short = boxes[i][3] < segment.PIECE_HEIGHT * frame.digit_h
         if i in best and not (short and best[i] < PAIR_SHORT_DOUBT):
@@ -131,7 +135,23 @@ def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[
             _, _, uw, uh = segment.union_boxes(np.stack([boxes[i], boxes[j]]))
             if ((short and apart <= PAIR_REACH * frame.digit_h or stacked)
                     and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
-                    and uw <= segment.SPLIT_ASPECT * uh and [j, i] not in pairs):
+                    and uw <= segment.SPLIT_ASPECT * uh and [j, i] not in pairs and [i, j] not in pairs):
+                pairs.append([i, j])
+    return pairs
+
+
+def _held_pairs(frame: Frame, best: dict[int, float], free: list[int], split: set[int]) -> list[list[int]]:
+    """Pairs of a canvas mark left unread or doubted and a surer one whose box holds PAIR_HELD of its box:
+    digits side by side share little of their boxes, so such a mark is more likely a piece of the other."""
+    pairs = []
+    for i in free:
+        box = np.array(frame.regions[i].box, np.int64)
+        for j in (j for j in best if best[j] > best.get(i, 0.0) and j not in split):
+            other = np.array(frame.regions[j].box, np.int64)
+            overlap, gap = segment.spans(box, other)
+            _, _, uw, uh = segment.union_boxes(np.stack([box, other]))
+            if (max(overlap, 0) * max(-gap, 0) >= PAIR_HELD * box[2] * box[3]
+                    and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h and uw <= segment.SPLIT_ASPECT * uh):
                 pairs.append([i, j])
     return pairs
 
