@@ -27,8 +27,9 @@ PAIR_SHORT_DOUBT = 0.9  # ... and so may a short mark read under this itself, no
 #   fewer; eval-pairs and eval-glyphs the same ...
 PAIR_STACKED = 0.25  # ... and so may two unread marks of any height, one on the other (rows touching or shared),
 #   sharing this much of the narrower one's columns: a 5 drawn as a hook over a belly (drawings seed 65, scene 66)
-PAIR_HELD = 0.5  # ... and so may such a mark with this much of its box inside a surer mark's box, however sure
-#   that one: a 6 whose loop the pen left apart from its stem, the stem read as a 1 (drawings seed 120, scene 59)
+PAIR_HELD = 0.5  # ... and so may a mark read under PAIR_DOUBT or not at all with this much of its box inside a
+#   surer mark's box, however sure that one: a 6 whose loop the pen left apart from its stem, the stem read as a 1
+#   (drawings seed 120, scene 59; 0.35 the same on drawings 0-31 and 120-139, 0.7 loses it)
 
 
 class Together(NamedTuple):
@@ -144,14 +145,19 @@ def _held_pairs(frame: Frame, best: dict[int, float], free: list[int], split: se
     """Pairs of a canvas mark left unread or doubted and a surer one whose box holds PAIR_HELD of its box:
     digits side by side share little of their boxes, so such a mark is more likely a piece of the other."""
     pairs = []
+    sure = [j for j in best if j not in split]
+    if not free or not sure:
+        return pairs
+    others = np.array([frame.regions[j].box for j in sure], np.int64)
     for i in free:
         box = np.array(frame.regions[i].box, np.int64)
-        for j in (j for j in best if best[j] > best.get(i, 0.0) and j not in split):
-            other = np.array(frame.regions[j].box, np.int64)
-            overlap, gap = segment.spans(box, other)
-            _, _, uw, uh = segment.union_boxes(np.stack([box, other]))
-            if (max(overlap, 0) * max(-gap, 0) >= PAIR_HELD * box[2] * box[3]
-                    and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h and uw <= segment.SPLIT_ASPECT * uh):
+        overlap, gap = segment.spans(others, box)
+        held = np.maximum(overlap, 0) * np.maximum(-gap, 0) >= PAIR_HELD * box[2] * box[3]
+        for k in np.flatnonzero(held):
+            j = sure[k]
+            _, _, uw, uh = segment.union_boxes(np.stack([box, others[k]]))
+            if (best[j] > best.get(i, 0.0) and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
+                    and uw <= segment.SPLIT_ASPECT * uh):
                 pairs.append([i, j])
     return pairs
 
