@@ -146,8 +146,8 @@ def test_a_five_whose_bar_is_drawn_apart_is_read_whole_though_its_body_reads_as_
 ])
 def test_a_six_whose_loop_is_drawn_apart_inside_its_stems_box_is_read_whole(mnist_dir, recognizer, monkeypatch,
                                                                              seed, index, without):
-    """Generated drawings with a 6 whose loop the pen left apart from its stem, the loop's box mostly
-    inside the stem's. The stem alone reads as a sure 1 and the loop as a doubtful 9, so the 6 was
+    """Generated drawings with a 6 whose loop the pen left apart from its stem, a little over half the
+    loop's box inside the stem's. The stem alone reads as a sure 1 and the loop as a doubtful 9, so the 6 was
     read "19"; digits side by side share little of their boxes, so the two are tried together, and
     kept as the surer 6 (joins.PAIR_HELD)."""
     from webapp import joins
