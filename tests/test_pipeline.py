@@ -799,6 +799,38 @@ def test_a_pair_read_whole_just_above_the_bar_is_cut_at_its_valley_when_both_pie
     assert read_frame(img, pair_recognizer, mode="canvas").lines == without
 
 
+def test_a_cut_that_names_the_same_digits_as_the_split_more_surely_moves_the_split(
+        mnist_test, recognizer, monkeypatch):
+    """Generated drawing seed 131, scene 62: a slanted 1 touching the foot of a 9. The region's own split
+    reads "1" at 0.66, under the bar, and a sure 9, so the line read "9". A cut further left reads the
+    same 1 and 9, each above the bar but the 1 under retries.MORE_CUTS_SURE: naming the very digits
+    the split named, more surely, it is kept (retries.surer_same)."""
+    from webapp.scenes import DigitSource, make_scene
+
+    scene = make_scene(DigitSource(*mnist_test), "drawings", 62, 131)
+    assert scene.lines[0] == "19"
+    assert read_frame(scene.image, recognizer, mode="canvas").lines[0] == "19"
+    monkeypatch.setattr(retries, "surer_same", lambda *args: False)  # every cut held to MORE_CUTS_SURE
+    assert read_frame(scene.image, recognizer, mode="canvas").lines[0] == "9"
+
+
+def test_on_a_canvas_a_stricter_cut_is_kept_under_its_bar_only_when_it_rereads_a_first_split_more_surely():
+    """Crops 0-2 are the first pass (a whole and a two-way split reading 1 at 0.66 and 9); 3-6 two
+    later cuts held to a stricter bar, 0.97."""
+    labels = np.array([7, 1, 9, 1, 9, 6, 1])
+    conf = np.array([0.2, 0.66, 0.99, 0.95, 0.99, 0.95, 0.99])
+    options = [[0], [1, 2], [3, 4], [5, 6]]
+    assert retries.surer_same([3, 4], options, 3, labels, conf, 0.7)  # "19" again, its 1 surer
+    assert not retries.surer_same([5, 6], options, 3, labels, conf, 0.7)  # "61": digits no split named
+    assert not retries.surer_same([3, 4], options, 3, labels, np.where(conf == 0.95, 0.6, conf), 0.7)  # under the bar
+    assert not retries.surer_same([3, 4], [[0], [3, 4]], 3, labels, conf, 0.7)  # no first-pass split to agree with
+    probs = np.eye(10)[labels] * conf[:, None]  # each crop's reading: its label at its confidence
+    for canvas, kept in ((True, [[0], [1, 2], [3, 4]]), (False, [[0], [1, 2]])):  # photos hold every cut to its bar
+        options = {0: [[0], [1, 2], [3, 4], [5, 6]]}
+        retries.hold_to_bars(options, {3: 0.97, 5: 0.97}, probs, 0.7, 3, canvas)
+        assert options == {0: kept}
+
+
 def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test, recognizer):
     """A 2 over twice as wide as tall (MNIST test 6785), written smaller than the 6 and 7 before it: the
     halves it would be cut into are shorter than digits, so it is read whole (the line read 67 when it was cut)."""
@@ -887,19 +919,20 @@ def test_a_letter_takes_its_word_with_it_but_not_a_number_it_stands_alone_in():
     """Regions 0-3 in one row; region 0 is a letter. Beside sure digits the detector does not doubt,
     it is a digit ("345678"'s 4 closed at the top, like an "A"); beside a digit it doubts, or
     another letter, the row is a word and goes."""
-    crops, sure = crops_in_a_row(0, 1, 2, 3), 0.7
+    crops, sure, read_as = crops_in_a_row(0, 1, 2, 3), 0.7, ["4", "5", "6", "7", "8"]
     conf, letter = np.array([0.9, 0.99, 0.98, 0.95]), np.array([0.95, 0.01, 0.02, 0.1])
-    assert text_rules.without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, letter) == ([0, 1, 2, 3], [])
+    assert text_rules.without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, letter, read_as) == ([0, 1, 2, 3], [])
     doubted = letter.copy()
     doubted[3] = 0.6
-    chosen, rejected = text_rules.without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, doubted)
+    chosen, rejected = text_rules.without_letters([0, 1, 2, 3], [], crops, {0}, conf, sure, doubted, read_as)
     assert chosen == [] and len(rejected) == 4
-    assert text_rules.without_letters([0, 1, 2, 3], [], crops, {0, 3}, conf, sure, letter)[0] == []
-    assert text_rules.without_letters([0], [(5, 5, 5, 5)], crops, {0}, conf, sure, letter) == ([], [(0, 0, 20, 30), (5, 5, 5, 5)])
-    assert text_rules.without_letters([1, 2], [], crops, {0}, conf, sure, letter) == ([1, 2], [])
+    assert text_rules.without_letters([0, 1, 2, 3], [], crops, {0, 3}, conf, sure, letter, read_as)[0] == []
+    assert (text_rules.without_letters([0], [(5, 5, 5, 5)], crops, {0}, conf, sure, letter, read_as)
+            == ([], [(0, 0, 20, 30), (5, 5, 5, 5)]))
+    assert text_rules.without_letters([1, 2], [], crops, {0}, conf, sure, letter, read_as) == ([1, 2], [])
     far = crops + [Crop(4, (400, 0, 20, 30), np.zeros((28, 28), np.float32))]  # another number, same line
     conf, letter = np.append(conf, 0.99), np.append(doubted, 0.0)
-    assert text_rules.without_letters([0, 1, 2, 3, 4], [], far, {0}, conf, sure, letter)[0] == [4]
+    assert text_rules.without_letters([0, 1, 2, 3, 4], [], far, {0}, conf, sure, letter, read_as)[0] == [4]
 
 
 def test_a_letter_region_chosen_cut_into_sure_digits_is_digits_unless_they_are_all_ones():

@@ -233,6 +233,7 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
     """Stage 6 and the choice of digits."""
     recognizer = _reader(frame, recognizer)
     crops, options, batch = look.crops, look.options, look.batch
+    first_pass = len(crops)  # wholes and segment's own splits; later crops are retries'
     sure = recognizer.min_confidence
     probs, letter_scores = recognizer.classify(batch, look.first, alone=_print_alone(frame, look, recognizer))
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)
@@ -256,9 +257,8 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
         for k, rows in variants.items():
             probs[k] = probs[[k] + rows].mean(axis=0)
         conf = probs.max(axis=1)
-    if strict:  # retries._more_cuts' cuts count only when every piece reaches its bar (most frames have none)
-        for i, opts in options.items():
-            options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < strict[o[0]])]
+    if strict:  # retries._more_cuts' cuts held to their bars (most frames have none)
+        retries.hold_to_bars(options, strict, probs, sure, first_pass, canvas=not frame.photo)
     read = _choose(frame, crops, batch, probs, options, agreed, letter_scores, letter_regions, recognizer)
     together = joins.as_one_digit(frame, read, recognizer, letter_scores)
     if together:

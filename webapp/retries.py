@@ -256,3 +256,25 @@ def _neck(mask: np.ndarray, cut: int, stroke: float) -> bool:
     lo, hi = max(0, cut - 2), min(mask.shape[1], cut + 3)  # the cut and two columns either side
     ink = np.count_nonzero(mask[:, lo:hi], axis=0)
     return bool(ink.min() <= NECK * stroke)
+
+
+def hold_to_bars(options: dict[int, list[list[int]]], strict: dict[int, float], probs: np.ndarray, sure: float,
+                 first: int, canvas: bool) -> None:
+    """Drop in place each cut of retry_splits' `strict` ones (its first crop -> its bar) with a piece read
+    under its bar, unless on a `canvas` it moves a first-pass split (surer_same; crops before `first`)."""
+    conf, labels = probs.max(axis=1), probs.argmax(axis=1)
+    for i, opts in options.items():
+        options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < strict[o[0]]
+                                              and not (canvas and surer_same(o, opts, first, labels, conf, sure)))]
+
+
+def surer_same(option: list[int], options: list[list[int]], first: int, labels: np.ndarray,
+               conf: np.ndarray, sure: float) -> bool:
+    """Whether a cut held to a stricter bar (_more_cuts) reads the very digits the region's own split
+    reads (one of the first `first` crops), every piece at the bar and its least sure piece surer than
+    the split's: it then only moves the split's cut, and the pieces it names are not new guesses."""
+    if conf[option].min() < sure:
+        return False
+    named = labels[option].tolist()
+    return any(len(o) == len(option) and max(o) < first and labels[o].tolist() == named
+               and conf[o].min() < conf[option].min() for o in options)

@@ -153,7 +153,7 @@ def _cut_into_digits(chosen: list[int], crops: list[Crop], letter_regions: set[i
 
 def without_letters(chosen: list[int], rejected: list[tuple[int, int, int, int]], crops: list[Crop],
                     letter_regions: set[int], conf: np.ndarray, sure: float, letter_scores: np.ndarray,
-                    labels: list[str] | None = None) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+                    labels: list[str]) -> tuple[list[int], list[tuple[int, int, int, int]]]:
     """Move the accepted crops of letter regions (lettered_regions), and of every number they stand in
     (the rest of a word), to the front of the rejected boxes (paper edges stay last, undrawn);
     unless the letter stands alone among digits: in a number with LETTER_CONTEXT other digits, all
@@ -164,8 +164,7 @@ def without_letters(chosen: list[int], rejected: list[tuple[int, int, int, int]]
     still count as marks for the text rules (in_text_lines) as they did before it, and an "n"
     still cannot come back cut in two as "11". But a region chosen cut into digits that are not all
     1s (`labels`: each crop's reading) is not a letter (_cut_into_digits)."""
-    if labels is not None:
-        letter_regions = letter_regions - _cut_into_digits(chosen, crops, letter_regions, conf, letter_scores, labels)
+    letter_regions = letter_regions - _cut_into_digits(chosen, crops, letter_regions, conf, letter_scores, labels)
     lettered = [crops[k].region in letter_regions for k in chosen]
     if not any(lettered):
         return chosen, rejected
