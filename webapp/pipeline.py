@@ -241,7 +241,8 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
                       if letter_scores is not None else set())
     retried = retries.retried_regions(options, conf, sure)  # the same lists: retries add their options to `options`
     retried = choice.not_print(frame, crops, options, retried, conf, sure, letter_scores)
-    extra, strict = retries.retry_splits(frame, crops, retried, conf, sure)
+    doubted = _letters_doubted(frame, options, letter_regions, conf, sure)  # lettered marks cut again too
+    extra, strict = retries.retry_splits(frame, crops, retried, doubted, sure)
     steady, variants = retries.steady_crops(frame, retried, conf, len(crops) + len(extra), sure)
     extra += steady
     agreed: set[int] = set()  # whole crops whose readings at every stroke width name one digit (choice.AGREE_MARGIN)
@@ -265,6 +266,20 @@ def _classify(frame: Frame, look: _Look, recognizer: Recognizer, clock: _Clock) 
         read = _choose_together(frame, read, together, options, agreed, letter_scores, letter_regions, recognizer)
     clock.lap("classify")
     return read
+
+
+def _letters_doubted(frame: Frame, options: dict[int, list[list[int]]], letter_regions: set[int], conf: np.ndarray,
+                     sure: float) -> np.ndarray:
+    """`conf` with the whole readings of lettered regions on a canvas put under the bar, so that they are cut
+    again (retries.retry_splits) as doubted ones are: touching digits can look like a letter ("14" like a "k")."""
+    if frame.photo or not letter_regions:
+        return conf
+    doubted = conf.copy()
+    for i in letter_regions:
+        whole = options[i][0]
+        if len(whole) == 1:
+            doubted[whole[0]] = min(doubted[whole[0]], sure - 1e-3)
+    return doubted
 
 
 def _choose(frame: Frame, crops: list[Crop], batch: np.ndarray, probs: np.ndarray, options: dict[int, list[list[int]]],

@@ -29,6 +29,13 @@ MORE_CUTS_SURE = 0.97  # ... and such a cut wins only when both its pieces read 
 #   on a first set of 600 pairs): 59.8% -> 73.7% of the pairs drawn into each other, but pairs apart 97.7% ->
 #   96.8% and drawings 0.9878 (single digits cut in two). At 0.95: 72.0% / 82.7%, eval-glyphs 98.33%; at 0.99:
 #   66.2% / 75.9%, eval-glyphs 98.37%
+LOST_WHOLE = 0.3  # on a canvas, a region read whole below this is no digit the model knows, and its MORE_CUTS
+LOST_CUTS_SURE = 0.85  # cuts need pieces read this surely, not MORE_CUTS_SURE: pairs drawn into each other, a
+#   "31" read whole at 0.16 cut into 0.99 and 0.87 (drawings 162/99). eval-pairs seeds 0 / 1 (with the lettered
+#   regions' cuts, pipeline._letters_doubted): drawn into each other 78.3% / 86.4% -> 81.2% / 89.5%, the rest the
+#   same; drawings over ten seed sets 9 seeds up a digit, 3 down; eval-glyphs, eval-sums the same. At 0.75: the
+#   same pairs 80.7% / 90.1%, but drawings 120-139 lost 2 seeds ("48" read "49", "62" read "122"); whole below
+#   0.5, at 0.75: 120-139 down 2 seeds, 160-179 2 up and 2 down
 NECK = 1.0  # ... and so is a sure one pinched to one stroke width at its middle cut, where two digits touch
 #             (drawings F1 seed 1 0.9818 -> 0.9843, seeds 0, 2 same; 0.8: 0.9827; 1.2 cost seeds 0 and 2 0.001-0.002)
 STEADY_STROKES = (0.8, 1.25)  # an unsure region is read again with strokes this much thinner and thicker
@@ -132,7 +139,8 @@ def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int
     cut again now (`retries`, canvas only) or whose every reading, whole or split, was below the bar;
     and, on a canvas, at the valleys of the ink (_valleys) of regions read whole below the bar, at
     each one and at each two of them (three digits, a 1 among them, drawn into each other), and of
-    those read below RETRY_SURE, at each one. Each with the bar both pieces must reach to win.
+    those read below RETRY_SURE, at each one. Each with the bar both pieces must reach to win
+    (LOST_CUTS_SURE for a canvas region read whole below LOST_WHOLE).
 
     A cut at the emptiest column suits digits that touch; two drawn into each other share columns,
     and the emptiest one can lie inside either digit's loop. Photos too: there only regions wide
@@ -171,7 +179,8 @@ def _more_cuts(frame: Frame, crops: list[Crop], options: dict[int, list[list[int
         splits = [[(0, c), (c, w)] for c in cuts]
         splits += [[(0, a), (a, b), (b, w)] for k, a in enumerate(lows) for b in lows[k + 1 :]]
         if splits:
-            yield i, region, rmask, splits, MORE_CUTS_SURE
+            lost = not frame.photo and conf[opts[0][0]] < LOST_WHOLE
+            yield i, region, rmask, splits, LOST_CUTS_SURE if lost else MORE_CUTS_SURE
 
 
 def _valleys(mask: np.ndarray, stroke: float) -> list[int]:
