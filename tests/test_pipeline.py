@@ -844,18 +844,19 @@ def test_touching_digits_taken_for_a_letter_are_cut_again_on_a_canvas(mnist_test
 def test_on_a_canvas_a_stricter_cut_is_kept_under_its_bar_only_when_it_rereads_a_first_split_more_surely():
     """Crops 0-2 are the first pass (a whole and a two-way split reading 1 at 0.66 and 9); 3-6 two
     later cuts held to a stricter bar, 0.97."""
-    labels = np.array([7, 1, 9, 1, 9, 6, 1])
-    conf = np.array([0.2, 0.66, 0.99, 0.95, 0.99, 0.95, 0.99])
+    labels = np.array([7, 1, 9, 1, 9, 6, 1, 1, 9, 2, 3])
+    conf = np.array([0.2, 0.66, 0.99, 0.95, 0.99, 0.95, 0.99, 0.9, 0.99, 0.98, 0.99])
     options = [[0], [1, 2], [3, 4], [5, 6]]
     assert retries.surer_same([3, 4], options, 3, labels, conf, 0.7)  # "19" again, its 1 surer
     assert not retries.surer_same([5, 6], options, 3, labels, conf, 0.7)  # "61": digits no split named
     assert not retries.surer_same([3, 4], options, 3, labels, np.where(conf == 0.95, 0.6, conf), 0.7)  # under the bar
-    assert not retries.surer_same([3, 4], [[0], [3, 4]], 3, labels, conf, 0.7)  # no first-pass split to agree with
+    assert not retries.surer_same([3, 4], [[0], [3, 4], [7, 8]], 3, labels, conf, 0.7)  # "19" only from a later cut
     probs = np.eye(10)[labels] * conf[:, None]  # each crop's reading: its label at its confidence
-    for canvas, kept in ((True, [[0], [1, 2], [3, 4]]), (False, [[0], [1, 2]])):  # photos hold every cut to its bar
-        options = {0: [[0], [1, 2], [3, 4], [5, 6]]}
-        retries.hold_to_bars(options, {3: 0.97, 5: 0.97}, probs, 0.7, 3, canvas)
-        assert options == {0: kept}
+    strict = {3: 0.97, 5: 0.97, 9: 0.97}  # crops 9-10: a "23" read at its bar, whatever the first pass read
+    for canvas, kept in ((True, [[0], [1, 2], [3, 4], [9, 10]]), (False, [[0], [1, 2], [9, 10]])):
+        options = {0: [[0], [1, 2], [3, 4], [5, 6], [9, 10]]}
+        retries.hold_to_bars(options, strict, probs, 0.7, 3, canvas)
+        assert options == {0: kept}  # photos hold every cut to its bar
 
 
 def test_a_two_with_a_long_tail_on_a_canvas_is_read_as_one_wide_digit(mnist_test, recognizer):

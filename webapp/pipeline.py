@@ -275,10 +275,11 @@ def _letters_doubted(frame: Frame, options: dict[int, list[list[int]]], letter_r
     if frame.photo or not letter_regions:
         return conf
     doubted = conf.copy()
+    under = np.nextafter(conf.dtype.type(sure), conf.dtype.type(0))  # the first value under the bar
     for i in letter_regions:
         whole = options[i][0]
         if len(whole) == 1:
-            doubted[whole[0]] = min(doubted[whole[0]], sure - 1e-3)
+            doubted[whole[0]] = min(doubted[whole[0]], under)
     return doubted
 
 

@@ -29,8 +29,8 @@ MORE_CUTS_SURE = 0.97  # ... and such a cut wins only when both its pieces read 
 #   on a first set of 600 pairs): 59.8% -> 73.7% of the pairs drawn into each other, but pairs apart 97.7% ->
 #   96.8% and drawings 0.9878 (single digits cut in two). At 0.95: 72.0% / 82.7%, eval-glyphs 98.33%; at 0.99:
 #   66.2% / 75.9%, eval-glyphs 98.37%
-LOST_WHOLE = 0.3  # on a canvas, a region read whole below this is no digit the model knows, and its MORE_CUTS
-LOST_CUTS_SURE = 0.85  # cuts need pieces read this surely, not MORE_CUTS_SURE: pairs drawn into each other, a
+LOST_WHOLE = 0.3  # on a canvas, a region read whole below this is no digit the model knows, and its cuts of
+LOST_CUTS_SURE = 0.85  # _more_cuts (MORE_CUTS and valleys) need pieces read this surely, not MORE_CUTS_SURE: a
 #   "31" read whole at 0.16 cut into 0.99 and 0.87 (drawings 162/99). eval-pairs seeds 0 / 1 (with the lettered
 #   regions' cuts, pipeline._letters_doubted): drawn into each other 78.3% / 86.4% -> 81.2% / 89.5%, the rest the
 #   same; drawings over ten seed sets 9 seeds up a digit, 3 down; eval-glyphs, eval-sums the same. At 0.75: the
@@ -104,7 +104,8 @@ def retry_splits(frame: Frame, crops: list[Crop], options: dict[int, list[list[i
                  conf: np.ndarray, sure: float) -> tuple[list[Crop], dict[int, float]]:
     """Crops of two-way splits for regions left without one (retry_candidates) that may be two digits,
     and of _more_cuts; with the first crop index of each option of _more_cuts and the bar its pieces
-    must all reach (MORE_CUTS_SURE or VALLEY_PIECES).
+    must all reach (MORE_CUTS_SURE, VALLEY_PIECES or LOST_CUTS_SURE; hold_to_bars). `conf` may hold
+    readings put under the bar on purpose (pipeline._letters_doubted): those regions are cut as doubted.
 
     Digits drawn into each other on a canvas overlap, so the pair is no wider than one broad
     digit; read whole, it is mostly a poor guess, and sometimes a sure wrong one (a 1 in
@@ -269,19 +270,25 @@ def _neck(mask: np.ndarray, cut: int, stroke: float) -> bool:
 
 def hold_to_bars(options: dict[int, list[list[int]]], strict: dict[int, float], probs: np.ndarray, sure: float,
                  first: int, canvas: bool) -> None:
-    """Drop in place each cut of retry_splits' `strict` ones (its first crop -> its bar) with a piece read
+    """Drop in place each of retry_splits' `strict` cuts (its first crop -> its bar) with a piece read
     under its bar, unless on a `canvas` it moves a first-pass split (surer_same; crops before `first`)."""
     conf, labels = probs.max(axis=1), probs.argmax(axis=1)
+
+    def held(option: list[int], opts: list[list[int]]) -> bool:
+        if option[0] not in strict or conf[option].min() >= strict[option[0]]:
+            return True
+        return canvas and surer_same(option, opts, first, labels, conf, sure)
+
     for i, opts in options.items():
-        options[i] = [o for o in opts if not (o[0] in strict and conf[o].min() < strict[o[0]]
-                                              and not (canvas and surer_same(o, opts, first, labels, conf, sure)))]
+        options[i] = [o for o in opts if held(o, opts)]
 
 
 def surer_same(option: list[int], options: list[list[int]], first: int, labels: np.ndarray,
                conf: np.ndarray, sure: float) -> bool:
-    """Whether a cut held to a stricter bar (_more_cuts) reads the very digits the region's own split
-    reads (one of the first `first` crops), every piece at the bar and its least sure piece surer than
-    the split's: it then only moves the split's cut, and the pieces it names are not new guesses."""
+    """Whether a cut held to a stricter bar (_more_cuts: MORE_CUTS_SURE, VALLEY_PIECES or LOST_CUTS_SURE)
+    reads the very digits the region's own split reads (one of the first `first` crops), every piece at
+    the bar and its least sure piece surer than the split's: it then only moves the split's cut, and the
+    pieces it names are not new guesses."""
     if conf[option].min() < sure:
         return False
     named = labels[option].tolist()
