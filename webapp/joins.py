@@ -133,10 +133,9 @@ def _piece_pairs(frame: Frame, read: Pass, best: dict[int, float]) -> list[list[
             overlap, gap = segment.spans(boxes[i], boxes[j])
             apart = np.hypot(max(-overlap, 0), max(gap, 0))
             stacked = j not in best and gap <= 0 and overlap >= PAIR_STACKED * min(boxes[i][2], boxes[j][2])
-            _, _, uw, uh = segment.union_boxes(np.stack([boxes[i], boxes[j]]))
             if ((short and apart <= PAIR_REACH * frame.digit_h or stacked)
-                    and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
-                    and uw <= segment.SPLIT_ASPECT * uh and [j, i] not in pairs and [i, j] not in pairs):
+                    and _one_digit_size(boxes[i], boxes[j], frame.digit_h) and [j, i] not in pairs
+                    and [i, j] not in pairs):
                 pairs.append([i, j])
     return pairs
 
@@ -155,11 +154,16 @@ def _held_pairs(frame: Frame, best: dict[int, float], free: list[int], split: se
         held = np.maximum(overlap, 0) * np.maximum(-gap, 0) >= PAIR_HELD * box[2] * box[3]
         for k in np.flatnonzero(held):
             j = sure[k]
-            _, _, uw, uh = segment.union_boxes(np.stack([box, others[k]]))
-            if (best[j] > best.get(i, 0.0) and uh <= segment.MERGE_MAX_HEIGHT * frame.digit_h
-                    and uw <= segment.SPLIT_ASPECT * uh):
+            if best[j] > best.get(i, 0.0) and _one_digit_size(box, others[k], frame.digit_h):
                 pairs.append([i, j])
     return pairs
+
+
+def _one_digit_size(a: np.ndarray, b: np.ndarray, digit_h: float) -> bool:
+    """Whether boxes `a` and `b` together are no taller than segment's merged pieces and no wider
+    than one digit, as two pieces of one digit are."""
+    _, _, uw, uh = segment.union_boxes(np.stack([a, b]))
+    return uh <= segment.MERGE_MAX_HEIGHT * digit_h and uw <= segment.SPLIT_ASPECT * uh
 
 
 def _best_reading(read: Pass) -> dict[int, float]:
